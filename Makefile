@@ -1,0 +1,106 @@
+# weir — see README.md.  User CFLAGS, CPPFLAGS and LDFLAGS are added to ours.
+
+PREFIX	?= /usr/local
+BINDIR	?= $(PREFIX)/bin
+MANDIR	?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
+
+CC	?= cc
+PKG_CONFIG ?= pkg-config
+VERSION	 = 0.1.0
+
+WARN	 = -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
+	   -Wmissing-prototypes -Wwrite-strings -Wpointer-arith -Wundef
+EV_CFLAGS != $(PKG_CONFIG) --cflags libevent 2>/dev/null || true
+EV_LIBS	  != $(PKG_CONFIG) --libs libevent 2>/dev/null || echo -levent
+ALL_CFLAGS = -std=c11 -O2 -g $(WARN) $(EV_CFLAGS) -D_GNU_SOURCE \
+	     -DWEIR_VERSION='"$(VERSION)"' $(CPPFLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(LDFLAGS)
+LIBS	 = $(EV_LIBS) -lm
+
+SRCS	 = src/cli.c src/flow.c src/hub.c src/listener.c src/log.c src/main.c \
+	   src/proto.c src/sock.c src/transport.c src/transport-exec.c \
+	   src/transport-file.c src/transport-stdio.c src/transport-tcp.c \
+	   src/transport-unix.c src/util.c
+OBJS	 = $(SRCS:.c=.o)
+HDRS	 = $(wildcard src/*.h)
+
+# Debian packages the build and the tests need.
+DEB_DEPS = gcc make libevent-dev pkg-config bats bats-support bats-assert \
+	   bats-file mandoc python3
+
+.PHONY: all deps check sanitize install uninstall clean demo bench lint
+
+all: weir
+
+weir: $(OBJS)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(OBJS) $(LIBS)
+
+src/%.o: src/%.c $(HDRS)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# Install what is missing with apt-get; nothing when everything is there.
+deps:
+	@missing=""; \
+	if command -v dpkg-query >/dev/null 2>&1; then \
+		for p in $(DEB_DEPS); do \
+			dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
+			    grep -q 'ok installed' || missing="$$missing $$p"; \
+		done; \
+		if [ -n "$$missing" ]; then \
+			echo "make deps: installing$$missing"; \
+			if [ "$$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi; \
+			$$SUDO apt-get update -qq && \
+			DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+		fi; \
+	else \
+		for c in cc pkg-config bats mandoc python3; do \
+			command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; \
+		done; \
+		if [ -n "$$missing" ]; then \
+			echo "make deps: not a Debian system; please install:$$missing," \
+			    "libevent 2.1 (with headers), bats-support, bats-assert, bats-file" >&2; \
+			exit 1; \
+		fi; \
+	fi
+
+check: deps
+	$(MAKE) all
+	bats --tap tests
+
+sanitize: deps
+	$(MAKE) clean
+	$(MAKE) all CFLAGS="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+	    LDFLAGS="-fsanitize=address,undefined"
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    bats --tap tests
+	$(MAKE) clean
+
+lint:
+	mandoc -Tlint -W warning man/weir.1
+
+demo: deps
+	$(MAKE) all
+	sh bench/demo.sh
+
+bench: all
+	sh bench/run.sh
+
+install: weir
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
+	install -m 755 weir $(DESTDIR)$(BINDIR)/weir
+	install -m 644 man/weir.1 $(DESTDIR)$(MANDIR)/man1/weir.1
+	install -m 644 completions/weir.bash $(DESTDIR)$(BASHCOMPDIR)/weir
+	install -m 644 completions/_weir $(DESTDIR)$(ZSHCOMPDIR)/_weir
+	install -m 644 completions/weir.fish $(DESTDIR)$(FISHCOMPDIR)/weir.fish
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/weir $(DESTDIR)$(MANDIR)/man1/weir.1 \
+	    $(DESTDIR)$(BASHCOMPDIR)/weir $(DESTDIR)$(ZSHCOMPDIR)/_weir \
+	    $(DESTDIR)$(FISHCOMPDIR)/weir.fish
+
+clean:
+	rm -f weir $(OBJS)

@@ -1,0 +1,572 @@
+/*
+ * Options and addresses into one struct config.  Everything is checked
+ * here, before anything is opened, so a usage error creates nothing.
+ */
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "util.h"
+
+#ifndef WEIR_VERSION
+#define WEIR_VERSION "0.1.0"
+#endif
+
+#define DEFAULT_HIGH_WATER	(1024 * 1024)
+#define MAX_WATER		((uint64_t)1 << 40)
+#define MAX_RATE		((uint64_t)1 << 40)
+
+/* Global flow settings an address may override. */
+struct flow_opts {
+	uint64_t	 high_water;
+	uint64_t	 low_water;
+	uint64_t	 rate;
+	int		 has_high;
+	int		 has_low;
+};
+
+static int	usage_error(const char *, ...) __attribute__((format(printf, 1, 2)));
+static int	parse_size_opt(const char *, const char *, uint64_t, uint64_t,
+		    uint64_t *);
+static int	split_addr(const char *, char ***, size_t *);
+static int	parse_hostport(struct addr *, const char *, int);
+static int	parse_addr(struct addr *, const char *, const struct flow_opts *);
+static int	parse_addr_option(struct addr *, const char *, struct flow_opts *);
+static int	choose_direction(struct config *, int, int);
+static void	addr_free(struct addr *);
+
+static const char usage_text[] =
+"Usage: weir [OPTIONS] ADDRESS [ADDRESS]\n"
+"Wire two byte streams together, with flow control.\n"
+"\n"
+"With one ADDRESS the other side is '-' (standard input and output).\n"
+"Data flows both ways: LEFT -> RIGHT and RIGHT -> LEFT.\n"
+"\n"
+"Addresses:\n"
+"  -, stdio               standard input and output\n"
+"  fd:N                   an inherited descriptor, read and written\n"
+"  file:PATH              read PATH to its end (a source only)\n"
+"  write:PATH             create or truncate PATH and write it (a sink only)\n"
+"  append:PATH            append to PATH, creating it (a sink only)\n"
+"  tcp:HOST:PORT          connect over TCP (HOST a name, IPv4 or [IPv6])\n"
+"  tcp-listen:[HOST:]PORT listen for one TCP connection (PORT 0: any free port)\n"
+"  unix:PATH              connect to a Unix socket (@NAME: abstract)\n"
+"  unix-listen:PATH       listen for one connection on a Unix socket\n"
+"  exec:COMMAND           run /bin/sh -c COMMAND, wired to its stdin and stdout\n"
+"Address options, after a comma (ADDRESS,OPT=VALUE,...):\n"
+"  high-water=SIZE, low-water=SIZE, rate=SIZE   as the flags, for that address\n"
+"  mode=OCTAL             permissions of a unix-listen socket file\n"
+"\n"
+"Options:\n"
+"  -u                     one way only: LEFT -> RIGHT\n"
+"  -U                     one way only: RIGHT -> LEFT\n"
+"  -4, -6                 use IPv4 or IPv6 only\n"
+"  -q, --eof-timeout SEC  after the first EOF, end at most SEC later\n"
+"  -w, --connect-timeout SEC  give up a connect after SEC\n"
+"  -i, --idle-timeout SEC end after SEC without traffic either way\n"
+"      --high-water SIZE  pause producers when a consumer holds SIZE (1M)\n"
+"      --low-water SIZE   resume them when it drains to SIZE (high-water/4)\n"
+"      --rate SIZE        write at most SIZE bytes per second to each consumer\n"
+"      --stats[=FORMAT]   print counters at exit on stderr (text or json)\n"
+"      --ready-file PATH  write listener addresses to PATH once bound\n"
+"  -v, --verbose          log wiring, pauses and resumes (repeat for more)\n"
+"  -x, --hexdump          trace traffic on stderr as hex\n"
+"  -h, --help             show this help and exit\n"
+"  -V, --version          show the version and exit\n"
+"\n"
+"SIZE takes the suffixes k, M, G (powers of 1024); SEC may be a fraction.\n"
+"Exit status: 0 done, 1 transport failure, 2 usage, 130/143 signal.\n";
+
+enum {
+	OPT_HIGH_WATER = 256,
+	OPT_LOW_WATER,
+	OPT_RATE,
+	OPT_STATS,
+	OPT_READY_FILE
+};
+
+static const struct option long_options[] = {
+	{ "eof-timeout",	required_argument,	NULL, 'q' },
+	{ "connect-timeout",	required_argument,	NULL, 'w' },
+	{ "idle-timeout",	required_argument,	NULL, 'i' },
+	{ "high-water",		required_argument,	NULL, OPT_HIGH_WATER },
+	{ "low-water",		required_argument,	NULL, OPT_LOW_WATER },
+	{ "rate",		required_argument,	NULL, OPT_RATE },
+	{ "stats",		optional_argument,	NULL, OPT_STATS },
+	{ "ready-file",		required_argument,	NULL, OPT_READY_FILE },
+	{ "verbose",		no_argument,		NULL, 'v' },
+	{ "hexdump",		no_argument,		NULL, 'x' },
+	{ "help",		no_argument,		NULL, 'h' },
+	{ "version",		no_argument,		NULL, 'V' },
+	{ NULL,			0,			NULL, 0 }
+};
+
+static int
+usage_error(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	fputs("weir: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry 'weir --help'.\n", stderr);
+	return CLI_USAGE;
+}
+
+static int
+parse_size_opt(const char *what, const char *s, uint64_t min, uint64_t max,
+    uint64_t *out)
+{
+	char	 err[128];
+
+	if (util_parse_size(s, min, max, out, err, sizeof err) == -1)
+		return usage_error("%s: %s", what, err);
+	return 0;
+}
+
+/*
+ * Cut an address at its unescaped commas, undoing "\," and "\\" in each
+ * piece; any other backslash stays as written.
+ */
+static int
+split_addr(const char *s, char ***pieces, size_t *npieces)
+{
+	char	**v = NULL, *cur;
+	size_t	  n = 0, len = 0;
+
+	cur = xmalloc(strlen(s) + 1);
+	for (;; s++) {
+		if (*s == '\\' && (s[1] == ',' || s[1] == '\\')) {
+			cur[len++] = *++s;
+			continue;
+		}
+		if (*s == ',' || *s == '\0') {
+			cur[len] = '\0';
+			v = xrealloc(v, (n + 1) * sizeof *v);
+			v[n++] = xstrdup(cur);
+			len = 0;
+			if (*s == '\0')
+				break;
+			continue;
+		}
+		cur[len++] = *s;
+	}
+	free(cur);
+	*pieces = v;
+	*npieces = n;
+	return 0;
+}
+
+/* [HOST:]PORT or HOST:PORT; HOST may be [IPv6]. */
+static int
+parse_hostport(struct addr *a, const char *s, int listen)
+{
+	const char	*colon, *host, *port;
+	uint64_t	 num;
+	size_t		 hlen;
+
+	if (*s == '[') {
+		if ((colon = strchr(s, ']')) == NULL)
+			return usage_error("%s: missing ']'", a->name);
+		host = s + 1;
+		hlen = (size_t)(colon - host);
+		if (colon[1] != ':')
+			return usage_error("%s: missing port", a->name);
+		port = colon + 2;
+		if (hlen == 0)
+			return usage_error("%s: missing host", a->name);
+	} else if ((colon = strrchr(s, ':')) == NULL) {
+		if (!listen)
+			return usage_error("%s: missing port", a->name);
+		host = NULL;
+		hlen = 0;
+		port = s;
+	} else {
+		host = s;
+		hlen = (size_t)(colon - s);
+		port = colon + 1;
+		if (memchr(host, ':', hlen) != NULL)
+			return usage_error("%s: an IPv6 address needs brackets",
+			    a->name);
+		if (hlen == 0)
+			return usage_error("%s: missing host", a->name);
+	}
+	if (*port == '\0')
+		return usage_error("%s: missing port", a->name);
+	if (*port >= '0' && *port <= '9') {
+		if (util_parse_uint(port, 65535, &num) == -1)
+			return usage_error("%s: invalid port '%s'", a->name,
+			    port);
+		if (num == 0 && !listen)
+			return usage_error("%s: port 0 cannot be connected to",
+			    a->name);
+	} else if (strspn(port, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != strlen(port))
+		return usage_error("%s: invalid port '%s'", a->name, port);
+	if (host != NULL) {
+		a->host = xmalloc(hlen + 1);
+		memcpy(a->host, host, hlen);
+		a->host[hlen] = '\0';
+	}
+	a->port = xstrdup(port);
+	return 0;
+}
+
+static int
+parse_addr_option(struct addr *a, const char *opt, struct flow_opts *fo)
+{
+	const char	*eq, *val;
+	char		 name[32];
+	size_t		 len;
+	uint64_t	 v;
+	char		*end;
+	long		 mode;
+
+	if ((eq = strchr(opt, '=')) == NULL) {
+		if (*opt == '\0')
+			return usage_error("%s: empty address option", a->name);
+		return usage_error("%s: option '%s' needs a value", a->name,
+		    opt);
+	}
+	len = (size_t)(eq - opt);
+	val = eq + 1;
+	snprintf(name, sizeof name, "%.*s", (int)(len < 31 ? len : 31), opt);
+	if (len == 10 && strncmp(opt, "high-water", len) == 0) {
+		if (parse_size_opt(a->name, val, 1, MAX_WATER, &v) != 0)
+			return CLI_USAGE;
+		fo->high_water = v;
+		fo->has_high = 1;
+	} else if (len == 9 && strncmp(opt, "low-water", len) == 0) {
+		if (parse_size_opt(a->name, val, 0, MAX_WATER, &v) != 0)
+			return CLI_USAGE;
+		fo->low_water = v;
+		fo->has_low = 1;
+	} else if (len == 4 && strncmp(opt, "rate", len) == 0) {
+		if (parse_size_opt(a->name, val, 1, MAX_RATE, &v) != 0)
+			return CLI_USAGE;
+		fo->rate = v;
+	} else if (len == 4 && strncmp(opt, "mode", len) == 0 &&
+	    a->type == ADDR_UNIX_LISTEN) {
+		mode = strtol(val, &end, 8);
+		if (*val < '0' || *val > '7' || *end != '\0' || mode > 0777)
+			return usage_error("%s: invalid mode '%s'", a->name,
+			    val);
+		a->mode = (int)mode;
+	} else
+		return usage_error("%s: unknown option '%s'", a->name, name);
+	return 0;
+}
+
+static const struct {
+	const char	*prefix;
+	enum addr_type	 type;
+	int		 can_read;
+	int		 can_write;
+} addr_types[] = {
+	{ "stdio",		ADDR_STDIO,		1, 1 },
+	{ "fd",			ADDR_FD,		1, 1 },
+	{ "file",		ADDR_FILE,		1, 0 },
+	{ "write",		ADDR_WRITE,		0, 1 },
+	{ "append",		ADDR_APPEND,		0, 1 },
+	{ "tcp",		ADDR_TCP,		1, 1 },
+	{ "tcp-listen",		ADDR_TCP_LISTEN,	1, 1 },
+	{ "unix",		ADDR_UNIX,		1, 1 },
+	{ "unix-listen",	ADDR_UNIX_LISTEN,	1, 1 },
+	{ "exec",		ADDR_EXEC,		1, 1 },
+};
+
+static int
+parse_addr(struct addr *a, const char *text, const struct flow_opts *global)
+{
+	struct flow_opts  fo = *global;
+	struct sockaddr_un sun;
+	char		**pieces, *colon, *arg;
+	size_t		  npieces, i, tlen;
+	uint64_t	  fd;
+	int		  rv = CLI_USAGE;
+
+	memset(a, 0, sizeof *a);
+	a->mode = -1;
+	split_addr(text, &pieces, &npieces);
+	a->name = xstrdup(pieces[0]);
+
+	if (strcmp(a->name, "-") == 0 || strcmp(a->name, "stdio") == 0) {
+		a->type = ADDR_STDIO;
+		arg = NULL;
+	} else {
+		if ((colon = strchr(a->name, ':')) == NULL) {
+			usage_error("%s: unknown address (expected TYPE:ARGS)",
+			    a->name);
+			goto out;
+		}
+		tlen = (size_t)(colon - a->name);
+		for (i = 0; i < sizeof addr_types / sizeof addr_types[0]; i++)
+			if (strlen(addr_types[i].prefix) == tlen &&
+			    strncmp(addr_types[i].prefix, a->name, tlen) == 0)
+				break;
+		if (i == sizeof addr_types / sizeof addr_types[0] ||
+		    addr_types[i].type == ADDR_STDIO) {
+			usage_error("%s: unknown address type '%.*s'", a->name,
+			    (int)tlen, a->name);
+			goto out;
+		}
+		a->type = addr_types[i].type;
+		arg = colon + 1;
+	}
+	for (i = 0; i < sizeof addr_types / sizeof addr_types[0]; i++)
+		if (addr_types[i].type == a->type) {
+			a->can_read = addr_types[i].can_read;
+			a->can_write = addr_types[i].can_write;
+		}
+
+	switch (a->type) {
+	case ADDR_STDIO:
+		break;
+	case ADDR_FD:
+		if (util_parse_uint(arg, INT_MAX, &fd) == -1) {
+			usage_error("%s: invalid descriptor '%s'", a->name,
+			    arg);
+			goto out;
+		}
+		a->fd = (int)fd;
+		break;
+	case ADDR_FILE:
+	case ADDR_WRITE:
+	case ADDR_APPEND:
+	case ADDR_EXEC:
+		if (*arg == '\0') {
+			usage_error("%s: missing %s", a->name,
+			    a->type == ADDR_EXEC ? "command" : "path");
+			goto out;
+		}
+		a->path = xstrdup(arg);
+		break;
+	case ADDR_UNIX:
+	case ADDR_UNIX_LISTEN:
+		if (*arg == '\0' || strcmp(arg, "@") == 0) {
+			usage_error("%s: missing path", a->name);
+			goto out;
+		}
+		if (strlen(arg) >= sizeof sun.sun_path) {
+			usage_error("%s: path too long (at most %zu bytes)",
+			    a->name, sizeof sun.sun_path - 1);
+			goto out;
+		}
+		a->path = xstrdup(arg);
+		break;
+	case ADDR_TCP:
+	case ADDR_TCP_LISTEN:
+		if (parse_hostport(a, arg, a->type == ADDR_TCP_LISTEN) != 0)
+			goto out;
+		break;
+	}
+
+	for (i = 1; i < npieces; i++)
+		if (parse_addr_option(a, pieces[i], &fo) != 0)
+			goto out;
+	a->high_water = fo.high_water;
+	a->rate = fo.rate;
+	if (fo.has_low)
+		a->low_water = fo.low_water;
+	else
+		a->low_water = fo.high_water / 4;
+	if (a->low_water >= a->high_water) {
+		usage_error("%s: low-water (%llu) must be below high-water "
+		    "(%llu)", a->name, (unsigned long long)a->low_water,
+		    (unsigned long long)a->high_water);
+		goto out;
+	}
+	rv = 0;
+out:
+	for (i = 0; i < npieces; i++)
+		free(pieces[i]);
+	free(pieces);
+	return rv;
+}
+
+int
+cli_is_listener(const struct addr *a)
+{
+	return a->type == ADDR_TCP_LISTEN || a->type == ADDR_UNIX_LISTEN;
+}
+
+static int
+choose_direction(struct config *cfg, int only_lr, int only_rl)
+{
+	struct addr	*l = &cfg->left, *r = &cfg->right;
+	int		 lr, rl;
+
+	lr = l->can_read && r->can_write;
+	rl = r->can_read && l->can_write;
+	if (only_lr) {
+		if (!lr)
+			return usage_error("-u: %s cannot flow to %s", l->name,
+			    r->name);
+		cfg->dir = DIR_LR;
+	} else if (only_rl) {
+		if (!rl)
+			return usage_error("-U: %s cannot flow to %s", r->name,
+			    l->name);
+		cfg->dir = DIR_RL;
+	} else if (l->type == ADDR_STDIO && r->type == ADDR_STDIO)
+		cfg->dir = DIR_LR;	/* "- -" copies stdin to stdout */
+	else {
+		cfg->dir = (lr ? DIR_LR : 0) | (rl ? DIR_RL : 0);
+		if (cfg->dir == 0)
+			return usage_error("%s and %s: no direction can flow",
+			    l->name, r->name);
+	}
+	return 0;
+}
+
+int
+cli_parse(int argc, char **argv, struct config *cfg)
+{
+	struct flow_opts  fo;
+	struct addr	  tmp;
+	char		  err[128], optname[64];
+	int		  ch, only_lr = 0, only_rl = 0, nargs;
+
+	memset(cfg, 0, sizeof *cfg);
+	memset(&fo, 0, sizeof fo);
+	fo.high_water = DEFAULT_HIGH_WATER;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":uU46q:w:i:vxhV", long_options,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'u':
+			only_lr = 1;
+			break;
+		case 'U':
+			only_rl = 1;
+			break;
+		case '4':
+		case '6':
+			if (cfg->family != 0 && cfg->family != ch - '0')
+				return usage_error("-4 and -6: only one may "
+				    "be chosen");
+			cfg->family = ch - '0';
+			break;
+		case 'q':
+		case 'w':
+		case 'i':
+			if (util_parse_seconds(optarg, ch == 'q' ?
+			    &cfg->eof_timeout : ch == 'w' ?
+			    &cfg->connect_timeout : &cfg->idle_timeout,
+			    err, sizeof err) == -1)
+				return usage_error("-%c: %s", ch, err);
+			break;
+		case OPT_HIGH_WATER:
+			if (parse_size_opt("--high-water", optarg, 1,
+			    MAX_WATER, &fo.high_water) != 0)
+				return CLI_USAGE;
+			fo.has_high = 1;
+			break;
+		case OPT_LOW_WATER:
+			if (parse_size_opt("--low-water", optarg, 0,
+			    MAX_WATER, &fo.low_water) != 0)
+				return CLI_USAGE;
+			fo.has_low = 1;
+			break;
+		case OPT_RATE:
+			if (parse_size_opt("--rate", optarg, 1, MAX_RATE,
+			    &fo.rate) != 0)
+				return CLI_USAGE;
+			break;
+		case OPT_STATS:
+			if (optarg == NULL || strcmp(optarg, "text") == 0)
+				cfg->stats = STATS_TEXT;
+			else if (strcmp(optarg, "json") == 0)
+				cfg->stats = STATS_JSON;
+			else
+				return usage_error("--stats: unknown format "
+				    "'%s' (text or json)", optarg);
+			break;
+		case OPT_READY_FILE:
+			if (*optarg == '\0')
+				return usage_error("--ready-file: empty path");
+			free(cfg->ready_file);
+			cfg->ready_file = xstrdup(optarg);
+			break;
+		case 'v':
+			cfg->verbose++;
+			break;
+		case 'x':
+			cfg->hexdump = 1;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return CLI_EXIT;
+		case 'V':
+			printf("weir %s\n", WEIR_VERSION);
+			return CLI_EXIT;
+		case ':':
+			if (optopt != 0)
+				return usage_error("-%c: missing argument",
+				    optopt);
+			return usage_error("%s: missing argument",
+			    argv[optind - 1]);
+		default:
+			if (optopt != 0 && optopt != '?')
+				return usage_error("-%c: unknown option",
+				    optopt);
+			snprintf(optname, sizeof optname, "%s",
+			    argv[optind - 1]);
+			optname[strcspn(optname, "=")] = '\0';
+			return usage_error("%s: unknown option", optname);
+		}
+	}
+	if (only_lr && only_rl)
+		return usage_error("-u and -U: only one direction may be chosen");
+	if (fo.has_low && fo.low_water >= fo.high_water)
+		return usage_error("--low-water (%llu) must be below "
+		    "--high-water (%llu)", (unsigned long long)fo.low_water,
+		    (unsigned long long)fo.high_water);
+
+	nargs = argc - optind;
+	if (nargs == 0)
+		return usage_error("missing address");
+	if (nargs > 2)
+		return usage_error("%s: too many addresses", argv[optind + 2]);
+	if (parse_addr(&cfg->left, argv[optind], &fo) != 0 ||
+	    parse_addr(&cfg->right, nargs == 2 ? argv[optind + 1] : "-",
+	    &fo) != 0)
+		return CLI_USAGE;
+	/* As with nc, a lone address is RIGHT unless it is a listener. */
+	if (nargs == 1 && !cli_is_listener(&cfg->left)) {
+		tmp = cfg->left;
+		cfg->left = cfg->right;
+		cfg->right = tmp;
+	}
+	if (cli_is_listener(&cfg->left) && cli_is_listener(&cfg->right))
+		return usage_error("%s and %s: only one listener is allowed",
+		    cfg->left.name, cfg->right.name);
+	return choose_direction(cfg, only_lr, only_rl);
+}
+
+static void
+addr_free(struct addr *a)
+{
+	free(a->name);
+	free(a->host);
+	free(a->port);
+	free(a->path);
+}
+
+void
+cli_free(struct config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	addr_free(&cfg->left);
+	addr_free(&cfg->right);
+	free(cfg->ready_file);
+}

@@ -1,0 +1,68 @@
+/* The command line, turned into one plain configuration. */
+#ifndef WEIR_CLI_H
+#define WEIR_CLI_H
+
+#include <stdint.h>
+
+enum addr_type {
+	ADDR_STDIO,
+	ADDR_FD,
+	ADDR_FILE,
+	ADDR_WRITE,
+	ADDR_APPEND,
+	ADDR_TCP,
+	ADDR_TCP_LISTEN,
+	ADDR_UNIX,
+	ADDR_UNIX_LISTEN,
+	ADDR_EXEC
+};
+
+/* Which ways data flows: LEFT -> RIGHT, RIGHT -> LEFT, or both. */
+#define DIR_LR		0x1
+#define DIR_RL		0x2
+#define DIR_BOTH	(DIR_LR | DIR_RL)
+
+enum stats_format {
+	STATS_NONE,
+	STATS_TEXT,
+	STATS_JSON
+};
+
+struct addr {
+	enum addr_type	 type;
+	char		*name;		/* as written, options left out */
+	char		*host;		/* tcp: NULL means every interface */
+	char		*port;
+	char		*path;		/* files, unix sockets, exec command */
+	int		 fd;
+	int		 can_read;
+	int		 can_write;
+	int		 mode;		/* unix-listen socket file, -1: umask */
+	uint64_t	 high_water;
+	uint64_t	 low_water;
+	uint64_t	 rate;		/* bytes per second, 0: unlimited */
+};
+
+struct config {
+	struct addr	 left;
+	struct addr	 right;
+	int		 dir;
+	int		 family;
+	int		 verbose;
+	int		 hexdump;
+	double		 eof_timeout;	/* 0: none */
+	double		 connect_timeout;
+	double		 idle_timeout;
+	enum stats_format stats;
+	char		*ready_file;
+};
+
+#define CLI_OK		0
+#define CLI_EXIT	1	/* help or version printed */
+#define CLI_USAGE	(-1)	/* message printed, exit 2 */
+
+int	 cli_parse(int, char **, struct config *);
+void	 cli_free(struct config *);
+int	 cli_is_listener(const struct addr *);
+
+#endif

@@ -1,0 +1,156 @@
+/* Pause bookkeeping and a token bucket; the clock is the only I/O here. */
+#include <stddef.h>
+#include <stdio.h>
+
+#include "flow.h"
+#include "util.h"
+
+/* The bucket holds at most this much time's worth of bytes. */
+#define RATE_BURST_S	0.05
+#define RATE_MIN_BURST	512.0
+
+static void	flow_rate_refill(struct flow_rate *);
+static void	json_string(FILE *, const char *);
+
+/*
+ * A consumer above high water holds its producer.  Returns 1 when this
+ * hold is the one that pauses it (the first), so the caller stops reading.
+ */
+int
+flow_hold(struct flow_stats *st)
+{
+	if (st->holds++ > 0)
+		return 0;
+	st->pauses++;
+	st->paused_since = util_now();
+	return 1;
+}
+
+/* Returns 1 when the last hold is let go and the producer may read again. */
+int
+flow_release(struct flow_stats *st)
+{
+	if (st->holds == 0 || --st->holds > 0)
+		return 0;
+	st->paused_s += util_now() - st->paused_since;
+	return 1;
+}
+
+/* At exit, a pause still in force counts up to now. */
+void
+flow_finish(struct flow_stats *st)
+{
+	if (st->holds > 0) {
+		st->paused_s += util_now() - st->paused_since;
+		st->paused_since = util_now();
+	}
+}
+
+void
+flow_rate_init(struct flow_rate *r, uint64_t rate)
+{
+	r->rate = rate;
+	r->burst = (double)rate * RATE_BURST_S;
+	if (r->burst < RATE_MIN_BURST)
+		r->burst = RATE_MIN_BURST;
+	r->tokens = r->burst;
+	r->last = util_now();
+}
+
+static void
+flow_rate_refill(struct flow_rate *r)
+{
+	double	 now = util_now();
+
+	r->tokens += (now - r->last) * (double)r->rate;
+	if (r->tokens > r->burst)
+		r->tokens = r->burst;
+	r->last = now;
+}
+
+/* How many of want bytes may be written now. */
+size_t
+flow_rate_allow(struct flow_rate *r, size_t want)
+{
+	if (r->rate == 0)
+		return want;
+	flow_rate_refill(r);
+	if (r->tokens < 1)
+		return 0;
+	return (double)want < r->tokens ? want : (size_t)r->tokens;
+}
+
+void
+flow_rate_spend(struct flow_rate *r, size_t n)
+{
+	if (r->rate != 0)
+		r->tokens -= (double)n;
+}
+
+/* Seconds until min(want, burst) bytes may be written. */
+double
+flow_rate_wait(struct flow_rate *r, size_t want)
+{
+	double	 need = (double)want;
+
+	if (r->rate == 0)
+		return 0;
+	flow_rate_refill(r);
+	if (need > r->burst)
+		need = r->burst;
+	if (r->tokens >= need)
+		return 0;
+	return (need - r->tokens) / (double)r->rate;
+}
+
+/* One line of --stats: what one transport moved. */
+void
+flow_report_text(FILE *f, const char *side, const char *name,
+    const struct flow_stats *st)
+{
+	fprintf(f, "weir: stats %s %s: in %llu B %llu frames, out %llu B "
+	    "%llu frames, paused %llu times %.3f s, dropped %llu, errors %llu\n",
+	    side, name, (unsigned long long)st->bytes_in,
+	    (unsigned long long)st->frames_in,
+	    (unsigned long long)st->bytes_out,
+	    (unsigned long long)st->frames_out,
+	    (unsigned long long)st->pauses, st->paused_s,
+	    (unsigned long long)st->dropped, (unsigned long long)st->errors);
+}
+
+static void
+json_string(FILE *f, const char *s)
+{
+	const unsigned char	*p;
+
+	fputc('"', f);
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}
+
+/* One member of the --stats=json object; first says whether to open it. */
+void
+flow_report_json(FILE *f, const char *side, const char *name,
+    const struct flow_stats *st, int first)
+{
+	fputs(first ? "weir: {" : ",", f);
+	json_string(f, side);
+	fputs(":{\"name\":", f);
+	json_string(f, name);
+	fprintf(f, ",\"bytes_in\":%llu,\"frames_in\":%llu,\"bytes_out\":%llu,"
+	    "\"frames_out\":%llu,\"pauses\":%llu,\"paused_s\":%.3f,"
+	    "\"dropped\":%llu,\"errors\":%llu}",
+	    (unsigned long long)st->bytes_in,
+	    (unsigned long long)st->frames_in,
+	    (unsigned long long)st->bytes_out,
+	    (unsigned long long)st->frames_out,
+	    (unsigned long long)st->pauses, st->paused_s,
+	    (unsigned long long)st->dropped, (unsigned long long)st->errors);
+}

@@ -1,0 +1,18 @@
+/* A bound listening socket that hands each accepted descriptor to its owner. */
+#ifndef WEIR_LISTENER_H
+#define WEIR_LISTENER_H
+
+struct addr;
+struct config;
+struct event_base;
+struct listener;
+
+typedef void listener_cb(int, const char *, void *);
+
+struct listener	*listener_new(struct event_base *, const struct addr *,
+		    const struct config *, listener_cb *, void *, char **);
+const char	*listener_ready(const struct listener *);
+void		 listener_close(struct listener *);
+void		 listener_free(struct listener *);
+
+#endif

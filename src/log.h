@@ -1,0 +1,13 @@
+/* Diagnostics on stderr, every line prefixed with "weir: ". */
+#ifndef WEIR_LOG_H
+#define WEIR_LOG_H
+
+#include <stddef.h>
+
+void	log_init(int verbose);
+int	log_verbosity(void);
+void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_hexdump(char, const char *, const char *, const void *, size_t);
+
+#endif

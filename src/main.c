@@ -1,0 +1,29 @@
+/* weir: wire byte streams together, with flow control. */
+#include <signal.h>
+#include <stdlib.h>
+
+#include "cli.h"
+#include "hub.h"
+#include "log.h"
+
+int
+main(int argc, char **argv)
+{
+	struct config	 cfg;
+	int		 rv;
+
+	switch (cli_parse(argc, argv, &cfg)) {
+	case CLI_EXIT:
+		cli_free(&cfg);
+		return 0;
+	case CLI_USAGE:
+		cli_free(&cfg);
+		return 2;
+	}
+	/* A peer that goes away is a write error (EPIPE), not a signal. */
+	signal(SIGPIPE, SIG_IGN);
+	log_init(cfg.verbose);
+	rv = hub_run(&cfg);
+	cli_free(&cfg);
+	return rv;
+}

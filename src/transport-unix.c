@@ -1,0 +1,190 @@
+/*
+ * Unix stream sockets: connect to PATH or @NAME (Linux abstract namespace),
+ * listen on PATH, replacing a stale socket file but never a live one.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "sock.h"
+#include "transport-kind.h"
+#include "util.h"
+
+#define LISTEN_BACKLOG	1024
+#define SO_ACCEPTCON_FLAG 0x10000	/* __SO_ACCEPTCON in /proc/net/unix */
+
+static void	unix_open(struct transport *);
+static void	unix_close(struct transport *);
+static socklen_t fill_sun(struct sockaddr_un *, const char *);
+static int	socket_is_live(const char *, const struct stat *);
+
+const struct transport_ops transport_unix_ops = {
+	unix_open,
+	unix_close
+};
+
+/* A path, or @NAME for the abstract namespace (a leading NUL byte). */
+static socklen_t
+fill_sun(struct sockaddr_un *sun, const char *path)
+{
+	size_t	 len = strlen(path);
+
+	memset(sun, 0, sizeof *sun);
+	sun->sun_family = AF_UNIX;
+	memcpy(sun->sun_path, path, len);
+	if (path[0] == '@') {
+		sun->sun_path[0] = '\0';
+		return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
+	}
+	return (socklen_t)sizeof *sun;
+}
+
+static void
+unix_open(struct transport *t)
+{
+	struct sock_target	*tg;
+
+	tg = xcalloc(1, sizeof *tg);
+	tg->len = fill_sun((struct sockaddr_un *)&tg->ss, t->addr->path);
+	sock_connect(t, tg, 1);
+}
+
+static void
+unix_close(struct transport *t)
+{
+	sock_connect_free(t);
+	transport_closed(t);
+}
+
+/*
+ * Whether a listening socket is bound to the file st describes.  On Linux
+ * /proc/net/unix lists every bound socket with its path, so a live one is
+ * found without connecting to it (which would disturb its server).
+ * Elsewhere, or when /proc is missing, a connect is the test.
+ */
+static int
+socket_is_live(const char *path, const struct stat *st)
+{
+	struct sockaddr_un	 sun;
+	struct stat		 est;
+	FILE			*f;
+	char			 line[4096], *p, *entry;
+	unsigned long		 flags;
+	int			 fd, n, live = 0;
+
+	if ((f = fopen("/proc/net/unix", "r")) != NULL) {
+		while (fgets(line, sizeof line, f) != NULL) {
+			line[strcspn(line, "\n")] = '\0';
+			n = 0;
+			/* Num RefCount Protocol Flags Type St Inode Path */
+			if (sscanf(line, "%*s %*s %*s %lx %*s %*s %*s %n",
+			    &flags, &n) != 1 || n == 0)
+				continue;
+			entry = line + n;
+			if (!(flags & SO_ACCEPTCON_FLAG) || *entry == '\0')
+				continue;
+			if (entry[0] == '/') {
+				if (stat(entry, &est) == 0 &&
+				    est.st_dev == st->st_dev &&
+				    est.st_ino == st->st_ino)
+					live = 1;
+			} else {
+				/* Bound by a relative path: compare names. */
+				p = strrchr(path, '/');
+				if (strcmp(entry, p != NULL ? p + 1 : path) == 0 ||
+				    strcmp(entry, path) == 0)
+					live = 1;
+			}
+			if (live)
+				break;
+		}
+		fclose(f);
+		return live;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return 1;
+	live = connect(fd, (struct sockaddr *)&sun, fill_sun(&sun, path)) == 0
+	    || errno != ECONNREFUSED;
+	close(fd);
+	return live;
+}
+
+int
+transport_unix_bind(const struct addr *a, char **ready, char **err)
+{
+	struct sockaddr_un	 sun;
+	struct stat		 st;
+	socklen_t		 len;
+	mode_t			 mask = 0;
+	int			 fd, rv;
+
+	*err = NULL;
+	if (a->path[0] != '@' && lstat(a->path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			*err = xstrdup("exists and is not a socket");
+			return -1;
+		}
+		if (socket_is_live(a->path, &st)) {
+			*err = xstrdup("address in use by a live socket");
+			return -1;
+		}
+		if (unlink(a->path) == -1) {
+			*err = xasprintf("removing stale socket: %s",
+			    strerror(errno));
+			return -1;
+		}
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1) {
+		*err = xasprintf("socket: %s", strerror(errno));
+		return -1;
+	}
+	len = fill_sun(&sun, a->path);
+	if (a->mode >= 0)
+		mask = umask(0777 & ~(mode_t)a->mode);
+	rv = bind(fd, (struct sockaddr *)&sun, len);
+	if (a->mode >= 0)
+		umask(mask);
+	if (rv == -1) {
+		*err = xasprintf("bind: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (a->mode >= 0 && a->path[0] != '@' &&
+	    chmod(a->path, (mode_t)a->mode) == -1) {
+		*err = xasprintf("chmod: %s", strerror(errno));
+		unlink(a->path);
+		close(fd);
+		return -1;
+	}
+	if (listen(fd, LISTEN_BACKLOG) == -1) {
+		*err = xasprintf("listen: %s", strerror(errno));
+		if (a->path[0] != '@')
+			unlink(a->path);
+		close(fd);
+		return -1;
+	}
+	*ready = xasprintf("unix:%s", a->path);
+	return fd;
+}
+
+/* Remove the socket file at exit, if it is still the one weir made. */
+void
+transport_unix_unbind(const struct addr *a, const struct stat *made)
+{
+	struct stat	 st;
+
+	if (a->path[0] == '@')
+		return;
+	if (lstat(a->path, &st) == 0 && st.st_dev == made->st_dev &&
+	    st.st_ino == made->st_ino)
+		unlink(a->path);
+}

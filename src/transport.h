@@ -1,0 +1,56 @@
+/*
+ * A transport moves bytes over one stream: it reads into its input buffer,
+ * writes its output buffer, can pause and resume reading, half-close after
+ * draining, and close.  Every kind (stdio, files, TCP, Unix, exec) sits
+ * behind this one interface; the hub never asks which kind it holds.
+ */
+#ifndef WEIR_TRANSPORT_H
+#define WEIR_TRANSPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct addr;
+struct config;
+struct event_base;
+struct evbuffer;
+struct flow_stats;
+struct transport;
+
+/* What a transport tells its owner.  Every callback gets the owner's arg. */
+struct transport_cbs {
+	void	(*opened)(struct transport *, void *);
+	void	(*readable)(struct transport *, struct evbuffer *, void *);
+	void	(*eof)(struct transport *, void *);
+	void	(*wrote)(struct transport *, void *);	/* output shrank */
+	void	(*shutdown)(struct transport *, void *); /* half-close done */
+	void	(*failed)(struct transport *, const char *, void *);
+	void	(*closed)(struct transport *, void *);
+};
+
+/* Which halves a transport uses. */
+#define TRANSPORT_READ	0x1
+#define TRANSPORT_WRITE	0x2
+
+struct transport *transport_new(struct event_base *, const struct addr *,
+		    const struct config *, int, const struct transport_cbs *,
+		    void *);
+struct transport *transport_new_fd(struct event_base *, const struct addr *,
+		    const struct config *, int, const char *, int,
+		    const struct transport_cbs *, void *);
+void		 transport_open(struct transport *);
+void		 transport_read_start(struct transport *);
+void		 transport_read_stop(struct transport *);
+void		 transport_write(struct transport *, struct evbuffer *);
+void		 transport_shutdown(struct transport *);
+void		 transport_close(struct transport *);
+void		 transport_abort(struct transport *);
+void		 transport_free(struct transport *);
+size_t		 transport_pending(const struct transport *);
+const char	*transport_name(const struct transport *);
+struct flow_stats *transport_stats(struct transport *);
+uint64_t	 transport_high_water(const struct transport *);
+uint64_t	 transport_low_water(const struct transport *);
+void		 transport_restore_stdio(void);
+
+#endif

@@ -1,0 +1,218 @@
+/* Allocation wrappers and the one bounded parser for sizes and seconds. */
+#include <sys/stat.h>
+#ifdef __linux__
+#include <sys/epoll.h>
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+static void	oom(void) __attribute__((noreturn));
+
+static void
+oom(void)
+{
+	fputs("weir: out of memory\n", stderr);
+	abort();
+}
+
+void *
+xmalloc(size_t n)
+{
+	void	*p;
+
+	if ((p = malloc(n == 0 ? 1 : n)) == NULL)
+		oom();
+	return p;
+}
+
+void *
+xcalloc(size_t n, size_t size)
+{
+	void	*p;
+
+	if ((p = calloc(n == 0 ? 1 : n, size == 0 ? 1 : size)) == NULL)
+		oom();
+	return p;
+}
+
+void *
+xrealloc(void *p, size_t n)
+{
+	if ((p = realloc(p, n == 0 ? 1 : n)) == NULL)
+		oom();
+	return p;
+}
+
+char *
+xstrdup(const char *s)
+{
+	char	*p;
+
+	if ((p = strdup(s)) == NULL)
+		oom();
+	return p;
+}
+
+char *
+xasprintf(const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*p;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&p, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		oom();
+	return p;
+}
+
+/* A plain decimal integer, no sign, no suffix, at most max. */
+int
+util_parse_uint(const char *s, uint64_t max, uint64_t *out)
+{
+	uint64_t	 v = 0;
+
+	if (*s == '\0')
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		if (v > (max - (uint64_t)(*s - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/*
+ * A size: a decimal number, maybe with a fraction, and an optional suffix
+ * k, M or G (powers of 1024).  Fails with a message in err when it is not a
+ * size or lies outside [min, max].
+ */
+int
+util_parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out,
+    char *err, size_t errlen)
+{
+	const char	*p = s;
+	double		 v, mult = 1;
+	char		*end;
+
+	if (*p < '0' || *p > '9')
+		goto bad;
+	errno = 0;
+	v = strtod(p, &end);
+	if (errno != 0 || end == p || !isfinite(v))
+		goto bad;
+	switch (*end) {
+	case '\0':
+		break;
+	case 'k': case 'K':
+		mult = 1024.0;
+		break;
+	case 'm': case 'M':
+		mult = 1024.0 * 1024;
+		break;
+	case 'g': case 'G':
+		mult = 1024.0 * 1024 * 1024;
+		break;
+	default:
+		goto bad;
+	}
+	if (*end != '\0' && end[1] != '\0')
+		goto bad;
+	v *= mult;
+	if (v < (double)min || v > (double)max) {
+		snprintf(err, errlen, "'%s' is out of range (%" PRIu64
+		    " to %" PRIu64 ")", s, min, max);
+		return -1;
+	}
+	*out = (uint64_t)v;
+	return 0;
+bad:
+	snprintf(err, errlen, "invalid size '%s'", s);
+	return -1;
+}
+
+/* Seconds, a fraction allowed, more than 0 and at most a year. */
+int
+util_parse_seconds(const char *s, double *out, char *err, size_t errlen)
+{
+	char	*end;
+	double	 v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (*s < '0' || *s > '9' || errno != 0 || *end != '\0' ||
+	    !isfinite(v) || v <= 0 || v > 365 * 86400.0) {
+		snprintf(err, errlen, "invalid number of seconds '%s'", s);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int
+util_set_nonblock(int fd)
+{
+	int	 fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) == -1)
+		return -1;
+	if (fl & O_NONBLOCK)
+		return 0;
+	return fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+/*
+ * Whether the event backend can watch fd.  epoll refuses regular files and
+ * some devices (/dev/null, /dev/full) with EPERM; those never block, so the
+ * caller drives them without readiness events.
+ */
+int
+util_pollable(int fd)
+{
+	struct stat	 st;
+#ifdef __linux__
+	struct epoll_event ev;
+	int		 ep, ok;
+
+	if (fstat(fd, &st) == -1)
+		return 0;
+	if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
+		return 0;
+	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		return 1;
+	memset(&ev, 0, sizeof ev);
+	ev.events = EPOLLIN;
+	ok = epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0 || errno != EPERM;
+	close(ep);
+	return ok;
+#else
+	if (fstat(fd, &st) == -1)
+		return 0;
+	return !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
+#endif
+}
+
+double
+util_now(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
