@@ -68,14 +68,21 @@ flow_rate_refill(struct flow_rate *r)
 	r->last = now;
 }
 
-/* How many of want bytes may be written now. */
+/*
+ * How many of want bytes may be written now: none until the bucket holds
+ * a worthwhile amount, so a paced writer sleeps instead of trickling.
+ */
 size_t
 flow_rate_allow(struct flow_rate *r, size_t want)
 {
+	double	 least = r->burst / 2;
+
 	if (r->rate == 0)
 		return want;
 	flow_rate_refill(r);
-	if (r->tokens < 1)
+	if ((double)want < least)
+		least = (double)want;
+	if (r->tokens < least || r->tokens < 1)
 		return 0;
 	return (double)want < r->tokens ? want : (size_t)r->tokens;
 }
@@ -87,7 +94,7 @@ flow_rate_spend(struct flow_rate *r, size_t n)
 		r->tokens -= (double)n;
 }
 
-/* Seconds until min(want, burst) bytes may be written. */
+/* Seconds until flow_rate_allow() lets some of want through. */
 double
 flow_rate_wait(struct flow_rate *r, size_t want)
 {
@@ -96,8 +103,8 @@ flow_rate_wait(struct flow_rate *r, size_t want)
 	if (r->rate == 0)
 		return 0;
 	flow_rate_refill(r);
-	if (need > r->burst)
-		need = r->burst;
+	if (need > r->burst / 2)
+		need = r->burst / 2;
 	if (r->tokens >= need)
 		return 0;
 	return (need - r->tokens) / (double)r->rate;

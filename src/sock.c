@@ -195,6 +195,11 @@ sock_peer_name(const struct sockaddr *sa, socklen_t len)
 	case AF_INET6: {
 		const struct sockaddr_in6 *in6 = (const void *)sa;
 
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+			inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], host,
+			    sizeof host);
+			return xasprintf("%s:%u", host, ntohs(in6->sin6_port));
+		}
 		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
 		return xasprintf("[%s]:%u", host, ntohs(in6->sin6_port));
 	}
