@@ -564,6 +564,7 @@ done:
 	event_free(h.eof_timer);
 	event_free(h.idle_timer);
 	event_free(h.flush_timer);
+	transport_exec_cleanup();
 	event_base_free(h.base);
 	transport_restore_stdio();
 	return status;

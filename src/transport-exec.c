@@ -125,12 +125,13 @@ fail:
 static void
 sigchld_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct child	*c;
+	struct child	*c, *next;
 
 	(void)fd;
 	(void)what;
 	(void)arg;
-	for (c = children; c != NULL; c = c->next) {
+	for (c = children; c != NULL; c = next) {
+		next = c->next;
 		if (c->reaped || waitpid(c->pid, &c->status, WNOHANG) <= 0)
 			continue;
 		c->reaped = 1;
@@ -179,4 +180,13 @@ exec_close(struct transport *t)
 		kill(c->pid, SIGTERM);
 	if (c->reaped)
 		child_done(c);
+}
+
+/* At exit: the SIGCHLD watcher goes with the event base. */
+void
+transport_exec_cleanup(void)
+{
+	if (sigchld_ev != NULL)
+		event_free(sigchld_ev);
+	sigchld_ev = NULL;
 }

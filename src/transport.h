@@ -52,5 +52,6 @@ struct flow_stats *transport_stats(struct transport *);
 uint64_t	 transport_high_water(const struct transport *);
 uint64_t	 transport_low_water(const struct transport *);
 void		 transport_restore_stdio(void);
+void		 transport_exec_cleanup(void);
 
 #endif
