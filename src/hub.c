@@ -77,7 +77,8 @@ static void	readable_cb(struct transport *, struct evbuffer *, void *);
 static void	eof_cb(struct transport *, void *);
 static void	wrote_cb(struct transport *, void *);
 static void	shutdown_cb(struct transport *, void *);
-static void	failed_cb(struct transport *, const char *, void *);
+static void	failed_cb(struct transport *, enum transport_op, const char *,
+		    void *);
 static void	closed_cb(struct transport *, void *);
 static void	accept_cb(int, const char *, void *);
 static void	signal_cb(evutil_socket_t, short, void *);
@@ -263,7 +264,8 @@ shutdown_cb(struct transport *t, void *arg)
  * ends the direction that writes there.
  */
 static void
-failed_cb(struct transport *t, const char *msg, void *arg)
+failed_cb(struct transport *t, enum transport_op op, const char *msg,
+    void *arg)
 {
 	struct end	*e = arg;
 	struct hub	*h = e->hub;
@@ -272,7 +274,7 @@ failed_cb(struct transport *t, const char *msg, void *arg)
 
 	log_warnx("%s: %s", transport_name(t), msg);
 	h->status = 1;
-	if (!e->open) {
+	if (op == TRANSPORT_OP_OPEN) {
 		finish(h, 1);
 		return;
 	}
@@ -282,11 +284,11 @@ failed_cb(struct transport *t, const char *msg, void *arg)
 		d = &h->dirs[i];
 		if (!d->active)
 			continue;
-		if (d->src == e && !d->eof && strncmp(msg, "read", 4) == 0) {
+		if (d->src == e && !d->eof && op == TRANSPORT_OP_READ) {
 			d->eof = 1;
 			transport_shutdown(d->dst->t);
 		}
-		if (d->dst == e && strncmp(msg, "write", 5) == 0) {
+		if (d->dst == e && op == TRANSPORT_OP_WRITE) {
 			d->done = 1;
 			d->eof = 1;
 			transport_read_stop(d->src->t);

@@ -37,6 +37,10 @@ static void	flush(struct transport *);
 static void	half_close(struct transport *);
 static void	release_fd(int);
 static void	arm_timer(struct transport *, double);
+static void	fail_op(struct transport *, enum transport_op, const char *,
+		    va_list) __attribute__((format(printf, 3, 0)));
+static void	io_fail(struct transport *, enum transport_op, const char *,
+		    ...) __attribute__((format(printf, 3, 4)));
 
 /* Inherited descriptors whose flags weir changed, put back at exit. */
 static struct {
@@ -240,17 +244,36 @@ transport_opened(struct transport *t, int rfd, int wfd)
 	t->cbs->opened(t, t->arg);
 }
 
+static void
+fail_op(struct transport *t, enum transport_op op, const char *fmt, va_list ap)
+{
+	char	 msg[512];
+
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	t->stats.errors++;
+	t->cbs->failed(t, op, msg, t->arg);
+}
+
+/* A kind failed to open, or (once closing) reports how its stream ended. */
 void
 transport_fail(struct transport *t, const char *fmt, ...)
 {
 	va_list	 ap;
-	char	 msg[512];
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	fail_op(t, t->closing ? TRANSPORT_OP_CLOSE : TRANSPORT_OP_OPEN, fmt,
+	    ap);
 	va_end(ap);
-	t->stats.errors++;
-	t->cbs->failed(t, msg, t->arg);
+}
+
+static void
+io_fail(struct transport *t, enum transport_op op, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	fail_op(t, op, fmt, ap);
+	va_end(ap);
 }
 
 void
@@ -289,7 +312,7 @@ read_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	nv = evbuffer_reserve_space(t->in, READ_SIZE, v, 2);
 	if (nv <= 0) {
-		transport_fail(t, "read: out of buffer space");
+		io_fail(t, TRANSPORT_OP_READ, "read: out of buffer space");
 		return;
 	}
 	for (i = 0; i < nv; i++) {
@@ -325,7 +348,7 @@ read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	transport_read_stop(t);
 	t->read_eof = 1;
-	transport_fail(t, "read: %s", strerror(errno));
+	io_fail(t, TRANSPORT_OP_READ, "read: %s", strerror(errno));
 }
 
 static void
@@ -413,8 +436,8 @@ flush(struct transport *t)
 		t->write_failed = 1;
 		if (t->wev != NULL)
 			event_del(t->wev);
-		transport_fail(t, "write: %s", n == 0 ? "wrote nothing" :
-		    strerror(errno));
+		io_fail(t, TRANSPORT_OP_WRITE, "write: %s", n == 0 ?
+		    "wrote nothing" : strerror(errno));
 		return;
 	}
 	if (len == 0) {

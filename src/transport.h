@@ -17,6 +17,14 @@ struct evbuffer;
 struct flow_stats;
 struct transport;
 
+/* What failed, as a transport reports it. */
+enum transport_op {
+	TRANSPORT_OP_OPEN,	/* open, connect, spawn */
+	TRANSPORT_OP_READ,
+	TRANSPORT_OP_WRITE,
+	TRANSPORT_OP_CLOSE	/* e.g. a command's exit status */
+};
+
 /* What a transport tells its owner.  Every callback gets the owner's arg. */
 struct transport_cbs {
 	void	(*opened)(struct transport *, void *);
@@ -24,7 +32,8 @@ struct transport_cbs {
 	void	(*eof)(struct transport *, void *);
 	void	(*wrote)(struct transport *, void *);	/* output shrank */
 	void	(*shutdown)(struct transport *, void *); /* half-close done */
-	void	(*failed)(struct transport *, const char *, void *);
+	void	(*failed)(struct transport *, enum transport_op, const char *,
+		    void *);
 	void	(*closed)(struct transport *, void *);
 };
 
