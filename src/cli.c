@@ -38,7 +38,8 @@ static int	parse_size_opt(const char *, const char *, uint64_t, uint64_t,
 static int	split_addr(const char *, char ***, size_t *);
 static int	parse_hostport(struct addr *, const char *, int);
 static int	parse_addr(struct addr *, const char *, const struct flow_opts *);
-static int	parse_addr_option(struct addr *, const char *, struct flow_opts *);
+static int	parse_addr_option(struct addr *, const char *, const char *,
+		    struct flow_opts *);
 static int	choose_direction(struct config *, int, int);
 static void	addr_free(struct addr *);
 
@@ -220,8 +221,10 @@ parse_hostport(struct addr *a, const char *s, int listen)
 	return 0;
 }
 
+/* One OPT=VALUE of an address; messages name the address as written. */
 static int
-parse_addr_option(struct addr *a, const char *opt, struct flow_opts *fo)
+parse_addr_option(struct addr *a, const char *text, const char *opt,
+    struct flow_opts *fo)
 {
 	const char	*eq, *val;
 	char		 name[32];
@@ -232,36 +235,36 @@ parse_addr_option(struct addr *a, const char *opt, struct flow_opts *fo)
 
 	if ((eq = strchr(opt, '=')) == NULL) {
 		if (*opt == '\0')
-			return usage_error("%s: empty address option", a->name);
-		return usage_error("%s: option '%s' needs a value", a->name,
+			return usage_error("%s: empty address option", text);
+		return usage_error("%s: option '%s' needs a value", text,
 		    opt);
 	}
 	len = (size_t)(eq - opt);
 	val = eq + 1;
 	snprintf(name, sizeof name, "%.*s", (int)(len < 31 ? len : 31), opt);
 	if (len == 10 && strncmp(opt, "high-water", len) == 0) {
-		if (parse_size_opt(a->name, val, 1, MAX_WATER, &v) != 0)
+		if (parse_size_opt(text, val, 1, MAX_WATER, &v) != 0)
 			return CLI_USAGE;
 		fo->high_water = v;
 		fo->has_high = 1;
 	} else if (len == 9 && strncmp(opt, "low-water", len) == 0) {
-		if (parse_size_opt(a->name, val, 0, MAX_WATER, &v) != 0)
+		if (parse_size_opt(text, val, 0, MAX_WATER, &v) != 0)
 			return CLI_USAGE;
 		fo->low_water = v;
 		fo->has_low = 1;
 	} else if (len == 4 && strncmp(opt, "rate", len) == 0) {
-		if (parse_size_opt(a->name, val, 1, MAX_RATE, &v) != 0)
+		if (parse_size_opt(text, val, 1, MAX_RATE, &v) != 0)
 			return CLI_USAGE;
 		fo->rate = v;
 	} else if (len == 4 && strncmp(opt, "mode", len) == 0 &&
 	    a->type == ADDR_UNIX_LISTEN) {
 		mode = strtol(val, &end, 8);
 		if (*val < '0' || *val > '7' || *end != '\0' || mode > 0777)
-			return usage_error("%s: invalid mode '%s'", a->name,
+			return usage_error("%s: invalid mode '%s'", text,
 			    val);
 		a->mode = (int)mode;
 	} else
-		return usage_error("%s: unknown option '%s'", a->name, name);
+		return usage_error("%s: unknown option '%s'", text, name);
 	return 0;
 }
 
@@ -370,7 +373,7 @@ parse_addr(struct addr *a, const char *text, const struct flow_opts *global)
 	}
 
 	for (i = 1; i < npieces; i++)
-		if (parse_addr_option(a, pieces[i], &fo) != 0)
+		if (parse_addr_option(a, text, pieces[i], &fo) != 0)
 			goto out;
 	a->high_water = fo.high_water;
 	a->rate = fo.rate;
@@ -535,7 +538,7 @@ cli_parse(int argc, char **argv, struct config *cfg)
 	if (nargs == 0)
 		return usage_error("missing address");
 	if (nargs > 2)
-		return usage_error("%s: too many addresses", argv[optind + 2]);
+		return usage_error("too many addresses");
 	if (parse_addr(&cfg->left, argv[optind], &fo) != 0 ||
 	    parse_addr(&cfg->right, nargs == 2 ? argv[optind + 1] : "-",
 	    &fo) != 0)

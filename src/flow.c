@@ -1,4 +1,5 @@
 /* Pause bookkeeping and a token bucket; the clock is the only I/O here. */
+#include <ctype.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -147,8 +148,10 @@ void
 flow_report_json(FILE *f, const char *side, const char *name,
     const struct flow_stats *st, int first)
 {
-	fputs(first ? "weir: {" : ",", f);
-	json_string(f, side);
+	fputs(first ? "weir: {\"" : ",\"", f);
+	for (; *side != '\0'; side++)
+		fputc(tolower((unsigned char)*side), f);
+	fputc('"', f);
 	fputs(":{\"name\":", f);
 	json_string(f, name);
 	fprintf(f, ",\"bytes_in\":%llu,\"frames_in\":%llu,\"bytes_out\":%llu,"

@@ -142,7 +142,7 @@ opened_cb(struct transport *t, void *arg)
 	(void)t;
 	e->open = 1;
 	log_debug("%s: open", transport_name(e->t));
-	if (!h->ends[0].open || !h->ends[1].open || h->ending)
+	if (!h->ends[0].open || !h->ends[1].open || h->ending || h->signo != 0)
 		return;
 	h->last_traffic = util_now();
 	if (h->cfg->idle_timeout > 0)
@@ -215,7 +215,8 @@ wrote_cb(struct transport *t, void *arg)
 		    transport_pending(t) > transport_low_water(t))
 			continue;
 		d->held = 0;
-		if (flow_release(transport_stats(d->src->t)) && !h->ending) {
+		if (flow_release(transport_stats(d->src->t)) && !h->ending &&
+		    h->signo == 0) {
 			log_debug("resume %s (sink %s holds %zu B <= low-water)",
 			    transport_name(d->src->t), transport_name(t),
 			    transport_pending(t));
@@ -494,9 +495,9 @@ hub_run(const struct config *cfg)
 		return 1;
 	}
 	h.ends[0].addr = &cfg->left;
-	h.ends[0].side = "left";
+	h.ends[0].side = "LEFT";
 	h.ends[1].addr = &cfg->right;
-	h.ends[1].side = "right";
+	h.ends[1].side = "RIGHT";
 	for (i = 0; i < 2; i++) {
 		struct dir	*d = &h.dirs[i];
 

@@ -1,0 +1,114 @@
+# bash completion for weir(1)                              -*- shell-script -*-
+
+# Print the words of "$2" that start with "$1", one per line.
+_weir_match()
+{
+	local w
+	for w in $2; do
+		[[ $w == "$1"* ]] && printf '%s\n' "$w"
+	done
+}
+
+# Complete the word "$cur" from "$@", each candidate the whole word.
+# Bash replaces only the text after the last ':' or '=' in
+# COMP_WORDBREAKS, so that much is cut off the front of each candidate.
+# Candidates that end in ':', '=' or '/' wait for more; others get a space.
+_weir_reply()
+{
+	local brk= pre= c
+	[[ $COMP_WORDBREAKS == *:* ]] && brk+=':'
+	[[ $COMP_WORDBREAKS == *=* ]] && brk+='='
+	[[ -n $brk && $cur == *["$brk"]* ]] && pre=${cur%"${cur##*["$brk"]}"}
+	COMPREPLY=()
+	for c in "$@"; do
+		[[ $c == "$cur"* ]] || continue
+		case $c in
+		*[:=/]) ;;
+		*) c+=' ' ;;
+		esac
+		COMPREPLY+=("${c#"$pre"}")
+	done
+	compopt -o nospace 2>/dev/null
+}
+
+# Complete a file name after the prefix "$1" (such as "write:").
+_weir_files()
+{
+	local pfx=$1 rest=${cur#"$1"} f
+	local -a c=()
+	while IFS= read -r f; do
+		[[ -d $f ]] && f+=/
+		c+=("$pfx$f")
+	done < <(compgen -f -- "$rest")
+	_weir_reply "${c[@]}"
+}
+
+_weir()
+{
+	local cur prev line
+	local opts='-u -U -4 -6 -q -w -i -v -x -h -V
+		--eof-timeout --connect-timeout --idle-timeout --high-water
+		--low-water --rate --stats --stats= --ready-file --verbose
+		--hexdump --help --version'
+	local addrs='- stdio fd: file: write: append: tcp: tcp-listen: unix:
+		unix-listen: exec:'
+
+	# The whole word before the cursor, ':' and '=' included.
+	line=${COMP_LINE:0:COMP_POINT}
+	cur=${line##*[[:space:]]}
+	line=${line%"$cur"}
+	line=${line%"${line##*[![:space:]]}"}
+	prev=${line##*[[:space:]]}
+
+	case $prev in
+	-q|-w|-i|--eof-timeout|--connect-timeout|--idle-timeout|--high-water|\
+	--low-water|--rate)
+		COMPREPLY=()
+		return
+		;;
+	--ready-file)
+		_weir_files ''
+		return
+		;;
+	esac
+
+	case $cur in
+	--stats=*)
+		_weir_reply --stats=text --stats=json
+		;;
+	--ready-file=*)
+		_weir_files --ready-file=
+		;;
+	--*=*)
+		COMPREPLY=()
+		;;
+	-*)
+		_weir_reply $(_weir_match "$cur" "$opts -")
+		;;
+	*,*)
+		local head=${cur%,*} o
+		local -a c=()
+		for o in high-water= low-water= rate=; do
+			c+=("$head,$o")
+		done
+		[[ $head == unix-listen:* ]] && c+=("$head,mode=")
+		_weir_reply "${c[@]}"
+		;;
+	file:*|write:*|append:*|unix-listen:*|unix:*)
+		_weir_files "${cur%%:*}:"
+		;;
+	exec:*)
+		local -a c=()
+		local w
+		while IFS= read -r w; do
+			c+=("exec:$w")
+		done < <(compgen -c -- "${cur#exec:}" | sort -u)
+		_weir_reply "${c[@]}"
+		;;
+	*)
+		_weir_reply $(_weir_match "$cur" "$addrs")
+		;;
+	esac
+}
+
+complete -F _weir weir

@@ -1,0 +1,62 @@
+# fish completion for weir(1)
+
+# Candidates for the address being typed: a type prefix, a path after
+# file:/write:/append:/unix:/unix-listen:, a command after exec:, or an
+# address option after a comma.
+function __weir_address
+    set -l tok (commandline -ct)
+    switch $tok
+        case 'exec:*'
+            set -l rest (string replace -- 'exec:' '' $tok)
+            printf '%s\n' exec:(complete -C "$rest")
+        case '*,*'
+            set -l head (string replace -r -- ',[^,]*$' '' $tok)
+            printf '%s\t%s\n' \
+                "$head,high-water=" "pause producers when this address holds SIZE" \
+                "$head,low-water=" "resume them when it drains to SIZE" \
+                "$head,rate=" "write at most SIZE bytes per second to this address"
+            string match -q -- 'unix-listen:*' $tok
+            and printf '%s\t%s\n' "$head,mode=" "permissions of the socket file (octal)"
+        case 'file:*' 'write:*' 'append:*' 'unix:*' 'unix-listen:*'
+            set -l type (string replace -r -- ':.*' '' $tok)
+            set -l rest (string replace -r -- '^[^:]*:' '' $tok)
+            printf '%s\n' $type:(__fish_complete_path $rest)
+        case '*'
+            printf '%s\t%s\n' \
+                "-" "standard input and output" \
+                "stdio" "standard input and output" \
+                "fd:" "an inherited descriptor, read and written" \
+                "file:" "read PATH to its end (a source only)" \
+                "write:" "create or truncate PATH and write it (a sink only)" \
+                "append:" "append to PATH, creating it (a sink only)" \
+                "tcp:" "connect over TCP to HOST:PORT" \
+                "tcp-listen:" "listen for one TCP connection on [HOST:]PORT" \
+                "unix:" "connect to a Unix socket" \
+                "unix-listen:" "listen for one connection on a Unix socket" \
+                "exec:" "run /bin/sh -c COMMAND"
+    end
+end
+
+complete -c weir -f
+complete -c weir -a '(__weir_address)'
+
+complete -c weir -s u -d 'One way only: LEFT -> RIGHT'
+complete -c weir -s U -d 'One way only: RIGHT -> LEFT'
+complete -c weir -s 4 -d 'Use IPv4 only'
+complete -c weir -s 6 -d 'Use IPv6 only'
+complete -c weir -s q -l eof-timeout -x -d 'After the first EOF, end at most SEC later'
+complete -c weir -s w -l connect-timeout -x -d 'Give up a connect after SEC'
+complete -c weir -s i -l idle-timeout -x -d 'End after SEC without traffic either way'
+complete -c weir -l high-water -x -d 'Pause producers when a consumer holds SIZE'
+complete -c weir -l low-water -x -d 'Resume them when it drains to SIZE'
+complete -c weir -l rate -x -d 'Write at most SIZE bytes per second to each consumer'
+complete -c weir -l stats -d 'Print counters at exit on stderr'
+complete -c weir -l ready-file -r -F -d 'Write listener addresses to PATH once bound'
+complete -c weir -s v -l verbose -d 'Log wiring, pauses and resumes'
+complete -c weir -s x -l hexdump -d 'Trace traffic on stderr as hex'
+complete -c weir -s h -l help -d 'Show the help and exit'
+complete -c weir -s V -l version -d 'Show the version and exit'
+
+# The value of --stats is optional and must be attached: --stats=json.
+complete -c weir -n 'string match -q -- "--stats*" (commandline -ct)' \
+    -a '--stats=text --stats=json' -d 'Counters format'

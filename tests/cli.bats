@@ -1,0 +1,251 @@
+#!/usr/bin/env bats
+# Command line: help, version, usage errors.
+
+load helper
+
+@test "--help prints usage on stdout and exits 0" {
+	run -0 --separate-stderr weir --help
+	assert_equal "$stderr" ""
+	assert_line --index 0 "Usage: weir [OPTIONS] ADDRESS [ADDRESS]"
+	assert_line "Options:"
+	assert_output --partial "Addresses:"
+	assert_output --partial "Exit status: 0 done, 1 transport failure, 2 usage, 130/143 signal."
+}
+
+@test "-h is --help" {
+	run -0 --separate-stderr weir --help
+	local long=$output
+	run -0 --separate-stderr weir -h
+	assert_equal "$stderr" ""
+	assert_equal "$output" "$long"
+}
+
+@test "--help lists every address type and option" {
+	run -0 --separate-stderr weir --help
+	local word
+	for word in stdio fd:N file:PATH write:PATH append:PATH tcp:HOST:PORT \
+		'tcp-listen:[HOST:]PORT' unix:PATH unix-listen:PATH exec:COMMAND \
+		high-water=SIZE low-water=SIZE rate=SIZE mode=OCTAL \
+		-u -U -4 -6 -q -w -i -v -x -h -V \
+		--eof-timeout --connect-timeout --idle-timeout --high-water \
+		--low-water --rate --stats --ready-file --verbose --hexdump \
+		--help --version; do
+		[[ $output == *" $word"[\ ,=\[]* ]] || fail "--help does not mention $word"
+	done
+}
+
+@test "--version and -V print the version on stdout and exit 0" {
+	run -0 --separate-stderr weir --version
+	assert_equal "$stderr" ""
+	assert_output --regexp '^weir [0-9]+\.[0-9]+\.[0-9]+$'
+	local long=$output
+	run -0 --separate-stderr weir -V
+	assert_equal "$output" "$long"
+}
+
+@test "help and version ignore the rest of the line" {
+	run -0 --separate-stderr weir --help tcp:h:1
+	assert_line --index 0 "Usage: weir [OPTIONS] ADDRESS [ADDRESS]"
+	run -0 --separate-stderr weir -V - -
+	assert_output --regexp '^weir [0-9]'
+}
+
+@test "no address: usage error" {
+	run -2 --separate-stderr weir </dev/null
+	assert_output ""
+	assert_usage_error "weir: missing address"
+}
+
+@test "three addresses: usage error" {
+	run -2 --separate-stderr weir - - - </dev/null
+	assert_output ""
+	assert_usage_error "weir: too many addresses"
+}
+
+@test "tcp address without port" {
+	run -2 --separate-stderr weir tcp:host </dev/null
+	assert_output ""
+	assert_usage_error "weir: tcp:host: missing port"
+}
+
+@test "unknown address type" {
+	run -2 --separate-stderr weir bogus:x </dev/null
+	assert_usage_error "weir: bogus:x: unknown address type 'bogus'"
+}
+
+@test "unknown address option" {
+	run -2 --separate-stderr weir - tcp:h:1,foo=1 </dev/null
+	assert_usage_error "weir: tcp:h:1,foo=1: unknown option 'foo'"
+}
+
+@test "invalid size" {
+	run -2 --separate-stderr weir --rate x - - </dev/null
+	assert_usage_error "weir: --rate: invalid size 'x'"
+	run -2 --separate-stderr weir --rate=x - - </dev/null
+	assert_usage_error "weir: --rate: invalid size 'x'"
+}
+
+@test "-u and -U together" {
+	run -2 --separate-stderr weir -u -U - - </dev/null
+	assert_usage_error "weir: -u and -U: only one direction may be chosen"
+}
+
+@test "two listeners are a usage error and bind nothing" {
+	run -2 --separate-stderr weir tcp-listen:0 "unix-listen:$T/s" </dev/null
+	assert_usage_error "weir: tcp-listen:0 and unix-listen:$T/s: only one listener is allowed"
+	assert_not_exist "$T/s"
+}
+
+@test "two read-only addresses: no direction can flow" {
+	run -2 --separate-stderr weir file:a file:b </dev/null
+	assert_usage_error "weir: file:a and file:b: no direction can flow"
+}
+
+@test "two write-only addresses: no direction can flow" {
+	run -2 --separate-stderr weir write:"$T/a" append:"$T/b" </dev/null
+	[[ $stderr == "weir: write:$T/a and append:$T/b: no direction can flow"$'\n'"Try 'weir --help'." ]] ||
+		fail "unexpected stderr: $stderr"
+	assert_not_exist "$T/a"
+	assert_not_exist "$T/b"
+}
+
+@test "-u against a read-only RIGHT: no direction can flow" {
+	run -2 --separate-stderr weir -u - file:/etc/hostname </dev/null
+	[[ $stderr == "weir: "*$'\n'"Try 'weir --help'." ]] || fail "unexpected stderr: $stderr"
+}
+
+@test "usage error creates nothing: write:x bogus:y" {
+	cd "$T"
+	run -2 --separate-stderr weir write:x bogus:y </dev/null
+	assert_usage_error "weir: bogus:y: unknown address type 'bogus'"
+	assert_not_exist "$T/x"
+}
+
+@test "usage error creates nothing: bad option after write:" {
+	run -2 --separate-stderr weir --rate x "write:$T/out" - </dev/null
+	assert_not_exist "$T/out"
+	run -2 --separate-stderr weir "append:$T/out" tcp:host </dev/null
+	assert_usage_error "weir: tcp:host: missing port"
+	assert_not_exist "$T/out"
+	run -2 --separate-stderr weir "unix-listen:$T/s" tcp:h:1,foo=1 </dev/null
+	assert_not_exist "$T/s"
+}
+
+@test "usage error writes no ready file" {
+	run -2 --separate-stderr weir --ready-file "$T/r" tcp-listen:0 bogus:y </dev/null
+	assert_not_exist "$T/r"
+}
+
+@test "options of later issues are rejected with 2" {
+	local args
+	for args in "-p line" "--proto line" "--proto=line" "-k" "--keep-open" \
+		"--broker" "-n 1" "--max-frames 1" "--max-frame 1k" "--delim lf" \
+		"--oversize skip" "--slow drop" "--share" "-m 4" "--allow 127.0.0.1/8" \
+		"--progress" "--no-such-option"; do
+		# shellcheck disable=SC2086
+		run -2 --separate-stderr weir $args - - </dev/null
+		assert_output ""
+		[[ $stderr == "weir: "*$'\n'"Try 'weir --help'." ]] ||
+			fail "weir $args: unexpected stderr: $stderr"
+	done
+}
+
+@test "address types of later issues are rejected with 2" {
+	local a
+	for a in tls:127.0.0.1:1 tls-listen:0 udp:127.0.0.1:1 udp-listen:0; do
+		run -2 --separate-stderr weir - "$a" </dev/null
+		[[ $stderr == "weir: $a: "*$'\n'"Try 'weir --help'." ]] ||
+			fail "weir - $a: unexpected stderr: $stderr"
+	done
+}
+
+@test "missing option argument" {
+	run -2 --separate-stderr weir - - --rate </dev/null
+	[[ $stderr == "weir: "*$'\n'"Try 'weir --help'." ]] || fail "unexpected stderr: $stderr"
+	run -2 --separate-stderr weir -q </dev/null
+	[[ $stderr == "weir: "*$'\n'"Try 'weir --help'." ]] || fail "unexpected stderr: $stderr"
+}
+
+@test "bad numbers name the option" {
+	local args
+	for args in "-q abc" "-w -1" "-i 1x" "--eof-timeout=abc" "--high-water 0" \
+		"--high-water 1Q" "--low-water -5" "--rate 0x" "--connect-timeout nan"; do
+		# shellcheck disable=SC2086
+		run -2 --separate-stderr weir $args - - </dev/null
+		local opt=${args%%[ =]*}
+		[[ $stderr == "weir: "*$'\n'"Try 'weir --help'." ]] ||
+			fail "weir $args: unexpected stderr: $stderr"
+		# -q and --eof-timeout may name either spelling.
+		case $opt in
+		-q | --eof-timeout) [[ $stderr == *-q* || $stderr == *--eof-timeout* ]] ;;
+		-w | --connect-timeout) [[ $stderr == *-w* || $stderr == *--connect-timeout* ]] ;;
+		-i | --idle-timeout) [[ $stderr == *-i* || $stderr == *--idle-timeout* ]] ;;
+		*) [[ $stderr == *"$opt"* ]] ;;
+		esac || fail "weir $args: message does not name the option: $stderr"
+	done
+}
+
+@test "low water above high water is rejected" {
+	run -2 --separate-stderr weir --high-water 1k --low-water 2k - - </dev/null
+	[[ $stderr == "weir: "*$'\n'"Try 'weir --help'." ]] || fail "unexpected stderr: $stderr"
+}
+
+@test "--stats takes text or json only" {
+	run -2 --separate-stderr weir --stats=xml - - </dev/null
+	[[ $stderr == "weir: "*xml*$'\n'"Try 'weir --help'." ]] || fail "unexpected stderr: $stderr"
+}
+
+@test "bad addresses are usage errors" {
+	local a
+	for a in "fd:" "fd:x" "fd:-1" "tcp:" "tcp::80" "tcp:h:" "tcp:h:65536" \
+		"tcp:[::1:80" "tcp-listen:" "tcp-listen:70000" "unix:" \
+		"unix-listen:" "exec:" "file:" "write:" "append:" \
+		"unix-listen:$T/s,mode=9" "unix-listen:$T/s,mode=" "write:$T/w,rate=x" \
+		"write:$T/w,high-water=" "tcp:h:1,=1" "nocolon"; do
+		run -2 --separate-stderr weir - "$a" </dev/null
+		[[ $stderr == "weir: "*$'\n'"Try 'weir --help'." ]] ||
+			fail "weir - $a: unexpected stderr: $stderr"
+	done
+	assert_not_exist "$T/s"
+	assert_not_exist "$T/w"
+}
+
+@test "mode= is only for unix-listen" {
+	run -2 --separate-stderr weir - "write:$T/w,mode=600" </dev/null
+	# (Which part of the address is named is checked with foo= above.)
+	[[ $stderr == "weir: write:$T/w"*": "*mode*$'\n'"Try 'weir --help'." ]] ||
+		fail "unexpected stderr: $stderr"
+	assert_not_exist "$T/w"
+}
+
+@test "-- ends the options" {
+	run -0 --separate-stderr weir -u -- - - <<<"def"
+	assert_output "def"
+}
+
+@test "--opt=value and --opt value both work" {
+	run -0 --separate-stderr weir --high-water=64k --low-water 16k --rate=1G - - <<<"abc"
+	assert_output "abc"
+	run -0 --separate-stderr weir --eof-timeout 5 --idle-timeout=5 -w 5 - - <<<"abc"
+	assert_output "abc"
+}
+
+@test "a one-address command talks to standard input and output" {
+	run -0 --separate-stderr weir "write:$T/out" <<<"one"
+	assert_equal "$(cat "$T/out")" "one"
+	run -0 --separate-stderr weir "file:$T/out" </dev/null
+	assert_output "one"
+}
+
+@test "stdio is a synonym of -" {
+	run -0 --separate-stderr weir stdio stdio <<<"abc"
+	assert_output "abc"
+	run -0 --separate-stderr weir - stdio <<<"def"
+	assert_output "def"
+}
+
+@test "-v names the wiring" {
+	run -0 --separate-stderr weir -v - - <<<"abc"
+	assert_output "abc"
+	assert_equal "${stderr%%$'\n'*}" "weir: pair - (relay) -> - (relay), one-way"
+}

@@ -1,0 +1,188 @@
+#!/usr/bin/env bats
+# How weir ends: -u, -U, -q, -w, -i, signals, exit status.
+
+load helper
+
+@test "exit status: 0 done, 1 transport failure, 2 usage" {
+	run -0 --separate-stderr weir - - </dev/null
+	start_peer "$T/r" refused
+	run -1 --separate-stderr weir "$ADDR" </dev/null
+	run -2 --separate-stderr weir --no-such-option - - </dev/null
+}
+
+@test "-u: only LEFT -> RIGHT, the server's greeting is not read" {
+	start_peer "$T/r" serve --greet 'not for you\n' --out "$T/got"
+	run -0 --separate-stderr weir -u - "$ADDR" <<<"one way"
+	assert_output ""
+	assert_equal "$stderr" ""
+	wait_file "$T/got"
+	assert_equal "$(cat "$T/got")" "one way"
+}
+
+@test "-u: weir ends when its direction is done, though the server stays" {
+	start_peer "$T/r" serve --hold --out "$T/got"
+	run -0 --separate-stderr weir -u - "$ADDR" <<<"and done"
+	wait_file "$T/got"
+	assert_equal "$(cat "$T/got")" "and done"
+}
+
+@test "-U: only RIGHT -> LEFT, standard input is not sent" {
+	start_peer "$T/r" serve --greet 'from server\n' --greet-close --out "$T/got"
+	run -0 --separate-stderr weir -U - "$ADDR" <<<"not sent"
+	assert_output "from server"
+	wait_file "$T/got"
+	assert_file_empty "$T/got"
+}
+
+@test "-U with a listener: the client's data is not read back" {
+	spawn_peer client --connect-ready "$T/r" --send 'to weir\n' --out "$T/got" </dev/null
+	run -0 --separate-stderr weir -U --ready-file "$T/r" tcp-listen:127.0.0.1:0 - <<<"to client"
+	assert_output ""
+	wait_file "$T/got"
+	assert_equal "$(cat "$T/got")" "to client"
+}
+
+@test "-q: ends after our EOF though the server never closes" {
+	start_peer "$T/r" serve --hold --out "$T/got"
+	run -0 --separate-stderr weir -q 0.5 "$ADDR" <<<"eof then quit"
+	assert_equal "$stderr" ""
+	wait_file "$T/got"
+	assert_equal "$(cat "$T/got")" "eof then quit"
+}
+
+@test "-q: ends after the server's EOF though standard input stays open" {
+	start_peer "$T/r" serve --greet 'greeting\n' --greet-close --hold
+	mkfifo "$T/in"
+	exec 7<>"$T/in"
+	run -0 --separate-stderr weir --eof-timeout=0.5 "$ADDR" <"$T/in" 7>&-
+	exec 7>&-
+	assert_output "greeting"
+}
+
+@test "-q: data left undelivered gives 1" {
+	# The server never reads: most of the input stays in weir.
+	start_peer "$T/r" serve --listen "unix:$T/s" --no-read
+	mkdata "$T/in" 8M
+	run -1 --separate-stderr weir --high-water 16M -q 0.5 "$ADDR" <"$T/in"
+	[[ $stderr =~ weir:\ [1-9][0-9]*\ bytes\ undelivered ]] || fail "unexpected stderr: $stderr"
+}
+
+@test "-w: a connect that never completes times out with 1" {
+	start_peer "$T/r" backlog
+	[[ $ADDR != none ]] || skip "cannot make a connect hang on loopback here"
+	run -1 --separate-stderr weir -w 0.5 "$ADDR" </dev/null
+	assert_output ""
+	assert_equal "$stderr" "weir: $ADDR: connect: timed out after 0.5 s"
+}
+
+@test "--connect-timeout is -w" {
+	start_peer "$T/r" backlog
+	[[ $ADDR != none ]] || skip "cannot make a connect hang on loopback here"
+	run -1 --separate-stderr weir --connect-timeout 1 "$ADDR" </dev/null
+	assert_equal "$stderr" "weir: $ADDR: connect: timed out after 1 s"
+}
+
+@test "-w does not disturb a connect that completes" {
+	start_peer "$T/r" serve --reply 'quick\n'
+	run -0 --separate-stderr weir -w 5 "$ADDR" <<<"x"
+	assert_output "quick"
+}
+
+@test "-i: idle for SEC ends with 1" {
+	start_peer "$T/r" serve --hold
+	mkfifo "$T/in"
+	exec 7<>"$T/in"
+	run -1 --separate-stderr weir -i 0.5 "$ADDR" <"$T/in" 7>&-
+	exec 7>&-
+	assert_equal "$stderr" "weir: idle for 0.5 s, closing"
+}
+
+@test "-i: traffic keeps weir alive past SEC" {
+	trickle() {
+		{
+			for i in 1 2 3 4 5 6; do
+				echo "$i"
+				sleep 0.25
+			done
+		} | weir -i 1 - -
+	}
+	run -0 --separate-stderr trickle
+	assert_output $'1\n2\n3\n4\n5\n6'
+}
+
+@test "SIGINT: 130, what was read is delivered" {
+	mkfifo "$T/in"
+	exec 7<>"$T/in"
+	spawn_weir_sig - "write:$T/out" <"$T/in" 2>"$T/err" 7>&-
+	echo "before the signal" >&7
+	wait_grep "$T/out" '^before the signal$'
+	kill -INT "$WEIR_PID"
+	wait_exit "$WRAP_PID"
+	exec 7>&-
+	assert_equal "$EXIT_STATUS" 130
+	assert_equal "$(cat "$T/out")" "before the signal"
+	run -0 cat "$T/err"
+	refute_output --partial "killed by signal"
+	refute_output --partial "undelivered"
+}
+
+@test "SIGTERM: 143, the buffered data is flushed first" {
+	# The server starts reading 2 s after it accepts; by then weir holds
+	# high water and has paused. On SIGTERM it stops reading and flushes
+	# what it has: everything it read reaches the server.
+	start_peer "$T/r" serve --listen "unix:$T/s" --read-delay 2 --count-file "$T/count"
+	mkdata "$T/in" 8M
+	spawn_weir_sig -v --stats=json -u - "$ADDR" <"$T/in" >/dev/null 2>"$T/err"
+	wait_grep "$T/err" '^weir: pause '
+	kill -TERM "$WEIR_PID"
+	wait_exit "$WRAP_PID"
+	assert_equal "$EXIT_STATUS" 143
+	run -0 cat "$T/err"
+	refute_output --partial "killed by signal"
+	refute_output --partial "undelivered"
+	wait_file "$T/count"
+	local got read sent
+	got=$(cat "$T/count")
+	read=$(stats_json "$T/err" left bytes_in)
+	sent=$(stats_json "$T/err" right bytes_out)
+	assert_equal "$sent" "$read"
+	assert_equal "$got" "$sent"
+	((got > 0 && got < 8388608)) || fail "the server got $got bytes"
+}
+
+@test "SIGTERM: data that cannot be flushed is counted, 143 after at most 5 s" {
+	start_peer "$T/r" serve --listen "unix:$T/s" --no-read
+	mkdata "$T/in" 8M
+	spawn_weir_sig -v -u - "$ADDR" <"$T/in" >/dev/null 2>"$T/err"
+	wait_grep "$T/err" '^weir: pause '
+	kill -TERM "$WEIR_PID"
+	wait_exit "$WRAP_PID" 9
+	assert_equal "$EXIT_STATUS" 143
+	run -0 cat "$T/err"
+	refute_output --partial "killed by signal"
+	assert_line --regexp '^weir: [1-9][0-9]* bytes undelivered$'
+}
+
+@test "a second signal exits at once" {
+	start_peer "$T/r" serve --listen "unix:$T/s" --no-read
+	mkdata "$T/in" 8M
+	spawn_weir_sig -v -u - "$ADDR" <"$T/in" >/dev/null 2>"$T/err"
+	wait_grep "$T/err" '^weir: pause '
+	kill -TERM "$WEIR_PID"
+	kill -INT "$WEIR_PID"
+	# Well before the 5 s a single signal would wait for the flush.
+	wait_exit "$WRAP_PID" 3
+	[[ $EXIT_STATUS == 130 || $EXIT_STATUS == 143 ]] || fail "exit status $EXIT_STATUS"
+	run -0 cat "$T/err"
+	refute_output --partial "killed by signal"
+}
+
+@test "SIGPIPE is ignored: a closed standard output is a write error" {
+	mkdata "$T/in" 4M
+	closed_pipe() {
+		weir - - <"$T/in" | head -c 1 >/dev/null
+		return "${PIPESTATUS[0]}"
+	}
+	run -1 --separate-stderr closed_pipe
+	[[ $stderr == "weir: "*"Broken pipe"* ]] || fail "unexpected stderr: $stderr"
+}

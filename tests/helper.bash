@@ -1,0 +1,222 @@
+# shellcheck shell=bash disable=SC2034,SC2154
+# Loaded by every suite: bats libraries, the weir under test, and helpers
+# for background servers that are found through ready files and killed by
+# PID in teardown.
+
+bats_require_minimum_version 1.5.0
+bats_load_library bats-support
+bats_load_library bats-assert
+bats_load_library bats-file
+
+# Nothing may hang CI.
+: "${BATS_TEST_TIMEOUT:=30}"
+
+WEIR="${WEIR:-$BATS_TEST_DIRNAME/../weir}"
+PEER="$BATS_TEST_DIRNAME/peer.py"
+
+# Upper bound, in seconds, for one foreground weir run.
+: "${WEIR_TIMEOUT:=15}"
+
+setup() {
+	weir_setup
+}
+
+teardown() {
+	weir_teardown
+}
+
+weir_setup() {
+	PIDS=()
+	SHORT_TMP=
+	T=$BATS_TEST_TMPDIR
+	# Unix socket paths are limited to 107 bytes.
+	if ((${#T} > 60)); then
+		SHORT_TMP=$(mktemp -d /tmp/weir-test.XXXXXX)
+		T=$SHORT_TMP
+	fi
+	if [[ ! -x $WEIR ]]; then
+		echo "weir not found at $WEIR (run make first)" >&2
+		return 1
+	fi
+}
+
+weir_teardown() {
+	local pid
+	for pid in "${PIDS[@]}"; do
+		kill -KILL "$pid" 2>/dev/null || true
+	done
+	for pid in "${PIDS[@]}"; do
+		wait "$pid" 2>/dev/null || true
+	done
+	if [[ -n $SHORT_TMP ]]; then
+		rm -rf "$SHORT_TMP"
+	fi
+}
+
+# weir ARGS...: run the weir under test in the foreground, bounded in time,
+# with the TAP descriptor closed and never reading a terminal.
+weir() {
+	if [[ -t 0 ]]; then
+		timeout -k 2 "$WEIR_TIMEOUT" "$WEIR" "$@" 3>&- </dev/null
+	else
+		timeout -k 2 "$WEIR_TIMEOUT" "$WEIR" "$@" 3>&-
+	fi
+}
+
+# weir_to FILE ARGS...: like weir, standard output to FILE.
+weir_to() {
+	local out=$1
+	shift
+	weir "$@" >"$out"
+}
+
+# spawn CMD ARGS... [redirections]: start CMD in the background with the
+# caller's redirections (standard input included), record its PID in PIDS
+# for teardown and in LAST_PID.
+spawn() {
+	"$@" 0<&0 3>&- &
+	LAST_PID=$!
+	PIDS+=("$LAST_PID")
+}
+
+# track PID: kill PID in teardown as well (a grandchild we learnt about).
+track() {
+	PIDS+=("$1")
+}
+
+# spawn_weir ARGS...: weir in the background.
+spawn_weir() {
+	spawn "$WEIR" "$@"
+}
+
+# peer SUBCOMMAND ARGS...: the python peer in the foreground.
+peer() {
+	timeout -k 2 "$WEIR_TIMEOUT" python3 "$PEER" "$@" 3>&-
+}
+
+# spawn_peer SUBCOMMAND ARGS...: the python peer in the background.
+spawn_peer() {
+	spawn python3 "$PEER" "$@"
+}
+
+# wait_file PATH [SECONDS]: wait until PATH exists (files the tests wait for
+# are written atomically). Bounded: at most SECONDS (10) in 0.01 s steps.
+wait_file() {
+	local path=$1 n=$((${2:-10} * 100))
+	while ((n-- > 0)); do
+		[[ -e $path ]] && return 0
+		sleep 0.01
+	done
+	echo "timed out waiting for $path" >&2
+	return 1
+}
+
+# wait_grep FILE REGEX [SECONDS]: wait until FILE has a line matching REGEX.
+wait_grep() {
+	local path=$1 re=$2 n=$((${3:-10} * 100))
+	while ((n-- > 0)); do
+		grep -qE -- "$re" "$path" 2>/dev/null && return 0
+		sleep 0.01
+	done
+	echo "timed out waiting for /$re/ in $path" >&2
+	[[ -e $path ]] && sed 's/^/# /' "$path" >&2
+	return 1
+}
+
+# wait_exit PID [SECONDS]: wait (bounded, default 10 s) for a background
+# process to end; its exit status goes to EXIT_STATUS. Returns 1 if it is
+# still running when time is up.
+wait_exit() {
+	local pid=$1 n=$((${2:-10} * 100))
+	while ((n-- > 0)); do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			EXIT_STATUS=0
+			wait "$pid" || EXIT_STATUS=$?
+			return 0
+		fi
+		sleep 0.01
+	done
+	echo "process $pid still running" >&2
+	return 1
+}
+
+# ready_addr FILE: wait for a ready file and print its first line.
+ready_addr() {
+	wait_file "$1" || return 1
+	head -n 1 "$1"
+}
+
+# start_peer READY SUBCOMMAND ARGS...: background peer that writes READY;
+# waits for it and sets ADDR to the address it listens on.
+start_peer() {
+	local readyf=$1
+	shift
+	spawn_peer "$@" --ready "$readyf" </dev/null
+	ADDR=$(ready_addr "$readyf") || return 1
+}
+
+# start_weir READY ARGS...: background weir with --ready-file READY (its
+# standard streams as redirected by the caller); sets ADDR to its first
+# listener and WEIR_PID.
+start_weir() {
+	local readyf=$1
+	shift
+	spawn_weir --ready-file "$readyf" "$@"
+	WEIR_PID=$LAST_PID
+	wait_file "$readyf" || return 1
+	ADDR=$(head -n 1 "$readyf")
+}
+
+# mkdata FILE SIZE: SIZE random bytes (head -c suffixes: K, M).
+mkdata() {
+	head -c "$2" /dev/urandom >"$1"
+}
+
+# sha FILE: its SHA-256.
+sha() {
+	sha256sum <"$1" | cut -d' ' -f1
+}
+
+# assert_same_file A B: byte for byte.
+assert_same_file() {
+	if ! cmp -s -- "$1" "$2"; then
+		fail "$(printf '%s and %s differ (%s vs %s bytes)' "$1" "$2" \
+			"$(wc -c <"$1" 2>/dev/null)" "$(wc -c <"$2" 2>/dev/null)")"
+	fi
+}
+
+# assert_usage_error MESSAGE: the stderr of a usage error, exactly.
+assert_usage_error() {
+	assert_equal "$stderr" "$1"$'\n'"Try 'weir --help'."
+}
+
+have_ipv6() {
+	python3 -c 'import socket; s = socket.socket(socket.AF_INET6); s.bind(("::1", 0))' 2>/dev/null
+}
+
+# spawn_weir_sig ARGS...: weir in the background under `peer.py run`, which
+# restores SIGINT and SIGTERM to their defaults (asynchronous commands
+# ignore SIGINT) and tells an exit(143) from a death by SIGTERM. Sets
+# WEIR_PID (signal it) and WRAP_PID (wait_exit on it for weir's status; a
+# death by signal N is 128+N and "peer: killed by signal N" on stderr).
+spawn_weir_sig() {
+	rm -f "$T/weir.pid"
+	spawn python3 "$PEER" run --pid-file "$T/weir.pid" -- "$WEIR" "$@"
+	WRAP_PID=$LAST_PID
+	wait_file "$T/weir.pid" || return 1
+	WEIR_PID=$(cat "$T/weir.pid")
+	track "$WEIR_PID"
+}
+
+# stats_json FILE KEY...: from weir's --stats=json line in FILE, print the
+# value at the path of KEYs (e.g. left bytes_in).
+stats_json() {
+	local file=$1
+	shift
+	sed -n 's/^weir: {/{/p' "$file" | python3 -c '
+import json, sys
+doc = json.loads(sys.stdin.readline())
+for key in sys.argv[1:]:
+    doc = doc[key]
+print(doc)' "$@"
+}
