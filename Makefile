@@ -74,8 +74,8 @@ sanitize: deps
 	$(MAKE) clean
 	$(MAKE) all CFLAGS="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	    LDFLAGS="-fsanitize=address,undefined"
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	    bats --tap tests
+	WEIR_SANITIZE=1 ASAN_OPTIONS=detect_leaks=1:quarantine_size_mb=8 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 bats --tap tests
 	$(MAKE) clean
 
 lint:
