@@ -90,7 +90,6 @@ static void	check_done(struct hub *);
 static void	finish(struct hub *, int);
 static void	settle(struct hub *);
 static size_t	pending_total(struct hub *);
-static void	add_timer(struct event *, double);
 
 static const struct transport_cbs cbs = {
 	opened_cb,
@@ -101,16 +100,6 @@ static const struct transport_cbs cbs = {
 	failed_cb,
 	closed_cb
 };
-
-static void
-add_timer(struct event *ev, double s)
-{
-	struct timeval	 tv;
-
-	tv.tv_sec = (time_t)s;
-	tv.tv_usec = (suseconds_t)((s - (double)tv.tv_sec) * 1e6);
-	evtimer_add(ev, &tv);
-}
 
 static size_t
 pending_total(struct hub *h)
@@ -146,7 +135,7 @@ opened_cb(struct transport *t, void *arg)
 		return;
 	h->last_traffic = util_now();
 	if (h->cfg->idle_timeout > 0)
-		add_timer(h->idle_timer, h->cfg->idle_timeout);
+		util_timer_add(h->idle_timer, h->cfg->idle_timeout);
 	for (i = 0; i < 2; i++)
 		if (h->dirs[i].active)
 			transport_read_start(h->dirs[i].src->t);
@@ -241,7 +230,7 @@ eof_cb(struct transport *t, void *arg)
 			transport_shutdown(h->dirs[i].dst->t);
 		}
 	if (h->cfg->eof_timeout > 0 && !evtimer_pending(h->eof_timer, NULL))
-		add_timer(h->eof_timer, h->cfg->eof_timeout);
+		util_timer_add(h->eof_timer, h->cfg->eof_timeout);
 }
 
 static void
@@ -380,7 +369,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	if (pending_total(h) == 0)
 		finish(h, 0);
 	else
-		add_timer(h->flush_timer, SIGNAL_FLUSH_S);
+		util_timer_add(h->flush_timer, SIGNAL_FLUSH_S);
 }
 
 static void
@@ -411,7 +400,7 @@ idle_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (idle + 0.001 < h->cfg->idle_timeout) {
-		add_timer(h->idle_timer, h->cfg->idle_timeout - idle);
+		util_timer_add(h->idle_timer, h->cfg->idle_timeout - idle);
 		return;
 	}
 	log_warnx("idle for %g s, closing", h->cfg->idle_timeout);

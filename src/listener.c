@@ -79,7 +79,6 @@ accept_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct listener		*l = arg;
 	struct sockaddr_storage	 ss;
-	struct timeval		 tv;
 	socklen_t		 len;
 	char			*peer, *name;
 	int			 s, i;
@@ -96,9 +95,7 @@ accept_cb(evutil_socket_t fd, short what, void *arg)
 				log_warnx("%s: accept: %s; pausing",
 				    l->addr->name, strerror(errno));
 				event_del(l->ev);
-				tv.tv_sec = 0;
-				tv.tv_usec = (suseconds_t)(EMFILE_RETRY_S * 1e6);
-				evtimer_add(l->retry, &tv);
+				util_timer_add(l->retry, EMFILE_RETRY_S);
 			} else if (errno != EAGAIN && errno != EWOULDBLOCK &&
 			    errno != EINTR && errno != ECONNABORTED)
 				log_warnx("%s: accept: %s", l->addr->name,

@@ -46,7 +46,6 @@ void
 sock_connect(struct transport *t, struct sock_target *targets, size_t n)
 {
 	struct connecting	*c;
-	struct timeval		 tv;
 	double			 s = t->cfg->connect_timeout;
 
 	c = xcalloc(1, sizeof *c);
@@ -57,11 +56,8 @@ sock_connect(struct transport *t, struct sock_target *targets, size_t n)
 	c->retry = evtimer_new(t->base, retry_cb, t);
 	c->timeout = evtimer_new(t->base, timeout_cb, t);
 	t->kind = c;
-	if (s > 0) {
-		tv.tv_sec = (time_t)s;
-		tv.tv_usec = (suseconds_t)((s - (double)tv.tv_sec) * 1e6);
-		evtimer_add(c->timeout, &tv);
-	}
+	if (s > 0)
+		util_timer_add(c->timeout, s);
 	try_next(t);
 }
 
@@ -98,7 +94,6 @@ try_next(struct transport *t)
 {
 	struct connecting	*c = t->kind;
 	struct sock_target	*tg;
-	struct timeval		 tv;
 
 	while (c->next < c->n) {
 		tg = &c->targets[c->next];
@@ -123,9 +118,7 @@ try_next(struct transport *t)
 		close(c->fd);
 		c->fd = -1;
 		if (c->last_err == EAGAIN && tg->ss.ss_family == AF_UNIX) {
-			tv.tv_sec = 0;
-			tv.tv_usec = (suseconds_t)(UNIX_RETRY_S * 1e6);
-			evtimer_add(c->retry, &tv);
+			util_timer_add(c->retry, UNIX_RETRY_S);
 			return;
 		}
 		c->next++;

@@ -373,16 +373,10 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 static void
 arm_timer(struct transport *t, double s)
 {
-	struct timeval	 tv;
-
 	if (t->pacing)
 		return;
 	t->pacing = 1;
-	tv.tv_sec = (time_t)s;
-	tv.tv_usec = (suseconds_t)((s - (double)tv.tv_sec) * 1e6);
-	if (tv.tv_sec == 0 && tv.tv_usec < 1000)
-		tv.tv_usec = 1000;
-	evtimer_add(t->timer, &tv);
+	util_timer_add(t->timer, s);
 }
 
 /* Queue buf's bytes (moved, not copied) and write what the peer takes now. */

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct event;
+
 void	*xmalloc(size_t);
 void	*xcalloc(size_t, size_t);
 void	*xrealloc(void *, size_t);
@@ -18,5 +20,6 @@ int	 util_parse_uint(const char *, uint64_t, uint64_t *);
 int	 util_set_nonblock(int);
 int	 util_pollable(int);
 double	 util_now(void);
+void	 util_timer_add(struct event *, double);
 
 #endif
