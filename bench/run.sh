@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# bench/run.sh: run bench/pipe.sh, bench/tcp.sh and bench/slow.sh, then print
+# a summary of the figures that have targets. `make bench` calls this.
+#
+#   bench/run.sh           SIZE=2G for pipe and tcp, SLOW_SIZE=512M for slow
+#   bench/run.sh quick     SIZE=256M, SLOW_SIZE=64M, ROUNDS=1 (plumbing check)
+#
+# Env: WEIR, WEIR_OPTS, ROUNDS (3), SIZE (2G), SLOW_SIZE (512M), RATE (20m),
+#      SLOW_ROUNDS (1). Exit status 1 if a run failed (error, hang, bytes lost);
+#      a missed target is reported but does not fail.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+if [ "${1:-}" = quick ]; then
+	: "${SIZE:=256M}" "${SLOW_SIZE:=64M}" "${ROUNDS:=1}"
+fi
+export ROUNDS=${ROUNDS:-3}
+SUMMARY=$(mktemp "${TMPDIR:-/tmp}/weir-bench-summary.XXXXXX")
+export SUMMARY
+trap 'rm -f "$SUMMARY"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+st=0
+SIZE=${SIZE:-2G} bash "$here/pipe.sh" || st=1
+echo
+SIZE=${SIZE:-2G} bash "$here/tcp.sh" || st=1
+echo
+SIZE=${SLOW_SIZE:-512M} bash "$here/slow.sh" || st=1
+echo
+echo "== summary (ratios are throughput: > 1 means weir is faster)"
+cat "$SUMMARY"
+if [ "$st" != 0 ]; then echo "== some runs FAILED (see above)"; fi
+exit "$st"
