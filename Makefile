@@ -29,7 +29,9 @@ HDRS	 = $(wildcard src/*.h)
 
 # Debian packages the build and the tests need.
 DEB_DEPS = gcc make libevent-dev pkg-config bats bats-support bats-assert \
-	   bats-file mandoc python3
+	   bats-file mandoc python3 time
+# And what the benchmarks compare weir with.
+BENCH_DEPS = socat ncat pv
 
 .PHONY: all deps check sanitize install uninstall clean demo bench lint
 
@@ -85,7 +87,9 @@ demo: deps
 	$(MAKE) all
 	sh bench/demo.sh
 
-bench: all
+bench:
+	$(MAKE) deps DEB_DEPS="$(DEB_DEPS) $(BENCH_DEPS)"
+	$(MAKE) all
 	sh bench/run.sh
 
 install: weir
