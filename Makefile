@@ -7,6 +7,7 @@ BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
 FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
 
+SHELL	:= /bin/bash
 CC	?= cc
 PKG_CONFIG ?= pkg-config
 VERSION	 = 0.1.0
@@ -20,20 +21,26 @@ ALL_CFLAGS = -std=c11 -O2 -g $(WARN) $(EV_CFLAGS) -D_GNU_SOURCE \
 ALL_LDFLAGS = $(LDFLAGS)
 LIBS	 = $(EV_LIBS) -lm
 
+# The sans-IO codecs, also linked into the unit tests and fuzz targets.
+CODEC_SRCS = src/proto-codec.c src/proto-line.c src/proto-netstring.c \
+	   src/proto-relay.c
 SRCS	 = src/cli.c src/flow.c src/hub.c src/listener.c src/log.c src/main.c \
 	   src/proto.c src/sock.c src/transport.c src/transport-exec.c \
 	   src/transport-file.c src/transport-stdio.c src/transport-tcp.c \
-	   src/transport-unix.c src/util.c
+	   src/transport-unix.c src/util.c $(CODEC_SRCS)
 OBJS	 = $(SRCS:.c=.o)
+FUZZ_TARGETS = tests/fuzz/fuzz-line tests/fuzz/fuzz-netstring
+FUZZ_SECONDS ?= 30
+CLANG	?= clang
 HDRS	 = $(wildcard src/*.h)
 
 # Debian packages the build and the tests need.
 DEB_DEPS = gcc make libevent-dev pkg-config bats bats-support bats-assert \
-	   bats-file mandoc python3 time
+	   bats-file mandoc python3 time clang libclang-rt-14-dev
 # And what the benchmarks compare weir with.
 BENCH_DEPS = socat ncat pv
 
-.PHONY: all deps check sanitize install uninstall clean demo bench lint
+.PHONY: all deps check unit fuzz sanitize install uninstall clean demo bench lint
 
 all: weir
 
@@ -69,8 +76,33 @@ deps:
 	fi
 
 check: deps
-	$(MAKE) all
+	$(MAKE) all tests/unit/test-proto
+	tests/unit/test-proto
 	bats --tap tests
+
+unit: tests/unit/test-proto
+	tests/unit/test-proto
+
+tests/unit/test-proto: tests/unit/test-proto.c $(CODEC_SRCS) src/util.c $(HDRS)
+	$(CC) $(ALL_CFLAGS) -Isrc $(ALL_LDFLAGS) -o $@ tests/unit/test-proto.c \
+	    $(CODEC_SRCS) src/util.c $(LIBS)
+
+# libFuzzer targets (clang), each run FUZZ_SECONDS on a copy of its seeds.
+fuzz: $(FUZZ_TARGETS)
+	@for t in $(FUZZ_TARGETS); do \
+		n=$$(basename $$t | sed 's/^fuzz-//'); \
+		work=$$(mktemp -d); cp tests/fuzz/corpus/$$n/* $$work/; \
+		echo "fuzz: $$n for $(FUZZ_SECONDS) s"; \
+		$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+		    $$work 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY|crash' ; \
+		st=$${PIPESTATUS[0]}; rm -rf $$work; \
+		[ "$$st" -eq 0 ] || { echo "fuzz: $$n FAILED"; exit 1; }; \
+	done
+
+tests/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(CODEC_SRCS) src/util.c $(HDRS)
+	$(CLANG) -std=c11 -g -O1 -D_GNU_SOURCE $(EV_CFLAGS) -Isrc \
+	    -fsanitize=fuzzer,address,undefined -o $@ $< $(CODEC_SRCS) \
+	    src/util.c $(LIBS)
 
 sanitize: deps
 	$(MAKE) clean
@@ -107,4 +139,4 @@ uninstall:
 	    $(DESTDIR)$(FISHCOMPDIR)/weir.fish
 
 clean:
-	rm -f weir $(OBJS)
+	rm -f weir $(OBJS) tests/unit/test-proto $(FUZZ_TARGETS)

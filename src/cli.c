@@ -22,6 +22,7 @@
 #define DEFAULT_HIGH_WATER	(1024 * 1024)
 #define MAX_WATER		((uint64_t)1 << 40)
 #define MAX_RATE		((uint64_t)1 << 40)
+#define MAX_FRAME_LIMIT		((uint64_t)1 << 40)
 
 /* Global flow settings an address may override. */
 struct flow_opts {
@@ -30,6 +31,7 @@ struct flow_opts {
 	uint64_t	 rate;
 	int		 has_high;
 	int		 has_low;
+	struct proto_opts proto;
 };
 
 static int	usage_error(const char *, ...) __attribute__((format(printf, 1, 2)));
@@ -62,6 +64,7 @@ static const char usage_text[] =
 "  unix-listen:PATH       listen for one connection on a Unix socket\n"
 "  exec:COMMAND           run /bin/sh -c COMMAND, wired to its stdin and stdout\n"
 "Address options, after a comma (ADDRESS,OPT=VALUE,...):\n"
+"  proto=NAME, delim=D, max-frame=SIZE          as the flags, for that address\n"
 "  high-water=SIZE, low-water=SIZE, rate=SIZE   as the flags, for that address\n"
 "  mode=OCTAL             permissions of a unix-listen socket file\n"
 "\n"
@@ -69,6 +72,13 @@ static const char usage_text[] =
 "  -u                     one way only: LEFT -> RIGHT\n"
 "  -U                     one way only: RIGHT -> LEFT\n"
 "  -4, -6                 use IPv4 or IPv6 only\n"
+"  -p, --proto NAME       cut frames as relay (bytes, the default), line or\n"
+"                         netstring; sides that differ are converted\n"
+"      --delim D          line delimiter: lf (default), crlf, nul, a character\n"
+"                         or \\xHH\n"
+"      --max-frame SIZE   the largest frame payload accepted (1M)\n"
+"      --oversize ACTION  a frame over max-frame: error (default) or skip\n"
+"  -n, --max-frames N     exit 0 once N frames went the main way\n"
 "  -q, --eof-timeout SEC  after the first EOF, end at most SEC later\n"
 "  -w, --connect-timeout SEC  give up a connect after SEC\n"
 "  -i, --idle-timeout SEC end after SEC without traffic either way\n"
@@ -83,17 +93,26 @@ static const char usage_text[] =
 "  -V, --version          show the version and exit\n"
 "\n"
 "SIZE takes the suffixes k, M, G (powers of 1024); SEC may be a fraction.\n"
-"Exit status: 0 done, 1 transport failure, 2 usage, 130/143 signal.\n";
+"Exit status: 0 done, 1 transport failure, 2 usage, 3 protocol error,\n"
+"130/143 signal.\n";
 
 enum {
 	OPT_HIGH_WATER = 256,
 	OPT_LOW_WATER,
 	OPT_RATE,
 	OPT_STATS,
-	OPT_READY_FILE
+	OPT_READY_FILE,
+	OPT_DELIM,
+	OPT_MAX_FRAME,
+	OPT_OVERSIZE
 };
 
 static const struct option long_options[] = {
+	{ "proto",		required_argument,	NULL, 'p' },
+	{ "delim",		required_argument,	NULL, OPT_DELIM },
+	{ "max-frame",		required_argument,	NULL, OPT_MAX_FRAME },
+	{ "oversize",		required_argument,	NULL, OPT_OVERSIZE },
+	{ "max-frames",		required_argument,	NULL, 'n' },
 	{ "eof-timeout",	required_argument,	NULL, 'q' },
 	{ "connect-timeout",	required_argument,	NULL, 'w' },
 	{ "idle-timeout",	required_argument,	NULL, 'i' },
@@ -256,6 +275,18 @@ parse_addr_option(struct addr *a, const char *text, const char *opt,
 		if (parse_size_opt(text, val, 1, MAX_RATE, &v) != 0)
 			return CLI_USAGE;
 		fo->rate = v;
+	} else if (len == 5 && strncmp(opt, "proto", len) == 0) {
+		if (proto_parse_name(val, &fo->proto.kind) == -1)
+			return usage_error("%s: unknown protocol '%s' (relay, "
+			    "line or netstring)", text, val);
+	} else if (len == 5 && strncmp(opt, "delim", len) == 0) {
+		if (proto_parse_delim(val, &fo->proto) == -1)
+			return usage_error("%s: invalid delimiter '%s'", text,
+			    val);
+	} else if (len == 9 && strncmp(opt, "max-frame", len) == 0) {
+		if (parse_size_opt(text, val, 1, MAX_FRAME_LIMIT, &v) != 0)
+			return CLI_USAGE;
+		fo->proto.max_frame = (size_t)v;
 	} else if (len == 4 && strncmp(opt, "mode", len) == 0 &&
 	    a->type == ADDR_UNIX_LISTEN) {
 		mode = strtol(val, &end, 8);
@@ -377,6 +408,7 @@ parse_addr(struct addr *a, const char *text, const struct flow_opts *global)
 			goto out;
 	a->high_water = fo.high_water;
 	a->rate = fo.rate;
+	a->proto = fo.proto;
 	if (fo.has_low)
 		a->low_water = fo.low_water;
 	else
@@ -435,14 +467,18 @@ cli_parse(int argc, char **argv, struct config *cfg)
 {
 	struct flow_opts  fo;
 	struct addr	  tmp;
+	uint64_t	  v;
 	char		  err[128], optname[64];
 	int		  ch, only_lr = 0, only_rl = 0, nargs;
 
 	memset(cfg, 0, sizeof *cfg);
 	memset(&fo, 0, sizeof fo);
 	fo.high_water = DEFAULT_HIGH_WATER;
+	fo.proto.kind = PROTO_RELAY;
+	fo.proto.delim = '\n';
+	fo.proto.max_frame = PROTO_DEFAULT_MAX_FRAME;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":uU46q:w:i:vxhV", long_options,
+	while ((ch = getopt_long(argc, argv, ":uU46p:n:q:w:i:vxhV", long_options,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'u':
@@ -457,6 +493,38 @@ cli_parse(int argc, char **argv, struct config *cfg)
 				return usage_error("-4 and -6: only one may "
 				    "be chosen");
 			cfg->family = ch - '0';
+			break;
+		case 'p':
+			if (proto_parse_name(optarg, &fo.proto.kind) == -1)
+				return usage_error("-p: unknown protocol '%s' "
+				    "(relay, line or netstring)", optarg);
+			break;
+		case OPT_DELIM:
+			if (proto_parse_delim(optarg, &fo.proto) == -1)
+				return usage_error("--delim: invalid delimiter "
+				    "'%s' (lf, crlf, nul, C or \\xHH)", optarg);
+			break;
+		case OPT_MAX_FRAME:
+			if (parse_size_opt("--max-frame", optarg, 1,
+			    MAX_FRAME_LIMIT, &v) != 0)
+				return CLI_USAGE;
+			fo.proto.max_frame = (size_t)v;
+			break;
+		case OPT_OVERSIZE:
+			if (strcmp(optarg, "error") == 0)
+				fo.proto.skip = 0;
+			else if (strcmp(optarg, "skip") == 0)
+				fo.proto.skip = 1;
+			else
+				return usage_error("--oversize: unknown action "
+				    "'%s' (error or skip)", optarg);
+			break;
+		case 'n':
+			if (util_parse_uint(optarg, UINT64_MAX, &v) == -1 ||
+			    v == 0)
+				return usage_error("-n: invalid number of frames "
+				    "'%s'", optarg);
+			cfg->max_frames = v;
 			break;
 		case 'q':
 		case 'w':

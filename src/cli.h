@@ -4,6 +4,8 @@
 
 #include <stdint.h>
 
+#include "proto.h"
+
 enum addr_type {
 	ADDR_STDIO,
 	ADDR_FD,
@@ -41,6 +43,7 @@ struct addr {
 	uint64_t	 high_water;
 	uint64_t	 low_water;
 	uint64_t	 rate;		/* bytes per second, 0: unlimited */
+	struct proto_opts proto;
 };
 
 struct config {
@@ -53,6 +56,7 @@ struct config {
 	double		 eof_timeout;	/* 0: none */
 	double		 connect_timeout;
 	double		 idle_timeout;
+	uint64_t	 max_frames;	/* main direction, 0: unlimited */
 	enum stats_format stats;
 	char		*ready_file;
 };

@@ -53,6 +53,7 @@ struct dir {
 	int			 eof;		/* no more input */
 	int			 done;		/* consumer half-closed or dead */
 	int			 held;		/* consumer holds the producer */
+	int			 main;		/* the direction -n counts */
 };
 
 struct hub {
@@ -67,6 +68,8 @@ struct hub {
 	struct event		*flush_timer;
 	double			 last_traffic;
 	uint64_t		 undelivered;
+	uint64_t		 delivered;	/* frames, main direction */
+	int			 draining;
 	int			 status;
 	int			 signo;
 	int			 ending;
@@ -86,6 +89,9 @@ static void	eof_timer_cb(evutil_socket_t, short, void *);
 static void	idle_timer_cb(evutil_socket_t, short, void *);
 static void	flush_timer_cb(evutil_socket_t, short, void *);
 static void	end_open(struct end *);
+static void	pump(struct hub *, struct dir *, int);
+static void	protocol_error(struct hub *, struct dir *);
+static void	drain(struct hub *);
 static void	check_done(struct hub *);
 static void	finish(struct hub *, int);
 static void	settle(struct hub *);
@@ -131,7 +137,7 @@ opened_cb(struct transport *t, void *arg)
 	(void)t;
 	e->open = 1;
 	log_debug("%s: open", transport_name(e->t));
-	if (!h->ends[0].open || !h->ends[1].open || h->ending || h->signo != 0)
+	if (!h->ends[0].open || !h->ends[1].open || h->ending || h->draining)
 		return;
 	h->last_traffic = util_now();
 	if (h->cfg->idle_timeout > 0)
@@ -157,36 +163,84 @@ accept_cb(int fd, const char *name, void *arg)
 		end_open(other);
 }
 
+/*
+ * Move what the producer of d has read through the protocol to its
+ * consumer, and hold the producer if the consumer is above high water.
+ */
 static void
-readable_cb(struct transport *t, struct evbuffer *in, void *arg)
+pump(struct hub *h, struct dir *d, int eof)
 {
-	struct end		*e = arg;
-	struct hub		*h = e->hub;
-	struct dir		*d = e == h->dirs[0].src ? &h->dirs[0] :
-				    &h->dirs[1];
-	struct flow_stats	*ss = transport_stats(t);
-	struct transport	*dt = d->dst->t;
-	uint64_t		 frames = 0;
+	struct transport	*st = d->src->t, *dt = d->dst->t;
+	struct flow_stats	*ss = transport_stats(st);
+	uint64_t		 frames = 0, max = UINT64_MAX;
 	size_t			 len;
+	int			 rv;
 
-	h->last_traffic = util_now();
-	if (proto_forward(d->proto, in, d->stage, &frames) == -1)
+	if (h->draining)
 		return;
+	if (d->main && h->cfg->max_frames > 0)
+		max = h->cfg->max_frames - h->delivered;
+	rv = proto_forward(d->proto, transport_input(st), d->stage, eof, max,
+	    &frames);
 	ss->frames_in += frames;
+	ss->dropped = proto_skipped(d->proto);
 	transport_stats(dt)->frames_out += frames;
+	if (d->main)
+		h->delivered += frames;
 	if (h->cfg->hexdump && (len = evbuffer_get_length(d->stage)) > 0)
-		log_hexdump(d->mark, transport_name(t), transport_name(dt),
+		log_hexdump(d->mark, transport_name(st), transport_name(dt),
 		    evbuffer_pullup(d->stage, -1), len);
 	transport_write(dt, d->stage);
+	if (rv == -1) {
+		protocol_error(h, d);
+		return;
+	}
+	if (d->main && h->cfg->max_frames > 0 &&
+	    h->delivered >= h->cfg->max_frames) {
+		log_debug("%llu frames delivered: ending",
+		    (unsigned long long)h->delivered);
+		drain(h);
+		return;
+	}
 	if (!d->held && transport_pending(dt) >= transport_high_water(dt)) {
 		d->held = 1;
 		if (flow_hold(ss)) {
-			transport_read_stop(t);
+			transport_read_stop(st);
 			log_debug("pause %s (sink %s holds %zu B >= high-water)",
-			    transport_name(t), transport_name(dt),
+			    transport_name(st), transport_name(dt),
 			    transport_pending(dt));
 		}
 	}
+}
+
+/*
+ * A malformed frame: what was decoded before it is delivered.  On a
+ * connection a listener accepted, that connection is closed (exit 1);
+ * on any other stream weir stops and exits 3.
+ */
+static void
+protocol_error(struct hub *h, struct dir *d)
+{
+	log_warnx("%s: %s", transport_name(d->src->t), proto_error(d->proto));
+	transport_stats(d->src->t)->errors++;
+	if (cli_is_listener(d->src->addr)) {
+		h->status = 1;
+		transport_abort(d->src->t);
+	} else
+		h->status = 3;
+	drain(h);
+}
+
+static void
+readable_cb(struct transport *t, struct evbuffer *in, void *arg)
+{
+	struct end	*e = arg;
+	struct hub	*h = e->hub;
+
+	(void)t;
+	(void)in;
+	h->last_traffic = util_now();
+	pump(h, e == h->dirs[0].src ? &h->dirs[0] : &h->dirs[1], 0);
 }
 
 static void
@@ -205,14 +259,14 @@ wrote_cb(struct transport *t, void *arg)
 			continue;
 		d->held = 0;
 		if (flow_release(transport_stats(d->src->t)) && !h->ending &&
-		    h->signo == 0) {
+		    !h->draining) {
 			log_debug("resume %s (sink %s holds %zu B <= low-water)",
 			    transport_name(d->src->t), transport_name(t),
 			    transport_pending(t));
 			transport_read_start(d->src->t);
 		}
 	}
-	if (h->signo != 0 && pending_total(h) == 0)
+	if (h->draining && pending_total(h) == 0)
 		finish(h, 0);
 }
 
@@ -223,9 +277,15 @@ eof_cb(struct transport *t, void *arg)
 	struct hub	*h = e->hub;
 	int		 i;
 
-	log_debug("%s: end of input", transport_name(t));
+	log_debug("%s: end of input after %llu B, %llu frames",
+	    transport_name(t),
+	    (unsigned long long)transport_stats(t)->bytes_in,
+	    (unsigned long long)transport_stats(t)->frames_in);
 	for (i = 0; i < 2; i++)
 		if (h->dirs[i].active && h->dirs[i].src == e) {
+			pump(h, &h->dirs[i], 1);
+			if (h->draining)
+				return;
 			h->dirs[i].eof = 1;
 			transport_shutdown(h->dirs[i].dst->t);
 		}
@@ -348,7 +408,6 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct hub	*h = arg;
 	size_t		 left;
-	int		 i;
 
 	(void)what;
 	if (h->signo != 0) {
@@ -361,6 +420,20 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	h->signo = (int)sig;
 	log_debug("%s: stopping, flushing for at most %g s",
 	    strsignal((int)sig), SIGNAL_FLUSH_S);
+	if (!h->ending)
+		util_timer_add(h->flush_timer, SIGNAL_FLUSH_S);
+	drain(h);
+}
+
+/* Stop reading and accepting; end once what was read is written. */
+static void
+drain(struct hub *h)
+{
+	int	 i;
+
+	if (h->draining || h->ending)
+		return;
+	h->draining = 1;
 	for (i = 0; i < 2; i++) {
 		listener_close(h->ends[i].l);
 		if (h->ends[i].t != NULL)
@@ -368,8 +441,6 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	}
 	if (pending_total(h) == 0)
 		finish(h, 0);
-	else
-		util_timer_add(h->flush_timer, SIGNAL_FLUSH_S);
 }
 
 static void
@@ -439,9 +510,9 @@ log_wiring(struct hub *h)
 	const struct config	*cfg = h->cfg;
 
 	log_debug("pair %s (%s) %s %s (%s)%s", cfg->left.name,
-	    proto_in_name(h->dirs[0].proto), cfg->dir == DIR_BOTH ? "<->" :
+	    proto_name(cfg->left.proto.kind), cfg->dir == DIR_BOTH ? "<->" :
 	    cfg->dir == DIR_LR ? "->" : "<-", cfg->right.name,
-	    proto_out_name(h->dirs[0].proto),
+	    proto_name(cfg->right.proto.kind),
 	    cfg->dir == DIR_BOTH ? "" : ", one-way");
 }
 
@@ -495,7 +566,9 @@ hub_run(const struct config *cfg)
 		d->dst = &h.ends[1 - i];
 		d->mark = i == 0 ? '>' : '<';
 		d->active = (cfg->dir & (i == 0 ? DIR_LR : DIR_RL)) != 0;
-		d->proto = proto_new("relay", "relay");
+		d->proto = proto_new(&d->src->addr->proto,
+		    &d->dst->addr->proto);
+		d->main = i == (cfg->dir == DIR_RL ? 1 : 0);
 		d->stage = evbuffer_new();
 		if (d->active) {
 			d->src->halves |= TRANSPORT_READ;

@@ -1,7 +1,11 @@
 /*
- * One direction's framing: the producer's protocol decodes, the consumer's
- * encodes.  relay to relay moves libevent's buffer chains without copying.
+ * One direction's framing over libevent buffers: the producer's decoder
+ * cuts frames, the consumer's encoder writes them.  Two paths avoid the
+ * codec's per-frame work where the bytes would come out unchanged:
+ * relay to relay moves buffer chains, and line to line with the same
+ * one-byte delimiter moves whole runs of lines after a memchr scan.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,69 +14,242 @@
 #include "proto.h"
 #include "util.h"
 
+/* Encoded frames are written into reserved space this large at a time. */
+#define OUT_CHUNK	(64 * 1024)
+
 struct proto {
-	const char	*in;
-	const char	*out;
+	struct proto_opts	 in;
+	struct proto_opts	 out;
+	struct proto_dec	*dec;
+	int			 pass;		/* relay to relay */
+	int			 run;		/* line to the same line */
+	char			*err;
 };
 
-static const char *const known[] = { "relay" };
+/* Reserved space in the consumer's buffer, filled frame after frame. */
+struct outbuf {
+	struct evbuffer		*buf;
+	struct evbuffer_iovec	 v;
+	size_t			 used;
+	int			 open;
+};
 
-static const char *
-lookup(const char *name)
-{
-	size_t	 i;
+static char	*ob_room(struct outbuf *, size_t);
+static void	 ob_commit(struct outbuf *);
+static int	 run_lines(struct proto *, struct evbuffer *, struct evbuffer *,
+		    uint64_t, uint64_t *);
+static int	 encode(struct proto *, struct outbuf *, const char *, size_t);
 
-	for (i = 0; i < sizeof known / sizeof known[0]; i++)
-		if (strcmp(known[i], name) == 0)
-			return known[i];
-	return NULL;
-}
-
-/* A decoder for in and an encoder for out; NULL if either is unknown. */
 struct proto *
-proto_new(const char *in, const char *out)
+proto_new(const struct proto_opts *in, const struct proto_opts *out)
 {
 	struct proto	*p;
 
-	if (lookup(in) == NULL || lookup(out) == NULL)
-		return NULL;
 	p = xcalloc(1, sizeof *p);
-	p->in = lookup(in);
-	p->out = lookup(out);
+	p->in = *in;
+	p->out = *out;
+	p->dec = proto_dec_new(in);
+	p->pass = in->kind == PROTO_RELAY && out->kind == PROTO_RELAY;
+	p->run = in->kind == PROTO_LINE && out->kind == PROTO_LINE &&
+	    !in->crlf && !out->crlf && in->delim == out->delim;
 	return p;
 }
 
 void
 proto_free(struct proto *p)
 {
+	if (p == NULL)
+		return;
+	proto_dec_free(p->dec);
+	free(p->err);
 	free(p);
 }
 
 const char *
-proto_in_name(const struct proto *p)
+proto_error(const struct proto *p)
 {
-	return p->in;
+	return p->err;
 }
 
-const char *
-proto_out_name(const struct proto *p)
+uint64_t
+proto_skipped(const struct proto *p)
 {
-	return p->out;
+	return proto_dec_skipped(p->dec);
+}
+
+static char *
+ob_room(struct outbuf *ob, size_t need)
+{
+	if (ob->open && ob->v.iov_len - ob->used >= need)
+		return (char *)ob->v.iov_base + ob->used;
+	ob_commit(ob);
+	if (evbuffer_reserve_space(ob->buf, (ev_ssize_t)(need > OUT_CHUNK ?
+	    need : OUT_CHUNK), &ob->v, 1) != 1) {
+		fputs("weir: out of memory\n", stderr);
+		abort();
+	}
+	ob->open = 1;
+	ob->used = 0;
+	return ob->v.iov_base;
+}
+
+static void
+ob_commit(struct outbuf *ob)
+{
+	if (!ob->open)
+		return;
+	ob->v.iov_len = ob->used;
+	evbuffer_commit_space(ob->buf, &ob->v, 1);
+	ob->open = 0;
+}
+
+static int
+encode(struct proto *p, struct outbuf *ob, const char *data, size_t len)
+{
+	size_t	 need = proto_enc_size(&p->out, len);
+
+	ob->used += proto_enc_write(&p->out, ob_room(ob, need), data, len);
+	return 0;
 }
 
 /*
- * Move every whole frame from in to out, adding their count to *frames.
- * Returns 0, or -1 on a protocol error.  A relay frame is one read, and
- * the transport calls this once per read.
+ * Move the whole lines at the head of in to out as they are, counting
+ * them and checking each against max-frame, at most room of them.
+ * Returns 1 when something moved, 0 when only part of a line is there,
+ * -1 when the first line is too long (the decoder then reports or skips).
+ */
+static int
+run_lines(struct proto *p, struct evbuffer *in, struct evbuffer *out,
+    uint64_t room, uint64_t *frames)
+{
+	struct evbuffer_iovec	 stack[16], *v = stack;
+	const char		*q, *end, *nl;
+	size_t			 cur = 0, whole = 0, total = 0;
+	uint64_t		 count = 0;
+	int			 n, i, rv = 0;
+
+	n = evbuffer_peek(in, -1, NULL, NULL, 0);
+	if (n > (int)(sizeof stack / sizeof stack[0]))
+		v = xcalloc((size_t)n, sizeof *v);
+	n = evbuffer_peek(in, -1, NULL, v, n);
+	for (i = 0; i < n && count < room; i++) {
+		q = v[i].iov_base;
+		end = q + v[i].iov_len;
+		while (count < room &&
+		    (nl = memchr(q, p->in.delim, (size_t)(end - q))) != NULL) {
+			cur += (size_t)(nl - q);
+			if (cur > p->in.max_frame)
+				goto stop;
+			count++;
+			whole = total + (size_t)(nl - (const char *)v[i].iov_base)
+			    + 1;
+			cur = 0;
+			q = nl + 1;
+		}
+		if (count == room)
+			break;
+		cur += (size_t)(end - q);
+		if (cur > p->in.max_frame)
+			goto stop;
+		total += v[i].iov_len;
+	}
+	rv = 0;
+	goto moved;
+stop:
+	rv = -1;
+moved:
+	if (v != stack)
+		free(v);
+	if (whole == 0)
+		return rv;
+	evbuffer_remove_buffer(in, out, whole);
+	proto_dec_pass(p->dec, whole, count);
+	*frames += count;
+	return 1;
+}
+
+/*
+ * Move every whole frame in `in` to `out`, re-encoded, at most max of
+ * them, adding their number to *frames.  At eof a last partial frame is
+ * flushed (or is an error).  Returns 0, or -1 on a protocol error, after
+ * the frames before it have been moved; proto_error() says what.
  */
 int
 proto_forward(struct proto *p, struct evbuffer *in, struct evbuffer *out,
-    uint64_t *frames)
+    int eof, uint64_t max, uint64_t *frames)
 {
-	(void)p;
-	if (evbuffer_get_length(in) == 0)
+	struct outbuf		 ob;
+	struct evbuffer_iovec	 v;
+	struct proto_frame	 f;
+	enum proto_status	 st = PROTO_MORE;
+	size_t			 off, used;
+	uint64_t		 got = 0;
+	int			 r;
+
+	if (p->err != NULL)
+		return -1;
+	if (p->pass) {
+		if (evbuffer_get_length(in) > 0 && max > 0) {
+			evbuffer_add_buffer(out, in);
+			(*frames)++;
+		}
 		return 0;
-	evbuffer_add_buffer(out, in);
-	(*frames)++;
+	}
+	memset(&ob, 0, sizeof ob);
+	ob.buf = out;
+	if (p->in.kind == PROTO_RELAY) {
+		/* One read is one frame, however many chains it filled. */
+		if ((off = evbuffer_get_length(in)) > 0 && max > 0) {
+			encode(p, &ob, (const char *)evbuffer_pullup(in, -1),
+			    off);
+			evbuffer_drain(in, off);
+			got++;
+		}
+		goto done;
+	}
+	while (evbuffer_get_length(in) > 0 && got < max) {
+		if (p->run && proto_dec_idle(p->dec)) {
+			ob_commit(&ob);
+			r = run_lines(p, in, out, max - got, &got);
+			if (r == 1)
+				continue;
+			if (r == 0 && !eof)
+				break;
+		}
+		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+			break;
+		off = 0;
+		while (off < v.iov_len && got < max) {
+			st = proto_dec_feed(p->dec, (const char *)v.iov_base + off,
+			    v.iov_len - off, &used, &f);
+			off += used;
+			if (st != PROTO_FRAME)
+				break;
+			encode(p, &ob, f.data, f.len);
+			got++;
+			if (p->run && proto_dec_idle(p->dec))
+				break;
+		}
+		ob_commit(&ob);
+		evbuffer_drain(in, off);
+		if (st == PROTO_ERROR)
+			goto fail;
+	}
+	if (eof && got < max && evbuffer_get_length(in) == 0) {
+		st = proto_dec_end(p->dec, &f);
+		if (st == PROTO_FRAME) {
+			encode(p, &ob, f.data, f.len);
+			got++;
+		} else if (st == PROTO_ERROR)
+			goto fail;
+	}
+done:
+	ob_commit(&ob);
+	*frames += got;
 	return 0;
+fail:
+	ob_commit(&ob);
+	*frames += got;
+	p->err = xstrdup(proto_dec_error(p->dec));
+	return -1;
 }

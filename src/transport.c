@@ -539,6 +539,13 @@ transport_pending(const struct transport *t)
 	return evbuffer_get_length(t->out);
 }
 
+/* What was read and not yet taken by the protocol. */
+struct evbuffer *
+transport_input(struct transport *t)
+{
+	return t->in;
+}
+
 const char *
 transport_name(const struct transport *t)
 {
