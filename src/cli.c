@@ -468,6 +468,7 @@ cli_parse(int argc, char **argv, struct config *cfg)
 	struct flow_opts  fo;
 	struct addr	  tmp;
 	uint64_t	  v;
+	int		  i, nstdio = 0;
 	char		  err[128], optname[64];
 	int		  ch, only_lr = 0, only_rl = 0, nargs;
 
@@ -477,6 +478,14 @@ cli_parse(int argc, char **argv, struct config *cfg)
 	fo.proto.kind = PROTO_RELAY;
 	fo.proto.delim = '\n';
 	fo.proto.max_frame = PROTO_DEFAULT_MAX_FRAME;
+	/*
+	 * "-,OPT=VALUE" is standard input and output with options; getopt
+	 * would take it for a cluster of short options, so say it as stdio.
+	 */
+	for (i = 1; i < argc && nstdio < 2 && strcmp(argv[i], "--") != 0; i++)
+		if (strncmp(argv[i], "-,", 2) == 0)
+			argv[i] = cfg->stdio_args[nstdio++] =
+			    xasprintf("stdio%s", argv[i] + 1);
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":uU46p:n:q:w:i:vxhV", long_options,
 	    NULL)) != -1) {
@@ -640,4 +649,6 @@ cli_free(struct config *cfg)
 	addr_free(&cfg->left);
 	addr_free(&cfg->right);
 	free(cfg->ready_file);
+	free(cfg->stdio_args[0]);
+	free(cfg->stdio_args[1]);
 }

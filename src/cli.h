@@ -59,6 +59,7 @@ struct config {
 	uint64_t	 max_frames;	/* main direction, 0: unlimited */
 	enum stats_format stats;
 	char		*ready_file;
+	char		*stdio_args[2];	/* "-,OPT=V" rewritten as "stdio,OPT=V" */
 };
 
 #define CLI_OK		0
