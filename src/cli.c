@@ -620,6 +620,14 @@ cli_parse(int argc, char **argv, struct config *cfg)
 	    parse_addr(&cfg->right, nargs == 2 ? argv[optind + 1] : "-",
 	    &fo) != 0)
 		return CLI_USAGE;
+	/* Messages call "-,OPT=V" what the user wrote: "-". */
+	for (i = 0; i < nargs; i++)
+		if (argv[optind + i] == cfg->stdio_args[0] ||
+		    argv[optind + i] == cfg->stdio_args[1]) {
+			free(i == 0 ? cfg->left.name : cfg->right.name);
+			*(i == 0 ? &cfg->left.name : &cfg->right.name) =
+			    xstrdup("-");
+		}
 	/* As with nc, a lone address is RIGHT unless it is a listener. */
 	if (nargs == 1 && !cli_is_listener(&cfg->left)) {
 		tmp = cfg->left;

@@ -1,4 +1,5 @@
 /* weir: wire byte streams together, with flow control. */
+#include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
 
@@ -20,6 +21,15 @@ main(int argc, char **argv)
 		cli_free(&cfg);
 		return 2;
 	}
+#ifdef M_TRIM_THRESHOLD
+	/*
+	 * Buffer chains come and go all the time; let glibc keep freed
+	 * memory instead of returning and faulting it in again per read.
+	 * Peak memory is still what the buffers bound.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 2 * 1024 * 1024);
+#endif
 	/* A peer that goes away is a write error (EPIPE), not a signal. */
 	signal(SIGPIPE, SIG_IGN);
 	log_init(cfg.verbose);
