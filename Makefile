@@ -99,7 +99,8 @@ fuzz: $(FUZZ_TARGETS)
 		[ "$$st" -eq 0 ] || { echo "fuzz: $$n FAILED"; exit 1; }; \
 	done
 
-tests/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(CODEC_SRCS) src/util.c $(HDRS)
+tests/fuzz/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/fuzz-common.h $(CODEC_SRCS) \
+    src/util.c $(HDRS)
 	$(CLANG) -std=c11 -g -O1 -D_GNU_SOURCE $(EV_CFLAGS) -Isrc \
 	    -fsanitize=fuzzer,address,undefined -o $@ $< $(CODEC_SRCS) \
 	    src/util.c $(LIBS)

@@ -216,7 +216,8 @@ proto_enc_write(const struct proto_opts *o, char *dst, const char *p,
 {
 	switch (o->kind) {
 	case PROTO_LINE:
-		memcpy(dst, p, len);
+		if (len > 0)
+			memcpy(dst, p, len);
 		if (o->crlf) {
 			dst[len] = '\r';
 			dst[len + 1] = '\n';
@@ -227,7 +228,8 @@ proto_enc_write(const struct proto_opts *o, char *dst, const char *p,
 	case PROTO_NETSTRING:
 		return proto_netstring_enc_write(dst, p, len);
 	default:
-		memcpy(dst, p, len);
+		if (len > 0)
+			memcpy(dst, p, len);
 		return len;
 	}
 }

@@ -7,17 +7,38 @@
 
 #include "proto-codec.h"
 
-static enum proto_status oversize(struct proto_dec *, int);
+static int	too_long(const struct proto_dec *, const char *, size_t,
+		    size_t *);
 
-/* A line longer than max-frame: an error, or skipped when asked. */
-static enum proto_status
-oversize(struct proto_dec *d, int c)
+/* Byte i of the current line: held bytes first, then those at q. */
+static unsigned char
+byte_at(const struct proto_dec *d, const char *q, size_t i)
 {
-	if (!d->opts.skip)
-		return proto_dec_fail(d, d->start + d->opts.max_frame +
-		    (d->opts.crlf ? 1 : 0), c, "longer than max-frame (%zu)",
-		    d->opts.max_frame);
-	return PROTO_MORE;
+	return (unsigned char)(i < d->len ? d->buf[i] : q[i - d->len]);
+}
+
+/*
+ * Whether a line whose first total bytes are known (the held ones, then
+ * those at q) is over max-frame, and if so which byte made it so.  With
+ * crlf, byte max-frame may be the CR that is dropped before LF: then only
+ * a byte after it is too many.
+ */
+static int
+too_long(const struct proto_dec *d, const char *q, size_t total, size_t *bad)
+{
+	size_t	 max = d->opts.max_frame;
+
+	if (total <= max)
+		return 0;
+	if (!d->opts.crlf || byte_at(d, q, max) != '\r') {
+		*bad = max;
+		return 1;
+	}
+	if (total > max + 1) {
+		*bad = max + 1;
+		return 1;
+	}
+	return 0;
 }
 
 enum proto_status
@@ -25,10 +46,8 @@ proto_line_feed(struct proto_dec *d, const char *p, size_t n, size_t *used,
     struct proto_frame *f)
 {
 	const struct proto_opts	*o = &d->opts;
-	/* With crlf the byte after max-frame may be a CR yet to be dropped. */
-	size_t			 limit = o->max_frame + (o->crlf ? 1 : 0);
 	const char		*q = p, *end = p + n, *nl, *data;
-	size_t			 take, plen;
+	size_t			 take, plen, bad;
 
 	while (q < end) {
 		nl = memchr(q, o->delim, (size_t)(end - q));
@@ -44,11 +63,12 @@ proto_line_feed(struct proto_dec *d, const char *p, size_t n, size_t *used,
 			d->start = d->offset;
 			continue;
 		}
-		if (d->len + take > limit) {
+		if (too_long(d, q, d->len + take, &bad)) {
 			*used = (size_t)(q - p);
-			if (oversize(d, (unsigned char)q[limit - d->len]) ==
-			    PROTO_ERROR)
-				return PROTO_ERROR;
+			if (!o->skip)
+				return proto_dec_fail(d, d->start + bad,
+				    byte_at(d, q, bad), "longer than max-frame "
+				    "(%zu)", o->max_frame);
 			d->len = 0;
 			d->skipping = 1;
 			continue;
@@ -70,19 +90,8 @@ proto_line_feed(struct proto_dec *d, const char *p, size_t n, size_t *used,
 		if (o->crlf && plen > 0 && data[plen - 1] == '\r')
 			plen--;
 		d->offset += take + 1;
-		q = nl + 1;
-		if (plen > o->max_frame) {
-			*used = (size_t)(q - p);
-			if (!o->skip)
-				return proto_dec_fail(d, d->start + o->max_frame,
-				    (unsigned char)data[o->max_frame],
-				    "longer than max-frame (%zu)",
-				    o->max_frame);
-			d->skipped++;
-			d->start = d->offset;
-			continue;
-		}
 		d->start = d->offset;
+		q = nl + 1;
 		*used = (size_t)(q - p);
 		f->data = data;
 		f->len = plen;

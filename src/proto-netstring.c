@@ -177,7 +177,8 @@ proto_netstring_enc_write(char *dst, const char *p, size_t len)
 	for (i = 0; i < n; i++)
 		dst[i] = digits[n - 1 - i];
 	dst[n] = ':';
-	memcpy(dst + n + 1, p, len);
+	if (len > 0)
+		memcpy(dst + n + 1, p, len);
 	dst[n + 1 + len] = ',';
 	return n + 1 + len + 1;
 }
