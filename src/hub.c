@@ -383,6 +383,9 @@ finish(struct hub *h, int abort)
 	for (i = 0; i < 2; i++)
 		listener_close(h->ends[i].l);
 	h->undelivered = pending_total(h);
+	for (i = 0; i < 2; i++)
+		if (h->ends[i].t != NULL)
+			h->undelivered += transport_lost(h->ends[i].t);
 	for (i = 0; i < 2; i++) {
 		if (h->ends[i].t == NULL) {
 			h->ends[i].closed = 1;

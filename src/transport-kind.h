@@ -37,6 +37,7 @@ struct transport {
 	struct evbuffer		*out;
 	struct flow_stats	 stats;
 	struct flow_rate	 rate;
+	uint64_t		 lost;		/* bytes a failed write left */
 	int			 reading;
 	int			 read_eof;
 	int			 want_shutdown;

@@ -384,6 +384,7 @@ void
 transport_write(struct transport *t, struct evbuffer *buf)
 {
 	if (t->write_failed || t->wfd == -1 || t->shut) {
+		t->lost += evbuffer_get_length(buf);
 		evbuffer_drain(buf, evbuffer_get_length(buf));
 		return;
 	}
@@ -428,6 +429,8 @@ flush(struct transport *t)
 			break;
 		}
 		t->write_failed = 1;
+		t->lost += evbuffer_get_length(t->out);
+		evbuffer_drain(t->out, evbuffer_get_length(t->out));
 		if (t->wev != NULL)
 			event_del(t->wev);
 		io_fail(t, TRANSPORT_OP_WRITE, "write: %s", n == 0 ?
@@ -537,6 +540,13 @@ size_t
 transport_pending(const struct transport *t)
 {
 	return evbuffer_get_length(t->out);
+}
+
+/* Bytes that were to be written here but never can be. */
+uint64_t
+transport_lost(const struct transport *t)
+{
+	return t->lost;
 }
 
 /* What was read and not yet taken by the protocol. */

@@ -57,6 +57,7 @@ void		 transport_abort(struct transport *);
 void		 transport_free(struct transport *);
 size_t		 transport_pending(const struct transport *);
 struct evbuffer	*transport_input(struct transport *);
+uint64_t	 transport_lost(const struct transport *);
 const char	*transport_name(const struct transport *);
 struct flow_stats *transport_stats(struct transport *);
 uint64_t	 transport_high_water(const struct transport *);
