@@ -14,6 +14,10 @@
                                          produced - consumed; at EOF write
                                          "bytes max_lead samples" to RESULT
   helpers.py summary NAME SIZE SECONDS...   print "name median min max gibps"
+  helpers.py lines SIZE LINEFILE NSFILE  write SIZE bytes (a whole number of MiB) of
+                                         32-byte lines (31 hex digits + LF) to LINEFILE,
+                                         the same lines as netstrings ("31:...,") to
+                                         NSFILE; print "lines linebytes nsbytes"
 """
 import mmap
 import os
@@ -159,6 +163,27 @@ def cmd_summary(name, size, *secs):
     print("%s %.4f %.4f %.4f %.4f" % (name, m, min(xs), max(xs), size / m / (1 << 30)))
 
 
+LINE_PAYLOAD = 31
+
+
+def cmd_lines(size, linepath, nspath):
+    mib = to_bytes(size) >> 20
+    if mib < 1:
+        sys.stderr.write("lines: SIZE must be at least 1M\n")
+        sys.exit(2)
+    per_mib = (1 << 20) // (LINE_PAYLOAD + 1)
+    # distinct lines within a block (a multiplicative hash), repeated per MiB
+    payloads = [b"%031x" % ((i * 2654435761) % (1 << 124)) for i in range(per_mib)]
+    lblock = b"".join(p + b"\n" for p in payloads)
+    nblock = b"".join(b"%d:%s," % (len(p), p) for p in payloads)
+    assert len(lblock) == 1 << 20
+    with open(linepath, "wb") as fl, open(nspath, "wb") as fn:
+        for _ in range(mib):
+            fl.write(lblock)
+            fn.write(nblock)
+    print("%d %d %d" % (per_mib * mib, len(lblock) * mib, len(nblock) * mib))
+
+
 def main(argv):
     if len(argv) < 2:
         sys.stderr.write(__doc__)
@@ -174,6 +199,8 @@ def main(argv):
         cmd_consume(*args)
     elif cmd == "summary":
         cmd_summary(*args)
+    elif cmd == "lines":
+        cmd_lines(*args)
     else:
         sys.stderr.write(__doc__)
         return 2

@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
-# bench/run.sh: run bench/pipe.sh, bench/tcp.sh and bench/slow.sh, then print
-# a summary of the figures that have targets. `make bench` calls this.
+# bench/run.sh: run bench/pipe.sh, bench/tcp.sh, bench/slow.sh and
+# bench/line.sh, then print a summary of the figures that have targets.
+# `make bench` calls this.
 #
-#   bench/run.sh           SIZE=2G for pipe and tcp, SLOW_SIZE=512M for slow
-#   bench/run.sh quick     SIZE=256M, SLOW_SIZE=64M, ROUNDS=1 (plumbing check)
+#   bench/run.sh           SIZE=2G for pipe and tcp, SLOW_SIZE=512M for slow,
+#                          LINE_SIZE=1G for line
+#   bench/run.sh quick     SIZE=256M, SLOW_SIZE=64M, LINE_SIZE=128M, ROUNDS=1
+#                          (plumbing check)
 #
-# Env: WEIR, WEIR_OPTS, ROUNDS (3), SIZE (2G), SLOW_SIZE (512M), RATE (20m),
-#      SLOW_ROUNDS (1). Exit status 1 if a run failed (error, hang, bytes lost);
-#      a missed target is reported but does not fail.
+# Env: WEIR, WEIR_OPTS, ROUNDS (3), SIZE (2G), SLOW_SIZE (512M), LINE_SIZE
+#      (1G), RATE (20m), SLOW_ROUNDS (1). Exit status 1 if a run failed (error,
+#      hang, bytes lost, wrong output); a missed target is reported but does
+#      not fail.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 if [ "${1:-}" = quick ]; then
-	: "${SIZE:=256M}" "${SLOW_SIZE:=64M}" "${ROUNDS:=1}"
+	: "${SIZE:=256M}" "${SLOW_SIZE:=64M}" "${LINE_SIZE:=128M}" "${ROUNDS:=1}"
 fi
 export ROUNDS=${ROUNDS:-3}
 SUMMARY=$(mktemp "${TMPDIR:-/tmp}/weir-bench-summary.XXXXXX")
@@ -26,6 +30,8 @@ echo
 SIZE=${SIZE:-2G} bash "$here/tcp.sh" || st=1
 echo
 SIZE=${SLOW_SIZE:-512M} bash "$here/slow.sh" || st=1
+echo
+SIZE=${LINE_SIZE:-1G} bash "$here/line.sh" || st=1
 echo
 echo "== summary (ratios are throughput: > 1 means weir is faster)"
 cat "$SUMMARY"

@@ -46,10 +46,13 @@ _weir_files()
 _weir()
 {
 	local cur prev line
-	local opts='-u -U -4 -6 -q -w -i -v -x -h -V
+	local opts='-u -U -4 -6 -p -n -q -w -i -v -x -h -V
+		--proto --delim --max-frame --oversize --max-frames
 		--eof-timeout --connect-timeout --idle-timeout --high-water
 		--low-water --rate --stats --stats= --ready-file --verbose
 		--hexdump --help --version'
+	local protos='relay line netstring' delims='lf crlf nul'
+	local o
 	local addrs='- stdio fd: file: write: append: tcp: tcp-listen: unix:
 		unix-listen: exec:'
 
@@ -61,8 +64,20 @@ _weir()
 	prev=${line##*[[:space:]]}
 
 	case $prev in
-	-q|-w|-i|--eof-timeout|--connect-timeout|--idle-timeout|--high-water|\
-	--low-water|--rate)
+	-p|--proto)
+		_weir_reply $protos
+		return
+		;;
+	--delim)
+		_weir_reply $delims
+		return
+		;;
+	--oversize)
+		_weir_reply error skip
+		return
+		;;
+	-n|--max-frames|--max-frame|-q|-w|-i|--eof-timeout|--connect-timeout|\
+	--idle-timeout|--high-water|--low-water|--rate)
 		COMPREPLY=()
 		return
 		;;
@@ -79,20 +94,46 @@ _weir()
 	--ready-file=*)
 		_weir_files --ready-file=
 		;;
+	--proto=*)
+		_weir_reply $(for o in $protos; do printf '%s\n' "--proto=$o"; done)
+		;;
+	--delim=*)
+		_weir_reply $(for o in $delims; do printf '%s\n' "--delim=$o"; done)
+		;;
+	--oversize=*)
+		_weir_reply --oversize=error --oversize=skip
+		;;
 	--*=*)
 		COMPREPLY=()
 		;;
-	-*)
-		_weir_reply $(_weir_match "$cur" "$opts -")
+	# Address options; '-,delim=nul' is an address, not an option.
+	*,proto=*)
+		local head=${cur%,*}
+		local -a c=()
+		for o in $protos; do
+			c+=("$head,proto=$o")
+		done
+		_weir_reply "${c[@]}"
+		;;
+	*,delim=*)
+		local head=${cur%,*}
+		local -a c=()
+		for o in $delims; do
+			c+=("$head,delim=$o")
+		done
+		_weir_reply "${c[@]}"
 		;;
 	*,*)
-		local head=${cur%,*} o
+		local head=${cur%,*}
 		local -a c=()
-		for o in high-water= low-water= rate=; do
+		for o in proto= delim= max-frame= high-water= low-water= rate=; do
 			c+=("$head,$o")
 		done
 		[[ $head == unix-listen:* ]] && c+=("$head,mode=")
 		_weir_reply "${c[@]}"
+		;;
+	-*)
+		_weir_reply $(_weir_match "$cur" "$opts -")
 		;;
 	file:*|write:*|append:*|unix-listen:*|unix:*)
 		_weir_files "${cur%%:*}:"

@@ -9,9 +9,24 @@ function __weir_address
         case 'exec:*'
             set -l rest (string replace -- 'exec:' '' $tok)
             printf '%s\n' exec:(complete -C "$rest")
+        case '*,proto=*'
+            set -l head (string replace -r -- ',[^,]*$' '' $tok)
+            printf '%s\t%s\n' \
+                "$head,proto=relay" "bytes as they come (the default)" \
+                "$head,proto=line" "records cut at a delimiter" \
+                "$head,proto=netstring" "length-prefixed records (LEN:DATA,)"
+        case '*,delim=*'
+            set -l head (string replace -r -- ',[^,]*$' '' $tok)
+            printf '%s\t%s\n' \
+                "$head,delim=lf" "line feed (the default)" \
+                "$head,delim=crlf" "CR LF (on input a bare LF ends a line too)" \
+                "$head,delim=nul" "the NUL byte, as find -print0 writes"
         case '*,*'
             set -l head (string replace -r -- ',[^,]*$' '' $tok)
             printf '%s\t%s\n' \
+                "$head,proto=" "cut frames by this protocol at this address" \
+                "$head,delim=" "line delimiter at this address" \
+                "$head,max-frame=" "the largest frame payload accepted from this address" \
                 "$head,high-water=" "pause producers when this address holds SIZE" \
                 "$head,low-water=" "resume them when it drains to SIZE" \
                 "$head,rate=" "write at most SIZE bytes per second to this address"
@@ -44,6 +59,16 @@ complete -c weir -s u -d 'One way only: LEFT -> RIGHT'
 complete -c weir -s U -d 'One way only: RIGHT -> LEFT'
 complete -c weir -s 4 -d 'Use IPv4 only'
 complete -c weir -s 6 -d 'Use IPv6 only'
+complete -c weir -s p -l proto -x -a 'relay\t"bytes as they come (the default)"
+line\t"records cut at a delimiter"
+netstring\t"length-prefixed records (LEN:DATA,)"' -d 'Cut frames by this protocol'
+complete -c weir -l delim -x -a 'lf\t"line feed (the default)"
+crlf\t"CR LF (on input a bare LF ends a line too)"
+nul\t"the NUL byte, as find -print0 writes"' -d 'Line delimiter (or one character, or \xHH)'
+complete -c weir -l max-frame -x -d 'The largest frame payload accepted'
+complete -c weir -l oversize -x -a 'error\t"a protocol error (the default)"
+skip\t"drop it and count it"' -d 'A frame over max-frame'
+complete -c weir -s n -l max-frames -x -d 'Exit 0 once N frames went the main way'
 complete -c weir -s q -l eof-timeout -x -d 'After the first EOF, end at most SEC later'
 complete -c weir -s w -l connect-timeout -x -d 'Give up a connect after SEC'
 complete -c weir -s i -l idle-timeout -x -d 'End after SEC without traffic either way'

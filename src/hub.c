@@ -197,8 +197,9 @@ pump(struct hub *h, struct dir *d, int eof)
 	}
 	if (d->main && h->cfg->max_frames > 0 &&
 	    h->delivered >= h->cfg->max_frames) {
-		log_debug("%llu frames delivered: ending",
-		    (unsigned long long)h->delivered);
+		log_debug("%llu frame%s delivered: ending",
+		    (unsigned long long)h->delivered,
+		    h->delivered == 1 ? "" : "s");
 		drain(h);
 		return;
 	}
@@ -277,10 +278,11 @@ eof_cb(struct transport *t, void *arg)
 	struct hub	*h = e->hub;
 	int		 i;
 
-	log_debug("%s: end of input after %llu B, %llu frames",
+	log_debug("%s: end of input after %llu B, %llu frame%s",
 	    transport_name(t),
 	    (unsigned long long)transport_stats(t)->bytes_in,
-	    (unsigned long long)transport_stats(t)->frames_in);
+	    (unsigned long long)transport_stats(t)->frames_in,
+	    transport_stats(t)->frames_in == 1 ? "" : "s");
 	for (i = 0; i < 2; i++)
 		if (h->dirs[i].active && h->dirs[i].src == e) {
 			pump(h, &h->dirs[i], 1);

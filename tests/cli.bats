@@ -9,7 +9,8 @@ load helper
 	assert_line --index 0 "Usage: weir [OPTIONS] ADDRESS [ADDRESS]"
 	assert_line "Options:"
 	assert_output --partial "Addresses:"
-	assert_output --partial "Exit status: 0 done, 1 transport failure, 2 usage, 130/143 signal."
+	assert_line "Exit status: 0 done, 1 transport failure, 2 usage, 3 protocol error,"
+	assert_line "130/143 signal."
 }
 
 @test "-h is --help" {
@@ -25,8 +26,10 @@ load helper
 	local word
 	for word in stdio fd:N file:PATH write:PATH append:PATH tcp:HOST:PORT \
 		'tcp-listen:[HOST:]PORT' unix:PATH unix-listen:PATH exec:COMMAND \
+		proto=NAME delim=D max-frame=SIZE \
 		high-water=SIZE low-water=SIZE rate=SIZE mode=OCTAL \
-		-u -U -4 -6 -q -w -i -v -x -h -V \
+		-u -U -4 -6 -p -n -q -w -i -v -x -h -V \
+		--proto --delim --max-frame --oversize --max-frames \
 		--eof-timeout --connect-timeout --idle-timeout --high-water \
 		--low-water --rate --stats --ready-file --verbose --hexdump \
 		--help --version; do
@@ -138,10 +141,9 @@ load helper
 
 @test "options of later issues are rejected with 2" {
 	local args
-	for args in "-p line" "--proto line" "--proto=line" "-k" "--keep-open" \
-		"--broker" "-n 1" "--max-frames 1" "--max-frame 1k" "--delim lf" \
-		"--oversize skip" "--slow drop" "--share" "-m 4" "--allow 127.0.0.1/8" \
-		"--progress" "--no-such-option"; do
+	for args in "-k" "--keep-open" "--broker" "--slow drop" "--share" "-m 4" \
+		"--max-conns 4" "--allow 127.0.0.1/8" "--deny 10.0.0.0/8" "--progress" \
+		"--no-such-option"; do
 		# shellcheck disable=SC2086
 		run -2 --separate-stderr weir $args - - </dev/null
 		assert_output ""
@@ -227,6 +229,9 @@ load helper
 	run -0 --separate-stderr weir --high-water=64k --low-water 16k --rate=1G - - <<<"abc"
 	assert_output "abc"
 	run -0 --separate-stderr weir --eof-timeout 5 --idle-timeout=5 -w 5 - - <<<"abc"
+	assert_output "abc"
+	run -0 --separate-stderr weir --proto=line -p line --delim=lf --max-frame=1k \
+		--oversize=skip --oversize error -n 5 --max-frames=5 - - <<<"abc"
 	assert_output "abc"
 }
 

@@ -111,6 +111,11 @@ man_text() {
 		grep -qE -- "(^|[^a-z-])${word}" "$T/man.txt" || fail "man/weir.1 does not mention ${word}"
 	done
 	grep -q '^EXIT STATUS' "$T/man.txt" || fail "no EXIT STATUS section"
+	grep -q '^PROTOCOLS' "$T/man.txt" || fail "no PROTOCOLS section"
+	for word in relay line netstring proto= delim= max-frame=; do
+		grep -qE -- "(^|[^a-z-])${word}" "$T/man.txt" || fail "man/weir.1 does not mention ${word}"
+	done
+	grep -qE '^ +3 +A protocol error' "$T/man.txt" || fail "EXIT STATUS lacks 3"
 }
 
 # readme_examples DIR: write each ```sh block that follows a

@@ -220,3 +220,15 @@ for key in sys.argv[1:]:
     doc = doc[key]
 print(doc)' "$@"
 }
+
+# spawn_writer FIFO ARGS...: make the named pipe FIFO and, in the
+# background, `peer.py write ARGS...` into it. The child opens FIFO itself
+# (opening a FIFO blocks until a reader comes); it is killed by PID in
+# teardown, so `--hold` keeps the pipe open for the whole test.
+spawn_writer() {
+	local fifo=$1
+	shift
+	mkfifo "$fifo"
+	# shellcheck disable=SC2016 # expanded by that sh.
+	spawn sh -c 'f=$1; shift; exec python3 "$@" >"$f"' _ "$fifo" "$PEER" write "$@" </dev/null
+}

@@ -14,6 +14,9 @@ Subcommands:
   echo      accept connections and echo each one, full duplex
   client    connect, send, half-close, read to EOF (into --out, or
             standard output)
+  write     write pieces to standard output, pausing between them, and
+            optionally keep it open (a writer that cuts its data where the
+            test says)
   refused   a bound TCP port with nobody listening (connect is refused)
   backlog   a TCP listener whose backlog is full: connects to it hang
   stale     leave a Unix socket file nobody listens on
@@ -115,6 +118,20 @@ def payload(text, path):
     return b""
 
 
+def send_pieces(conn, data, chunk, delay):
+    """Send DATA in CHUNK-byte writes DELAY seconds apart, each its own
+    segment (TCP_NODELAY), so the reader sees the data cut there."""
+    if not chunk:
+        conn.sendall(data)
+        return
+    if conn.family != socket.AF_UNIX:
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    for i in range(0, len(data), chunk):
+        if i and delay:
+            time.sleep(delay)
+        conn.sendall(data[i:i + chunk])
+
+
 def hold_forever():
     while True:
         time.sleep(3600)
@@ -153,7 +170,7 @@ def cmd_serve(args):
         return 0
     greet = payload(args.greet, args.greet_file)
     if greet:
-        conn.sendall(greet)
+        send_pieces(conn, greet, args.chunk, args.chunk_delay)
     if args.greet_close:
         conn.shutdown(socket.SHUT_WR)
     if args.no_read:
@@ -210,7 +227,7 @@ def cmd_client(args):
         try:
             if args.send_delay:
                 time.sleep(args.send_delay)
-            s.sendall(data)
+            send_pieces(s, data, args.chunk, args.chunk_delay)
             if not args.no_shutdown:
                 s.shutdown(socket.SHUT_WR)
         except OSError as e:
@@ -218,7 +235,15 @@ def cmd_client(args):
 
     t = threading.Thread(target=sender)
     t.start()
-    got = read_all(s)
+    rc = 0
+    try:
+        got = read_all(s)
+    except OSError as e:
+        # A reset (weir closed with our data unread): report it rather
+        # than die with a traceback.
+        print("peer: recv: %s" % e, file=sys.stderr)
+        got = b""
+        rc = 1
     t.join()
     if args.out:
         atomic_write(args.out, got)
@@ -228,6 +253,17 @@ def cmd_client(args):
     if err:
         print("peer: send: %s" % err[0], file=sys.stderr)
         return 1
+    return rc
+
+
+def cmd_write(args):
+    fd = sys.stdout.fileno()
+    for i, piece in enumerate(args.pieces):
+        if i and args.delay:
+            time.sleep(args.delay)
+        os.write(fd, payload(piece, None))
+    if args.hold:
+        hold_forever()
     return 0
 
 
@@ -295,6 +331,13 @@ def cmd_run(args):
     return os.WEXITSTATUS(status)
 
 
+def add_chunk_args(sp, what):
+    sp.add_argument("--chunk", type=int, default=0,
+                    help="send %s in writes of this many bytes" % what)
+    sp.add_argument("--chunk-delay", type=float, default=0,
+                    help="seconds between two of those writes")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawTextHelpFormatter)
@@ -322,6 +365,7 @@ def main():
                     help="never close the connection")
     sp.add_argument("--rst", action="store_true",
                     help="reset the connection as soon as it is accepted")
+    add_chunk_args(sp, "the greeting")
     sp.set_defaults(fn=cmd_serve)
 
     sp = sub.add_parser("echo")
@@ -340,7 +384,17 @@ def main():
     sp.add_argument("--send-delay", type=float, default=0)
     sp.add_argument("--no-shutdown", action="store_true")
     sp.add_argument("--out")
+    add_chunk_args(sp, "what is sent")
     sp.set_defaults(fn=cmd_client)
+
+    sp = sub.add_parser("write")
+    sp.add_argument("--delay", type=float, default=0,
+                    help="seconds between two pieces")
+    sp.add_argument("--hold", action="store_true",
+                    help="keep standard output open after the last piece")
+    sp.add_argument("pieces", nargs="*",
+                    help="pieces, with backslash escapes (\\n, \\x00)")
+    sp.set_defaults(fn=cmd_write)
 
     sp = sub.add_parser("refused")
     sp.add_argument("--ready", required=True)
