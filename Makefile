@@ -107,8 +107,10 @@ tests/fuzz/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/fuzz-common.h $(CODEC_SRCS) \
 
 sanitize: deps
 	$(MAKE) clean
-	$(MAKE) all CFLAGS="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+	$(MAKE) all tests/unit/test-proto \
+	    CFLAGS="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	    LDFLAGS="-fsanitize=address,undefined"
+	tests/unit/test-proto
 	WEIR_SANITIZE=1 ASAN_OPTIONS=detect_leaks=1:quarantine_size_mb=8 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 bats --tap tests
 	$(MAKE) clean
