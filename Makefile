@@ -24,7 +24,7 @@ LIBS	 = $(EV_LIBS) -lm
 # The sans-IO codecs, also linked into the unit tests and fuzz targets.
 CODEC_SRCS = src/proto-codec.c src/proto-line.c src/proto-netstring.c \
 	   src/proto-relay.c
-SRCS	 = src/cli.c src/flow.c src/hub.c src/listener.c src/log.c src/main.c \
+SRCS	 = src/acl.c src/cli.c src/flow.c src/hub.c src/listener.c src/log.c src/main.c \
 	   src/proto.c src/sock.c src/transport.c src/transport-exec.c \
 	   src/transport-file.c src/transport-stdio.c src/transport-tcp.c \
 	   src/transport-unix.c src/util.c $(CODEC_SRCS)

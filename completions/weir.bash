@@ -46,12 +46,14 @@ _weir_files()
 _weir()
 {
 	local cur prev line
-	local opts='-u -U -4 -6 -p -n -q -w -i -v -x -h -V
+	local opts='-u -U -4 -6 -p -n -q -w -i -k -m -v -x -h -V
 		--proto --delim --max-frame --oversize --max-frames
 		--eof-timeout --connect-timeout --idle-timeout --high-water
-		--low-water --rate --stats --stats= --ready-file --verbose
+		--low-water --rate --stats --stats= --ready-file --keep-open
+		--max-conns --share --broker --slow --allow --deny --verbose
 		--hexdump --help --version'
 	local protos='relay line netstring' delims='lf crlf nul'
+	local slows='block drop close'
 	local o
 	local addrs='- stdio fd: file: write: append: tcp: tcp-listen: unix:
 		unix-listen: exec:'
@@ -76,8 +78,13 @@ _weir()
 		_weir_reply error skip
 		return
 		;;
+	--slow)
+		_weir_reply $slows
+		return
+		;;
 	-n|--max-frames|--max-frame|-q|-w|-i|--eof-timeout|--connect-timeout|\
-	--idle-timeout|--high-water|--low-water|--rate)
+	--idle-timeout|--high-water|--low-water|--rate|-m|--max-conns|\
+	--allow|--deny)
 		COMPREPLY=()
 		return
 		;;
@@ -102,6 +109,9 @@ _weir()
 		;;
 	--oversize=*)
 		_weir_reply --oversize=error --oversize=skip
+		;;
+	--slow=*)
+		_weir_reply $(for o in $slows; do printf '%s\n' "--slow=$o"; done)
 		;;
 	--*=*)
 		COMPREPLY=()

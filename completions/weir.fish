@@ -45,9 +45,9 @@ function __weir_address
                 "write:" "create or truncate PATH and write it (a sink only)" \
                 "append:" "append to PATH, creating it (a sink only)" \
                 "tcp:" "connect over TCP to HOST:PORT" \
-                "tcp-listen:" "listen for one TCP connection on [HOST:]PORT" \
+                "tcp-listen:" "listen for TCP connections on [HOST:]PORT" \
                 "unix:" "connect to a Unix socket" \
-                "unix-listen:" "listen for one connection on a Unix socket" \
+                "unix-listen:" "listen for connections on a Unix socket" \
                 "exec:" "run /bin/sh -c COMMAND"
     end
 end
@@ -77,6 +77,15 @@ complete -c weir -l low-water -x -d 'Resume them when it drains to SIZE'
 complete -c weir -l rate -x -d 'Write at most SIZE bytes per second to each consumer'
 complete -c weir -l stats -d 'Print counters at exit on stderr'
 complete -c weir -l ready-file -r -F -d 'Write listener addresses to PATH once bound'
+complete -c weir -s k -l keep-open -d 'Keep accepting connections until SIGINT or SIGTERM'
+complete -c weir -s m -l max-conns -x -d 'Serve at most N connections at once (256)'
+complete -c weir -l share -d 'All connections share one other side, even a re-openable one'
+complete -c weir -l broker -d 'One listener alone: the frames of each client go to every other client'
+complete -c weir -l slow -x -a 'block\t"pause every producer feeding it (the default)"
+drop\t"drop whole frames for it alone, counted"
+close\t"close it, logged"' -d 'What a fan-out does with a connection at high water'
+complete -c weir -l allow -x -d 'Admit only peers in CIDR (tcp-listen; repeatable)'
+complete -c weir -l deny -x -d 'Refuse peers in CIDR (tcp-listen; repeatable, deny wins)'
 complete -c weir -s v -l verbose -d 'Log wiring, pauses and resumes'
 complete -c weir -s x -l hexdump -d 'Trace traffic on stderr as hex'
 complete -c weir -s h -l help -d 'Show the help and exit'

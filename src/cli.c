@@ -23,6 +23,7 @@
 #define MAX_WATER		((uint64_t)1 << 40)
 #define MAX_RATE		((uint64_t)1 << 40)
 #define MAX_FRAME_LIMIT		((uint64_t)1 << 40)
+#define DEFAULT_MAX_CONNS	256
 
 /* Global flow settings an address may override. */
 struct flow_opts {
@@ -59,9 +60,9 @@ static const char usage_text[] =
 "  write:PATH             create or truncate PATH and write it (a sink only)\n"
 "  append:PATH            append to PATH, creating it (a sink only)\n"
 "  tcp:HOST:PORT          connect over TCP (HOST a name, IPv4 or [IPv6])\n"
-"  tcp-listen:[HOST:]PORT listen for one TCP connection (PORT 0: any free port)\n"
+"  tcp-listen:[HOST:]PORT listen for TCP connections (PORT 0: any free port)\n"
 "  unix:PATH              connect to a Unix socket (@NAME: abstract)\n"
-"  unix-listen:PATH       listen for one connection on a Unix socket\n"
+"  unix-listen:PATH       listen for connections on a Unix socket\n"
 "  exec:COMMAND           run /bin/sh -c COMMAND, wired to its stdin and stdout\n"
 "Address options, after a comma (ADDRESS,OPT=VALUE,...):\n"
 "  proto=NAME, delim=D, max-frame=SIZE          as the flags, for that address\n"
@@ -79,6 +80,14 @@ static const char usage_text[] =
 "      --max-frame SIZE   the largest frame payload accepted (1M)\n"
 "      --oversize ACTION  a frame over max-frame: error (default) or skip\n"
 "  -n, --max-frames N     exit 0 once N frames went the main way\n"
+"  -k, --keep-open        keep accepting connections (listeners)\n"
+"  -m, --max-conns N      at most N connections at once (256)\n"
+"      --share            connections share the other side, even a re-openable one\n"
+"      --broker           one listener: each client's frames go to all the others\n"
+"      --slow POLICY      fan-out to a consumer above high water: block (default),\n"
+"                         drop its frames, or close it\n"
+"      --allow CIDR       admit only peers in CIDR (repeatable)\n"
+"      --deny CIDR        refuse peers in CIDR (repeatable)\n"
 "  -q, --eof-timeout SEC  after the first EOF, end at most SEC later\n"
 "  -w, --connect-timeout SEC  give up a connect after SEC\n"
 "  -i, --idle-timeout SEC end after SEC without traffic either way\n"
@@ -104,7 +113,12 @@ enum {
 	OPT_READY_FILE,
 	OPT_DELIM,
 	OPT_MAX_FRAME,
-	OPT_OVERSIZE
+	OPT_OVERSIZE,
+	OPT_SHARE,
+	OPT_BROKER,
+	OPT_SLOW,
+	OPT_ALLOW,
+	OPT_DENY
 };
 
 static const struct option long_options[] = {
@@ -113,6 +127,13 @@ static const struct option long_options[] = {
 	{ "max-frame",		required_argument,	NULL, OPT_MAX_FRAME },
 	{ "oversize",		required_argument,	NULL, OPT_OVERSIZE },
 	{ "max-frames",		required_argument,	NULL, 'n' },
+	{ "keep-open",		no_argument,		NULL, 'k' },
+	{ "max-conns",		required_argument,	NULL, 'm' },
+	{ "share",		no_argument,		NULL, OPT_SHARE },
+	{ "broker",		no_argument,		NULL, OPT_BROKER },
+	{ "slow",		required_argument,	NULL, OPT_SLOW },
+	{ "allow",		required_argument,	NULL, OPT_ALLOW },
+	{ "deny",		required_argument,	NULL, OPT_DENY },
 	{ "eof-timeout",	required_argument,	NULL, 'q' },
 	{ "connect-timeout",	required_argument,	NULL, 'w' },
 	{ "idle-timeout",	required_argument,	NULL, 'i' },
@@ -468,13 +489,14 @@ cli_parse(int argc, char **argv, struct config *cfg)
 	struct flow_opts  fo;
 	struct addr	  tmp;
 	uint64_t	  v;
-	int		  i, nstdio = 0;
+	int		  i, nstdio = 0, has_max_conns = 0, has_slow = 0;
 	char		  err[128], optname[64];
 	int		  ch, only_lr = 0, only_rl = 0, nargs;
 
 	memset(cfg, 0, sizeof *cfg);
 	memset(&fo, 0, sizeof fo);
 	fo.high_water = DEFAULT_HIGH_WATER;
+	cfg->max_conns = DEFAULT_MAX_CONNS;
 	fo.proto.kind = PROTO_RELAY;
 	fo.proto.delim = '\n';
 	fo.proto.max_frame = PROTO_DEFAULT_MAX_FRAME;
@@ -487,7 +509,7 @@ cli_parse(int argc, char **argv, struct config *cfg)
 			argv[i] = cfg->stdio_args[nstdio++] =
 			    xasprintf("stdio%s", argv[i] + 1);
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":uU46p:n:q:w:i:vxhV", long_options,
+	while ((ch = getopt_long(argc, argv, ":uU46p:n:km:q:w:i:vxhV", long_options,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'u':
@@ -534,6 +556,42 @@ cli_parse(int argc, char **argv, struct config *cfg)
 				return usage_error("-n: invalid number of frames "
 				    "'%s'", optarg);
 			cfg->max_frames = v;
+			break;
+		case 'k':
+			cfg->keep_open = 1;
+			break;
+		case 'm':
+			if (util_parse_uint(optarg, 1000000, &v) == -1 ||
+			    v == 0)
+				return usage_error("-m: invalid number of "
+				    "connections '%s' (1 to 1000000)", optarg);
+			cfg->max_conns = v;
+			has_max_conns = 1;
+			break;
+		case OPT_SHARE:
+			cfg->share = 1;
+			break;
+		case OPT_BROKER:
+			cfg->broker = 1;
+			break;
+		case OPT_SLOW:
+			if (strcmp(optarg, "block") == 0)
+				cfg->slow = SLOW_BLOCK;
+			else if (strcmp(optarg, "drop") == 0)
+				cfg->slow = SLOW_DROP;
+			else if (strcmp(optarg, "close") == 0)
+				cfg->slow = SLOW_CLOSE;
+			else
+				return usage_error("--slow: unknown policy '%s' "
+				    "(block, drop or close)", optarg);
+			has_slow = 1;
+			break;
+		case OPT_ALLOW:
+		case OPT_DENY:
+			if (acl_add(&cfg->acl, ch == OPT_DENY, optarg) == -1)
+				return usage_error("--%s: invalid address or "
+				    "CIDR '%s'", ch == OPT_DENY ? "deny" :
+				    "allow", optarg);
 			break;
 		case 'q':
 		case 'w':
@@ -637,6 +695,32 @@ cli_parse(int argc, char **argv, struct config *cfg)
 	if (cli_is_listener(&cfg->left) && cli_is_listener(&cfg->right))
 		return usage_error("%s and %s: only one listener is allowed",
 		    cfg->left.name, cfg->right.name);
+	if (cfg->broker) {
+		if (nargs != 1 || !cli_is_listener(&cfg->left))
+			return usage_error("--broker: takes exactly one listener "
+			    "address");
+		cfg->keep_open = 1;
+		cfg->dir = DIR_BOTH;
+	}
+	if (!cli_is_listener(&cfg->left) && !cli_is_listener(&cfg->right)) {
+		if (cfg->keep_open || has_max_conns || cfg->share)
+			return usage_error("%s: needs a listener address",
+			    cfg->keep_open ? "-k" : has_max_conns ? "-m" :
+			    "--share");
+	}
+	if ((cfg->acl.nallow > 0 || cfg->acl.ndeny > 0) &&
+	    cfg->left.type != ADDR_TCP_LISTEN &&
+	    cfg->right.type != ADDR_TCP_LISTEN)
+		return usage_error("--%s: needs a tcp-listen: address",
+		    cfg->acl.nallow > 0 ? "allow" : "deny");
+	if (cfg->share && !cfg->keep_open)
+		return usage_error("--share: needs -k (one connection has "
+		    "nothing to share with)");
+	if (has_slow && !cfg->keep_open)
+		return usage_error("--slow: needs -k or --broker (only "
+		    "fan-out has slow consumers to drop or close)");
+	if (cfg->broker)
+		return 0;
 	return choose_direction(cfg, only_lr, only_rl);
 }
 
@@ -659,4 +743,5 @@ cli_free(struct config *cfg)
 	free(cfg->ready_file);
 	free(cfg->stdio_args[0]);
 	free(cfg->stdio_args[1]);
+	acl_free(&cfg->acl);
 }

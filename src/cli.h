@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "acl.h"
 #include "proto.h"
 
 enum addr_type {
@@ -23,6 +24,12 @@ enum addr_type {
 #define DIR_LR		0x1
 #define DIR_RL		0x2
 #define DIR_BOTH	(DIR_LR | DIR_RL)
+
+enum slow_policy {
+	SLOW_BLOCK,		/* pause every producer */
+	SLOW_DROP,		/* drop whole frames for that consumer */
+	SLOW_CLOSE		/* close that consumer */
+};
 
 enum stats_format {
 	STATS_NONE,
@@ -57,6 +64,12 @@ struct config {
 	double		 connect_timeout;
 	double		 idle_timeout;
 	uint64_t	 max_frames;	/* main direction, 0: unlimited */
+	int		 keep_open;
+	uint64_t	 max_conns;
+	int		 share;
+	int		 broker;
+	enum slow_policy slow;
+	struct acl	 acl;
 	enum stats_format stats;
 	char		*ready_file;
 	char		*stdio_args[2];	/* "-,OPT=V" rewritten as "stdio,OPT=V" */

@@ -146,7 +146,7 @@ json_string(FILE *f, const char *s)
 /* One member of the --stats=json object; first says whether to open it. */
 void
 flow_report_json(FILE *f, const char *side, const char *name,
-    const struct flow_stats *st, int first)
+    const struct flow_stats *st, uint64_t conns, int first)
 {
 	fputs(first ? "weir: {\"" : ",\"", f);
 	for (; *side != '\0'; side++)
@@ -154,6 +154,7 @@ flow_report_json(FILE *f, const char *side, const char *name,
 	fputc('"', f);
 	fputs(":{\"name\":", f);
 	json_string(f, name);
+	fprintf(f, ",\"connections\":%llu", (unsigned long long)conns);
 	fprintf(f, ",\"bytes_in\":%llu,\"frames_in\":%llu,\"bytes_out\":%llu,"
 	    "\"frames_out\":%llu,\"pauses\":%llu,\"paused_s\":%.3f,"
 	    "\"dropped\":%llu,\"errors\":%llu}",

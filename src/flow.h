@@ -43,5 +43,5 @@ double	 flow_rate_wait(struct flow_rate *, size_t);
 void	 flow_report_text(FILE *, const char *, const char *,
 	     const struct flow_stats *);
 void	 flow_report_json(FILE *, const char *, const char *,
-	     const struct flow_stats *, int);
+	     const struct flow_stats *, uint64_t, int);
 #endif

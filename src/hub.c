@@ -1,14 +1,23 @@
 /*
- * The hub wires LEFT and RIGHT: one direction for each way data flows,
- * each a producer, a protocol and a consumer.  It moves frames, holds a
- * producer while its consumer is above high water, passes EOF on as a
- * half-close, and decides when weir is done and with what status.
+ * The hub wires the configured addresses together and decides when weir
+ * is done and with what status.  Every stream is a node; the mode says who
+ * consumes what a node produces:
+ *
+ *   pair, proxy	sessions of two nodes, each the other's consumer; a
+ *			listener gives each connection a fresh partner
+ *   shared		connections feed one shared node (fan-in) and it
+ *			feeds every connection (fan-out)
+ *   broker		each connection feeds every other
+ *
+ * Frames move whole: a producer's frames are decoded and re-encoded into
+ * each consumer's buffer one at a time.  A consumer above high water holds
+ * every producer feeding it (or, in a fan-out, drops or is closed, as
+ * --slow says) until it drains to low water.
  */
 #include <sys/types.h>
-#include <sys/stat.h>
+#include <sys/queue.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +27,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "acl.h"
 #include "cli.h"
 #include "flow.h"
 #include "hub.h"
@@ -30,50 +40,82 @@
 /* After SIGINT or SIGTERM, what was read gets this long to be written. */
 #define SIGNAL_FLUSH_S	5.0
 
-struct hub;
-
-struct end {
-	struct hub		*hub;
-	const struct addr	*addr;
-	struct transport	*t;
-	struct listener		*l;
-	const char		*side;
-	int			 halves;
-	int			 open;
-	int			 closed;
+enum mode {
+	MODE_PAIR,		/* no listener */
+	MODE_PROXY,		/* a listener, a fresh partner per connection */
+	MODE_SHARED,		/* a listener, one node shared by all */
+	MODE_BROKER		/* a listener alone, clients to each other */
 };
 
-struct dir {
-	struct end		*src;
-	struct end		*dst;
-	struct proto		*proto;
-	struct evbuffer		*stage;
-	char			 mark;
-	int			 active;
-	int			 eof;		/* no more input */
-	int			 done;		/* consumer half-closed or dead */
-	int			 held;		/* consumer holds the producer */
-	int			 main;		/* the direction -n counts */
+static const char *const mode_names[] = { "pair", "proxy", "shared", "broker" };
+
+struct hub;
+struct session;
+
+struct node {
+	struct hub		*hub;
+	struct transport	*t;
+	const struct addr	*addr;
+	struct proto		*proto;		/* decodes what it reads */
+	struct session		*s;		/* pair, proxy */
+	int			 side;		/* 0 LEFT, 1 RIGHT */
+	int			 conn;		/* accepted by the listener */
+	int			 reads;
+	int			 writes;
+	int			 open;
+	int			 eof;		/* nothing more to read */
+	int			 shut;		/* nothing more to write */
+	int			 holding;	/* above high water */
+	int			 closing;
+	TAILQ_ENTRY(node)	 entry;
+};
+TAILQ_HEAD(nodes, node);
+
+/* Two nodes, each the other's consumer. */
+struct session {
+	struct node		*n[2];		/* by side */
+};
+
+/* What a side moved, summed over the nodes it had. */
+struct side {
+	const struct addr	*addr;
+	const char		*label;
+	struct flow_stats	 stats;
+	uint64_t		 nodes;
 };
 
 struct hub {
 	struct event_base	*base;
 	const struct config	*cfg;
-	struct end		 ends[2];
-	struct dir		 dirs[2];
+	enum mode		 mode;
+	struct listener		*l;
+	int			 lside;		/* the listener's side */
+	struct node		*shared;	/* MODE_SHARED */
+	int			 shared_idle;	/* shared held: no consumer */
+	struct nodes		 live;
+	struct nodes		 dead;		/* closed, freed by the reaper */
+	struct side		 sides[2];
+	struct evbuffer		*stage;
+	struct event		*reaper;
 	struct event		*sigint;
 	struct event		*sigterm;
 	struct event		*eof_timer;
 	struct event		*idle_timer;
 	struct event		*flush_timer;
+	uint64_t		 nconns;	/* accepted and not yet closed */
 	double			 last_traffic;
 	uint64_t		 undelivered;
 	uint64_t		 delivered;	/* frames, main direction */
+	uint64_t		 stage_frames;	/* frames in stage */
+	enum mode		 shown;		/* the mode as -v names it */
+	int			 main_side;	/* whose reads -n counts */
 	int			 draining;
+	int			 ending;
 	int			 status;
 	int			 signo;
-	int			 ending;
 };
+
+typedef void node_fn(struct hub *, struct node *, struct node *);
 
 static void	opened_cb(struct transport *, void *);
 static void	readable_cb(struct transport *, struct evbuffer *, void *);
@@ -83,16 +125,26 @@ static void	shutdown_cb(struct transport *, void *);
 static void	failed_cb(struct transport *, enum transport_op, const char *,
 		    void *);
 static void	closed_cb(struct transport *, void *);
-static void	accept_cb(int, const char *, void *);
+static void	accept_cb(int, const char *, const struct sockaddr *, void *);
+static void	reaper_cb(evutil_socket_t, short, void *);
 static void	signal_cb(evutil_socket_t, short, void *);
 static void	eof_timer_cb(evutil_socket_t, short, void *);
 static void	idle_timer_cb(evutil_socket_t, short, void *);
 static void	flush_timer_cb(evutil_socket_t, short, void *);
-static void	end_open(struct end *);
-static void	pump(struct hub *, struct dir *, int);
-static void	protocol_error(struct hub *, struct dir *);
+static struct node *node_new(struct hub *, const struct addr *, int, int);
+static void	node_start(struct hub *, struct node *);
+static void	node_done(struct hub *, struct node *);
+static void	node_close(struct hub *, struct node *, int);
+static void	each_consumer(struct hub *, struct node *, node_fn *);
+static void	each_producer(struct hub *, struct node *, node_fn *);
+static void	hold(struct hub *, struct node *, struct node *);
+static void	release(struct hub *, struct node *, struct node *);
+static void	pump(struct hub *, struct node *, int);
+static void	deliver(struct hub *, struct node *, struct node *);
+static void	high_water(struct hub *, struct node *);
+static void	protocol_error(struct hub *, struct node *);
+static void	shared_idle(struct hub *);
 static void	drain(struct hub *);
-static void	check_done(struct hub *);
 static void	finish(struct hub *, int);
 static void	settle(struct hub *);
 static size_t	pending_total(struct hub *);
@@ -107,296 +159,708 @@ static const struct transport_cbs cbs = {
 	closed_cb
 };
 
-static size_t
-pending_total(struct hub *h)
+/* Whether a node on side reads (produces) and writes (consumes). */
+static int
+side_reads(const struct hub *h, int side)
 {
-	size_t	 n = 0;
-	int	 i;
+	return h->mode == MODE_BROKER ||
+	    (h->cfg->dir & (side == 0 ? DIR_LR : DIR_RL)) != 0;
+}
 
-	for (i = 0; i < 2; i++)
-		if (h->ends[i].t != NULL)
-			n += transport_pending(h->ends[i].t);
+static int
+side_writes(const struct hub *h, int side)
+{
+	return h->mode == MODE_BROKER ||
+	    (h->cfg->dir & (side == 0 ? DIR_RL : DIR_LR)) != 0;
+}
+
+static const struct addr *
+side_addr(const struct hub *h, int side)
+{
+	return side == 0 ? &h->cfg->left : &h->cfg->right;
+}
+
+/* A fan-out consumer: it is one of several fed by the same producer. */
+static int
+fanout(const struct hub *h, const struct node *c)
+{
+	return h->mode == MODE_BROKER ||
+	    (h->mode == MODE_SHARED && c != h->shared);
+}
+
+/* Can n take more? Neither closing nor shut, and its transport is up. */
+static int
+usable(const struct node *n)
+{
+	return n != NULL && n->open && !n->closing;
+}
+
+static struct node *
+node_new(struct hub *h, const struct addr *a, int side, int conn)
+{
+	struct node	*n;
+	const struct addr *out;
+
+	n = xcalloc(1, sizeof *n);
+	n->hub = h;
+	n->addr = a;
+	n->side = side;
+	n->conn = conn;
+	n->reads = side_reads(h, side);
+	n->writes = side_writes(h, side);
+	/* Its consumers all speak the other side's protocol (a broker's own). */
+	out = h->mode == MODE_BROKER ? a : side_addr(h, 1 - side);
+	n->proto = proto_new(&a->proto, &out->proto);
+	TAILQ_INSERT_TAIL(&h->live, n, entry);
+	h->sides[side].nodes++;
 	return n;
 }
 
 static void
-end_open(struct end *e)
+node_open(struct hub *h, struct node *n)
 {
-	e->t = transport_new(e->hub->base, e->addr, e->hub->cfg, e->halves,
-	    &cbs, e);
-	transport_open(e->t);
+	n->t = transport_new(h->base, n->addr, h->cfg,
+	    (n->reads ? TRANSPORT_READ : 0) | (n->writes ? TRANSPORT_WRITE : 0),
+	    &cbs, n);
+	transport_open(n->t);
+}
+
+static size_t
+pending_total(struct hub *h)
+{
+	struct node	*n;
+	size_t		 sum = 0;
+
+	TAILQ_FOREACH(n, &h->live, entry)
+		if (n->t != NULL)
+			sum += transport_pending(n->t);
+	return sum;
+}
+
+/* Call fn(h, p, c) for each consumer c of what p produces. */
+static void
+each_consumer(struct hub *h, struct node *p, node_fn *fn)
+{
+	struct node	*c, *next;
+
+	switch (h->mode) {
+	case MODE_PAIR:
+	case MODE_PROXY:
+		if (p->s != NULL && (c = p->s->n[1 - p->side]) != NULL &&
+		    c->writes)
+			fn(h, p, c);
+		break;
+	case MODE_SHARED:
+		if (p != h->shared) {
+			if (h->shared->writes)
+				fn(h, p, h->shared);
+			break;
+		}
+		/* FALLTHROUGH */
+	case MODE_BROKER:
+		for (c = TAILQ_FIRST(&h->live); c != NULL; c = next) {
+			next = TAILQ_NEXT(c, entry);
+			if (c->conn && c != p && c->writes && usable(c))
+				fn(h, p, c);
+		}
+		break;
+	}
+}
+
+/* Call fn(h, p, c) for each producer p feeding consumer c. */
+static void
+each_producer(struct hub *h, struct node *c, node_fn *fn)
+{
+	struct node	*p, *next;
+
+	switch (h->mode) {
+	case MODE_PAIR:
+	case MODE_PROXY:
+		if (c->s != NULL && (p = c->s->n[1 - c->side]) != NULL &&
+		    p->reads)
+			fn(h, p, c);
+		break;
+	case MODE_SHARED:
+		if (c != h->shared) {
+			if (h->shared->reads)
+				fn(h, h->shared, c);
+			break;
+		}
+		/* FALLTHROUGH */
+	case MODE_BROKER:
+		for (p = TAILQ_FIRST(&h->live); p != NULL; p = next) {
+			next = TAILQ_NEXT(p, entry);
+			if (p->conn && p != c && p->reads && usable(p))
+				fn(h, p, c);
+		}
+		break;
+	}
+}
+
+/* Start reading p if it may: nothing holds it and it has consumers. */
+static void
+read_maybe(struct hub *h, struct node *p)
+{
+	if (usable(p) && p->reads && !p->eof && !h->draining &&
+	    transport_stats(p->t)->holds == 0)
+		transport_read_start(p->t);
+}
+
+/* Consumer c (or, with c NULL, the lack of one) holds producer p. */
+static void
+hold(struct hub *h, struct node *p, struct node *c)
+{
+	(void)h;
+	if (!flow_hold(transport_stats(p->t)))
+		return;
+	transport_read_stop(p->t);
+	if (c != NULL)
+		log_debug("pause %s (sink %s holds %zu B >= high-water)",
+		    transport_name(p->t), transport_name(c->t),
+		    transport_pending(c->t));
+	else
+		log_debug("pause %s (no connection to send to)",
+		    transport_name(p->t));
+}
+
+static void
+release(struct hub *h, struct node *p, struct node *c)
+{
+	if (!flow_release(transport_stats(p->t)))
+		return;
+	if (c != NULL)
+		log_debug("resume %s (sink %s holds %zu B <= low-water)",
+		    transport_name(p->t), transport_name(c->t),
+		    transport_pending(c->t));
+	else
+		log_debug("resume %s (a connection to send to)",
+		    transport_name(p->t));
+	read_maybe(h, p);
+}
+
+/* A new producer starts held by every consumer already above high water. */
+static void
+hold_if_holding(struct hub *h, struct node *p, struct node *c)
+{
+	if (c->holding && (!fanout(h, c) || h->cfg->slow == SLOW_BLOCK))
+		hold(h, p, c);
+}
+
+/*
+ * The shared node has nobody to send to while no connection writes: it
+ * is held, so standard input waits for the first client.
+ */
+static void
+shared_idle(struct hub *h)
+{
+	struct node	*c;
+	int		 any = 0;
+
+	if (h->mode != MODE_SHARED || !usable(h->shared) ||
+	    !h->shared->reads)
+		return;
+	TAILQ_FOREACH(c, &h->live, entry)
+		if (c->conn && c->writes && usable(c))
+			any = 1;
+	if (!any && !h->shared_idle) {
+		h->shared_idle = 1;
+		hold(h, h->shared, NULL);
+	} else if (any && h->shared_idle) {
+		h->shared_idle = 0;
+		release(h, h->shared, NULL);
+	}
+}
+
+/* Both ends of n's session (or n alone) are up: let data flow. */
+static void
+node_start(struct hub *h, struct node *n)
+{
+	struct node	*c;
+
+	switch (h->mode) {
+	case MODE_PAIR:
+	case MODE_PROXY:
+		if (!usable(n->s->n[0]) || !usable(n->s->n[1]))
+			return;
+		read_maybe(h, n->s->n[0]);
+		read_maybe(h, n->s->n[1]);
+		break;
+	case MODE_SHARED:
+		if (n == h->shared) {
+			shared_idle(h);
+			TAILQ_FOREACH(c, &h->live, entry)
+				if (c->conn && usable(c))
+					read_maybe(h, c);
+			read_maybe(h, n);
+			break;
+		}
+		if (!usable(h->shared))
+			return;
+		each_consumer(h, n, hold_if_holding);
+		if (h->shared->eof && n->writes)
+			transport_shutdown(n->t);
+		shared_idle(h);
+		read_maybe(h, n);
+		break;
+	case MODE_BROKER:
+		each_consumer(h, n, hold_if_holding);
+		read_maybe(h, n);
+		break;
+	}
 }
 
 static void
 opened_cb(struct transport *t, void *arg)
 {
-	struct end	*e = arg;
-	struct hub	*h = e->hub;
-	int		 i;
+	struct node	*n = arg;
+	struct hub	*h = n->hub;
 
-	(void)t;
-	e->open = 1;
-	log_debug("%s: open", transport_name(e->t));
-	if (!h->ends[0].open || !h->ends[1].open || h->ending || h->draining)
-		return;
-	h->last_traffic = util_now();
-	if (h->cfg->idle_timeout > 0)
-		util_timer_add(h->idle_timer, h->cfg->idle_timeout);
-	for (i = 0; i < 2; i++)
-		if (h->dirs[i].active)
-			transport_read_start(h->dirs[i].src->t);
+	n->open = 1;
+	log_debug("%s: open", transport_name(t));
+	if (!h->draining && !h->ending)
+		node_start(h, n);
 }
 
+/* A new connection: refused, or wired as the mode says. */
 static void
-accept_cb(int fd, const char *name, void *arg)
+accept_cb(int fd, const char *name, const struct sockaddr *sa, void *arg)
 {
-	struct end	*e = arg;
-	struct hub	*h = e->hub;
-	struct end	*other = e == &h->ends[0] ? &h->ends[1] : &h->ends[0];
+	struct hub		*h = arg;
+	const struct addr	*la = side_addr(h, h->lside);
+	struct session		*s;
+	struct node		*n, *partner;
+	const char		*why;
 
-	/* Without -k a listener serves its first connection alone. */
-	listener_close(e->l);
-	e->t = transport_new_fd(h->base, e->addr, h->cfg, fd, name, e->halves,
-	    &cbs, e);
-	transport_open(e->t);
-	if (!h->ending)
-		end_open(other);
+	if ((why = acl_check(&h->cfg->acl, sa)) != NULL) {
+		log_debug("%s: refused (%s)", name, why);
+		close(fd);
+		return;
+	}
+	if (h->nconns >= h->cfg->max_conns) {
+		log_debug("%s: refused (%llu connection%s open, -m %llu)", name,
+		    (unsigned long long)h->nconns, h->nconns == 1 ? "" : "s",
+		    (unsigned long long)h->cfg->max_conns);
+		close(fd);
+		return;
+	}
+	log_debug("%s: accepted", name);
+	/* Without -k a listener serves its first admitted connection. */
+	if (!h->cfg->keep_open)
+		listener_close(h->l);
+	h->nconns++;
+	n = node_new(h, la, h->lside, 1);
+	if (h->mode == MODE_PAIR || h->mode == MODE_PROXY) {
+		s = xcalloc(1, sizeof *s);
+		partner = node_new(h, side_addr(h, 1 - h->lside), 1 - h->lside,
+		    0);
+		s->n[n->side] = n;
+		s->n[partner->side] = partner;
+		n->s = partner->s = s;
+	} else
+		partner = NULL;
+	n->t = transport_new_fd(h->base, la, h->cfg, fd, name,
+	    (n->reads ? TRANSPORT_READ : 0) | (n->writes ? TRANSPORT_WRITE : 0),
+	    &cbs, n);
+	transport_open(n->t);
+	if (partner != NULL && !h->ending)
+		node_open(h, partner);
 }
 
 /*
- * Move what the producer of d has read through the protocol to its
- * consumer, and hold the producer if the consumer is above high water.
+ * Move what p has read, through its protocol, to its consumers; count
+ * frames; hold p or act on consumers above high water.
  */
 static void
-pump(struct hub *h, struct dir *d, int eof)
+pump(struct hub *h, struct node *p, int eof)
 {
-	struct transport	*st = d->src->t, *dt = d->dst->t;
-	struct flow_stats	*ss = transport_stats(st);
+	struct flow_stats	*ps = transport_stats(p->t);
 	uint64_t		 frames = 0, max = UINT64_MAX;
-	size_t			 len;
-	int			 rv;
+	int			 counted, rv;
 
-	if (h->draining)
+	if (h->draining || p->closing)
 		return;
-	if (d->main && h->cfg->max_frames > 0)
+	counted = h->cfg->max_frames > 0 &&
+	    (p->side == h->main_side || h->mode == MODE_BROKER);
+	if (counted)
 		max = h->cfg->max_frames - h->delivered;
-	rv = proto_forward(d->proto, transport_input(st), d->stage, eof, max,
+	rv = proto_forward(p->proto, transport_input(p->t), h->stage, eof, max,
 	    &frames);
-	ss->frames_in += frames;
-	ss->dropped = proto_skipped(d->proto);
-	transport_stats(dt)->frames_out += frames;
-	if (d->main)
+	ps->frames_in += frames;
+	ps->dropped = proto_skipped(p->proto);
+	if (counted)
 		h->delivered += frames;
-	if (h->cfg->hexdump && (len = evbuffer_get_length(d->stage)) > 0)
-		log_hexdump(d->mark, transport_name(st), transport_name(dt),
-		    evbuffer_pullup(d->stage, -1), len);
-	transport_write(dt, d->stage);
+	if (evbuffer_get_length(h->stage) > 0) {
+		h->stage_frames = frames;
+		each_consumer(h, p, deliver);
+		evbuffer_drain(h->stage, evbuffer_get_length(h->stage));
+	}
 	if (rv == -1) {
-		protocol_error(h, d);
+		protocol_error(h, p);
 		return;
 	}
-	if (d->main && h->cfg->max_frames > 0 &&
-	    h->delivered >= h->cfg->max_frames) {
+	if (counted && h->delivered >= h->cfg->max_frames) {
 		log_debug("%llu frame%s delivered: ending",
 		    (unsigned long long)h->delivered,
 		    h->delivered == 1 ? "" : "s");
 		drain(h);
-		return;
-	}
-	if (!d->held && transport_pending(dt) >= transport_high_water(dt)) {
-		d->held = 1;
-		if (flow_hold(ss)) {
-			transport_read_stop(st);
-			log_debug("pause %s (sink %s holds %zu B >= high-water)",
-			    transport_name(st), transport_name(dt),
-			    transport_pending(dt));
-		}
 	}
 }
 
-/*
- * A malformed frame: what was decoded before it is delivered.  On a
- * connection a listener accepted, that connection is closed (exit 1);
- * on any other stream weir stops and exits 3.
- */
+/* Give consumer c the staged frames (a copy when others get them too). */
 static void
-protocol_error(struct hub *h, struct dir *d)
+deliver(struct hub *h, struct node *p, struct node *c)
 {
-	log_warnx("%s: %s", transport_name(d->src->t), proto_error(d->proto));
-	transport_stats(d->src->t)->errors++;
-	if (cli_is_listener(d->src->addr)) {
-		h->status = 1;
-		transport_abort(d->src->t);
-	} else
-		h->status = 3;
-	drain(h);
+	struct flow_stats	*cs;
+	size_t			 len = evbuffer_get_length(h->stage);
+
+	if (!usable(c) || c->shut)
+		return;
+	cs = transport_stats(c->t);
+	if (c->holding && fanout(h, c) && h->cfg->slow == SLOW_DROP) {
+		cs->dropped += h->stage_frames;
+		return;
+	}
+	if (h->cfg->hexdump)
+		log_hexdump(p->side == 0 ? '>' : '<', transport_name(p->t),
+		    transport_name(c->t), evbuffer_pullup(h->stage, -1), len);
+	cs->frames_out += h->stage_frames;
+	if (fanout(h, c))
+		transport_write_bytes(c->t, evbuffer_pullup(h->stage, -1), len);
+	else
+		transport_write(c->t, h->stage);
+	if (!c->holding && transport_pending(c->t) >=
+	    transport_high_water(c->t))
+		high_water(h, c);
+}
+
+/* Consumer c reached high water: hold its producers, or --slow says. */
+static void
+high_water(struct hub *h, struct node *c)
+{
+	if (fanout(h, c) && h->cfg->slow == SLOW_CLOSE) {
+		log_warnx("%s: closed: holds %zu B >= high-water (--slow close)",
+		    transport_name(c->t), transport_pending(c->t));
+		transport_stats(c->t)->errors++;
+		node_close(h, c, 1);
+		return;
+	}
+	c->holding = 1;
+	if (fanout(h, c) && h->cfg->slow == SLOW_DROP) {
+		log_debug("drop frames for %s (holds %zu B >= high-water)",
+		    transport_name(c->t), transport_pending(c->t));
+		return;
+	}
+	each_producer(h, c, hold);
 }
 
 static void
 readable_cb(struct transport *t, struct evbuffer *in, void *arg)
 {
-	struct end	*e = arg;
-	struct hub	*h = e->hub;
+	struct node	*n = arg;
 
 	(void)t;
 	(void)in;
-	h->last_traffic = util_now();
-	pump(h, e == h->dirs[0].src ? &h->dirs[0] : &h->dirs[1], 0);
+	n->hub->last_traffic = util_now();
+	pump(n->hub, n, 0);
 }
 
 static void
 wrote_cb(struct transport *t, void *arg)
 {
-	struct end	*e = arg;
-	struct hub	*h = e->hub;
-	struct dir	*d;
-	int		 i;
+	struct node	*c = arg;
+	struct hub	*h = c->hub;
 
 	h->last_traffic = util_now();
-	for (i = 0; i < 2; i++) {
-		d = &h->dirs[i];
-		if (!d->active || d->dst != e || !d->held ||
-		    transport_pending(t) > transport_low_water(t))
-			continue;
-		d->held = 0;
-		if (flow_release(transport_stats(d->src->t)) && !h->ending &&
-		    !h->draining) {
-			log_debug("resume %s (sink %s holds %zu B <= low-water)",
-			    transport_name(d->src->t), transport_name(t),
+	if (c->holding && transport_pending(t) <= transport_low_water(t)) {
+		c->holding = 0;
+		if (fanout(h, c) && h->cfg->slow == SLOW_DROP)
+			log_debug("deliver to %s again (holds %zu B <= "
+			    "low-water)", transport_name(t),
 			    transport_pending(t));
-			transport_read_start(d->src->t);
-		}
+		else
+			each_producer(h, c, release);
 	}
 	if (h->draining && pending_total(h) == 0)
 		finish(h, 0);
 }
 
+/* What p's end of input means for its consumers. */
+static void
+pass_eof(struct hub *h, struct node *p, struct node *c)
+{
+	(void)p;
+	if (h->mode == MODE_PAIR || h->mode == MODE_PROXY ||
+	    (h->mode == MODE_SHARED && c != h->shared))
+		transport_shutdown(c->t);
+}
+
 static void
 eof_cb(struct transport *t, void *arg)
 {
-	struct end	*e = arg;
-	struct hub	*h = e->hub;
-	int		 i;
+	struct node	*p = arg;
+	struct hub	*h = p->hub;
 
 	log_debug("%s: end of input after %llu B, %llu frame%s",
 	    transport_name(t),
 	    (unsigned long long)transport_stats(t)->bytes_in,
 	    (unsigned long long)transport_stats(t)->frames_in,
 	    transport_stats(t)->frames_in == 1 ? "" : "s");
-	for (i = 0; i < 2; i++)
-		if (h->dirs[i].active && h->dirs[i].src == e) {
-			pump(h, &h->dirs[i], 1);
-			if (h->draining)
-				return;
-			h->dirs[i].eof = 1;
-			transport_shutdown(h->dirs[i].dst->t);
-		}
+	pump(h, p, 1);
+	if (h->draining || p->closing)
+		return;
+	p->eof = 1;
+	/* A broker client's EOF: flush what is queued for it, then close. */
+	if (h->mode == MODE_BROKER)
+		transport_shutdown(t);
+	else
+		each_consumer(h, p, pass_eof);
 	if (h->cfg->eof_timeout > 0 && !evtimer_pending(h->eof_timer, NULL))
 		util_timer_add(h->eof_timer, h->cfg->eof_timeout);
+	node_done(h, p);
 }
 
 static void
 shutdown_cb(struct transport *t, void *arg)
 {
-	struct end	*e = arg;
-	struct hub	*h = e->hub;
-	int		 i;
+	struct node	*c = arg;
 
 	(void)t;
-	for (i = 0; i < 2; i++)
-		if (h->dirs[i].active && h->dirs[i].dst == e)
-			h->dirs[i].done = 1;
-	check_done(h);
+	c->shut = 1;
+	node_done(c->hub, c);
+}
+
+/* Whether n has nothing left to read or write. */
+static int
+finished(const struct node *n)
+{
+	return (!n->reads || n->eof) && (!n->writes || n->shut);
+}
+
+/*
+ * Close what is finished: a session when both its nodes are (ending weir
+ * without -k), a connection of a shared listener or broker by itself.
+ */
+static void
+node_done(struct hub *h, struct node *n)
+{
+	struct session	*s = n->s;
+
+	if (h->ending)
+		return;
+	if (s != NULL) {
+		/* A partner already closed (after an error) is finished. */
+		if ((s->n[0] != NULL && !finished(s->n[0])) ||
+		    (s->n[1] != NULL && !finished(s->n[1])))
+			return;
+		if (h->mode == MODE_PAIR || !h->cfg->keep_open) {
+			finish(h, 0);
+			return;
+		}
+		node_close(h, s->n[0], 0);
+		node_close(h, s->n[1], 0);
+		return;
+	}
+	if (n->conn && finished(n))
+		node_close(h, n, 0);
 }
 
 /*
  * A failure is reported, makes the exit status 1, and ends what it
- * touches: a failed open ends everything; a failed read ends that
- * direction's input (what was read is still delivered); a failed write
- * ends the direction that writes there.
+ * touches: a failed open ends everything (or, with -k, that connection's
+ * session); a failed read ends that node's input; a failed write ends what
+ * flows to it.
  */
 static void
 failed_cb(struct transport *t, enum transport_op op, const char *msg,
     void *arg)
 {
-	struct end	*e = arg;
-	struct hub	*h = e->hub;
-	struct dir	*d;
-	int		 i;
+	struct node	*n = arg;
+	struct hub	*h = n->hub;
+	struct node	*other = n->s != NULL ? n->s->n[1 - n->side] : NULL;
 
 	log_warnx("%s: %s", transport_name(t), msg);
 	h->status = 1;
-	if (op == TRANSPORT_OP_OPEN) {
-		finish(h, 1);
+	if (h->ending || n->closing)
+		return;
+	switch (op) {
+	case TRANSPORT_OP_OPEN:
+		if (h->cfg->keep_open && n->s != NULL) {
+			node_close(h, n, 1);
+			node_close(h, other, 1);
+		} else
+			finish(h, 1);
+		return;
+	case TRANSPORT_OP_READ:
+		if (!n->eof) {
+			n->eof = 1;
+			each_consumer(h, n, pass_eof);
+		}
+		break;
+	case TRANSPORT_OP_WRITE:
+		n->shut = 1;
+		if (n->holding) {
+			n->holding = 0;
+			each_producer(h, n, release);
+		}
+		if (n == h->shared) {
+			drain(h);
+			return;
+		}
+		if (n->conn && n->s == NULL) {
+			node_close(h, n, 1);
+			return;
+		}
+		if (other != NULL && !other->eof) {
+			other->eof = 1;
+			transport_read_stop(other->t);
+		}
+		break;
+	case TRANSPORT_OP_CLOSE:
 		return;
 	}
-	if (h->ending)
+	node_done(h, n);
+	if (other != NULL)
+		node_done(h, other);
+}
+
+/*
+ * A malformed frame: what was decoded before it is delivered.  A
+ * connection a listener accepted is closed alone (without -k that ends
+ * weir, with 1); on any other stream weir stops and exits 3.
+ */
+static void
+protocol_error(struct hub *h, struct node *p)
+{
+	struct node	*other = p->s != NULL ? p->s->n[1 - p->side] : NULL;
+
+	log_warnx("%s: %s", transport_name(p->t), proto_error(p->proto));
+	transport_stats(p->t)->errors++;
+	if (!p->conn) {
+		h->status = 3;
+		drain(h);
 		return;
-	for (i = 0; i < 2; i++) {
-		d = &h->dirs[i];
-		if (!d->active)
-			continue;
-		if (d->src == e && !d->eof && op == TRANSPORT_OP_READ) {
-			d->eof = 1;
-			transport_shutdown(d->dst->t);
-		}
-		if (d->dst == e && op == TRANSPORT_OP_WRITE) {
-			d->done = 1;
-			d->eof = 1;
-			transport_read_stop(d->src->t);
-		}
 	}
-	check_done(h);
+	if (!h->cfg->keep_open)
+		h->status = 1;
+	node_close(h, p, 1);
+	if (other != NULL && usable(other)) {
+		other->eof = 1;
+		transport_read_stop(other->t);
+		if (other->writes)
+			transport_shutdown(other->t);
+		else
+			node_close(h, other, 0);
+	}
+}
+
+/* Close a node for good; abort drops what it still had to write. */
+static void
+node_close(struct hub *h, struct node *n, int abort)
+{
+	if (n == NULL || n->closing)
+		return;
+	n->closing = 1;
+	if (n->holding) {
+		n->holding = 0;
+		if (!(fanout(h, n) && h->cfg->slow == SLOW_DROP))
+			each_producer(h, n, release);
+	}
+	if (n->t == NULL) {
+		closed_cb(NULL, n);
+		return;
+	}
+	if (abort)
+		transport_abort(n->t);
+	else
+		transport_close(n->t);
 }
 
 static void
 closed_cb(struct transport *t, void *arg)
 {
-	struct end	*e = arg;
+	struct node	*n = arg;
+	struct hub	*h = n->hub;
 
 	(void)t;
-	e->closed = 1;
-	settle(e->hub);
+	n->closing = 1;
+	TAILQ_REMOVE(&h->live, n, entry);
+	TAILQ_INSERT_TAIL(&h->dead, n, entry);
+	if (n->conn) {
+		h->nconns--;
+		listener_resume(h->l);
+	}
+	if (n->s != NULL)
+		n->s->n[n->side] = NULL;
+	shared_idle(h);
+	event_active(h->reaper, EV_READ, 1);
+	settle(h);
+}
+
+/* Fold a node's counters into its side's and free it. */
+static void
+node_free(struct hub *h, struct node *n)
+{
+	struct flow_stats	*sum = &h->sides[n->side].stats, *st;
+
+	if (n->t != NULL) {
+		st = transport_stats(n->t);
+		flow_finish(st);
+		sum->bytes_in += st->bytes_in;
+		sum->frames_in += st->frames_in;
+		sum->bytes_out += st->bytes_out;
+		sum->frames_out += st->frames_out;
+		sum->pauses += st->pauses;
+		sum->paused_s += st->paused_s;
+		sum->dropped += st->dropped;
+		sum->errors += st->errors;
+		h->undelivered += transport_lost(n->t);
+		transport_free(n->t);
+	}
+	if (n->s != NULL && n->s->n[0] == NULL && n->s->n[1] == NULL)
+		free(n->s);
+	proto_free(n->proto);
+	free(n);
 }
 
 static void
-check_done(struct hub *h)
+reaper_cb(evutil_socket_t fd, short what, void *arg)
 {
-	int	 i;
+	struct hub	*h = arg;
+	struct node	*n;
 
-	for (i = 0; i < 2; i++)
-		if (h->dirs[i].active && !h->dirs[i].done)
-			return;
-	finish(h, 0);
+	(void)fd;
+	(void)what;
+	while ((n = TAILQ_FIRST(&h->dead)) != NULL) {
+		TAILQ_REMOVE(&h->dead, n, entry);
+		node_free(h, n);
+	}
 }
 
 /*
- * End: close every transport (dropping what is queued when abort is set),
- * then leave the loop once all have closed, children reaped included.
+ * End: close every node (dropping what is queued when abort is set), then
+ * leave the loop once all have closed, children reaped included.
  */
 static void
 finish(struct hub *h, int abort)
 {
-	int	 i;
+	struct node	*n, *next;
 
 	if (h->ending)
 		return;
 	h->ending = 1;
-	for (i = 0; i < 2; i++)
-		listener_close(h->ends[i].l);
-	h->undelivered = pending_total(h);
-	for (i = 0; i < 2; i++)
-		if (h->ends[i].t != NULL)
-			h->undelivered += transport_lost(h->ends[i].t);
-	for (i = 0; i < 2; i++) {
-		if (h->ends[i].t == NULL) {
-			h->ends[i].closed = 1;
+	listener_close(h->l);
+	for (n = TAILQ_FIRST(&h->live); n != NULL; n = next) {
+		next = TAILQ_NEXT(n, entry);
+		if (n->closing)
 			continue;
-		}
-		if (abort || h->undelivered > 0)
-			transport_abort(h->ends[i].t);
-		else
-			transport_close(h->ends[i].t);
+		n->closing = 1;
+		if (n->t == NULL)
+			closed_cb(NULL, n);
+		else if (abort || transport_pending(n->t) > 0) {
+			h->undelivered += transport_pending(n->t);
+			transport_abort(n->t);
+		} else
+			transport_close(n->t);
 	}
 	settle(h);
 }
@@ -404,8 +868,25 @@ finish(struct hub *h, int abort)
 static void
 settle(struct hub *h)
 {
-	if (h->ending && h->ends[0].closed && h->ends[1].closed)
+	if (h->ending && TAILQ_EMPTY(&h->live))
 		event_base_loopexit(h->base, NULL);
+}
+
+/* Stop reading and accepting; end once what was read is written. */
+static void
+drain(struct hub *h)
+{
+	struct node	*n;
+
+	if (h->draining || h->ending)
+		return;
+	h->draining = 1;
+	listener_close(h->l);
+	TAILQ_FOREACH(n, &h->live, entry)
+		if (n->t != NULL)
+			transport_read_stop(n->t);
+	if (pending_total(h) == 0)
+		finish(h, 0);
 }
 
 static void
@@ -428,24 +909,6 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	if (!h->ending)
 		util_timer_add(h->flush_timer, SIGNAL_FLUSH_S);
 	drain(h);
-}
-
-/* Stop reading and accepting; end once what was read is written. */
-static void
-drain(struct hub *h)
-{
-	int	 i;
-
-	if (h->draining || h->ending)
-		return;
-	h->draining = 1;
-	for (i = 0; i < 2; i++) {
-		listener_close(h->ends[i].l);
-		if (h->ends[i].t != NULL)
-			transport_read_stop(h->ends[i].t);
-	}
-	if (pending_total(h) == 0)
-		finish(h, 0);
 }
 
 static void
@@ -489,7 +952,7 @@ write_ready_file(const char *path, struct hub *h)
 {
 	char	*tmp;
 	FILE	*f;
-	int	 i, rv = 0;
+	int	 rv = 0;
 
 	tmp = xasprintf("%s.%ld.tmp", path, (long)getpid());
 	if ((f = fopen(tmp, "w")) == NULL) {
@@ -497,9 +960,8 @@ write_ready_file(const char *path, struct hub *h)
 		free(tmp);
 		return -1;
 	}
-	for (i = 0; i < 2; i++)
-		if (h->ends[i].l != NULL)
-			fprintf(f, "%s\n", listener_ready(h->ends[i].l));
+	if (h->l != NULL)
+		fprintf(f, "%s\n", listener_ready(h->l));
 	if (fclose(f) == EOF || rename(tmp, path) == -1) {
 		log_warnx("--ready-file: %s: %s", path, strerror(errno));
 		unlink(tmp);
@@ -509,38 +971,64 @@ write_ready_file(const char *path, struct hub *h)
 	return rv;
 }
 
+/* The mode of DESIGN.md's table, as -v names it. */
+static enum mode
+choose_mode(const struct config *cfg, int lside)
+{
+	const struct addr	*other;
+
+	if (cfg->broker)
+		return MODE_BROKER;
+	if (lside < 0)
+		return MODE_PAIR;
+	other = lside == 0 ? &cfg->right : &cfg->left;
+	if (!cfg->share && (other->type == ADDR_TCP ||
+	    other->type == ADDR_UNIX || other->type == ADDR_EXEC))
+		return MODE_PROXY;
+	return MODE_SHARED;
+}
+
 static void
 log_wiring(struct hub *h)
 {
 	const struct config	*cfg = h->cfg;
 
-	log_debug("pair %s (%s) %s %s (%s)%s", cfg->left.name,
-	    proto_name(cfg->left.proto.kind), cfg->dir == DIR_BOTH ? "<->" :
-	    cfg->dir == DIR_LR ? "->" : "<-", cfg->right.name,
-	    proto_name(cfg->right.proto.kind),
+	if (h->shown == MODE_BROKER) {
+		log_debug("broker %s (%s)", cfg->left.name,
+		    proto_name(cfg->left.proto.kind));
+		return;
+	}
+	log_debug("%s %s (%s) %s %s (%s)%s", mode_names[h->shown],
+	    cfg->left.name, proto_name(cfg->left.proto.kind),
+	    cfg->dir == DIR_BOTH ? "<->" : cfg->dir == DIR_LR ? "->" : "<-",
+	    cfg->right.name, proto_name(cfg->right.proto.kind),
 	    cfg->dir == DIR_BOTH ? "" : ", one-way");
 }
 
 static void
 report(struct hub *h)
 {
-	int	 i;
+	struct flow_stats	*st;
+	char			*label;
+	int			 i, nsides = h->mode == MODE_BROKER ? 1 : 2;
 
-	for (i = 0; i < 2; i++) {
-		struct end		*e = &h->ends[i];
-		struct flow_stats	 zero, *st = &zero;
-		const char		*name = e->addr->name;
-
-		memset(&zero, 0, sizeof zero);
-		if (e->t != NULL) {
-			st = transport_stats(e->t);
-			flow_finish(st);
-			name = transport_name(e->t);
-		}
-		if (h->cfg->stats == STATS_TEXT)
-			flow_report_text(stderr, e->side, name, st);
+	for (i = 0; i < nsides; i++) {
+		st = &h->sides[i].stats;
+		if (cli_is_listener(h->sides[i].addr) ||
+		    h->mode == MODE_PROXY)
+			label = xasprintf("%s (%llu connection%s)",
+			    h->sides[i].addr->name,
+			    (unsigned long long)h->sides[i].nodes,
+			    h->sides[i].nodes == 1 ? "" : "s");
 		else
-			flow_report_json(stderr, e->side, name, st, i == 0);
+			label = xstrdup(h->sides[i].addr->name);
+		if (h->cfg->stats == STATS_TEXT)
+			flow_report_text(stderr, h->sides[i].label, label, st);
+		else
+			flow_report_json(stderr, h->sides[i].label,
+			    h->sides[i].addr->name, st, h->sides[i].nodes,
+			    i == 0);
+		free(label);
 	}
 	if (h->cfg->stats == STATS_JSON)
 		fputs("}\n", stderr);
@@ -550,36 +1038,32 @@ int
 hub_run(const struct config *cfg)
 {
 	struct hub	 h;
+	struct session	*s;
+	struct node	*n, *a, *b;
 	char		*err;
-	int		 i, nlisten = 0, status;
+	int		 status;
 
 	memset(&h, 0, sizeof h);
 	h.cfg = cfg;
+	TAILQ_INIT(&h.live);
+	TAILQ_INIT(&h.dead);
+	h.lside = cli_is_listener(&cfg->left) ? 0 :
+	    cli_is_listener(&cfg->right) ? 1 : -1;
+	h.shown = choose_mode(cfg, h.lside);
+	/* One connection shares nothing: without -k it pairs with the other side. */
+	h.mode = h.shown == MODE_SHARED && !cfg->keep_open ? MODE_PROXY :
+	    h.shown;
+	h.main_side = cfg->dir == DIR_RL ? 1 : 0;
+	h.sides[0].addr = &cfg->left;
+	h.sides[0].label = "LEFT";
+	h.sides[1].addr = &cfg->right;
+	h.sides[1].label = "RIGHT";
 	if ((h.base = event_base_new()) == NULL) {
 		log_warnx("cannot start the event loop");
 		return 1;
 	}
-	h.ends[0].addr = &cfg->left;
-	h.ends[0].side = "LEFT";
-	h.ends[1].addr = &cfg->right;
-	h.ends[1].side = "RIGHT";
-	for (i = 0; i < 2; i++) {
-		struct dir	*d = &h.dirs[i];
-
-		h.ends[i].hub = &h;
-		d->src = &h.ends[i];
-		d->dst = &h.ends[1 - i];
-		d->mark = i == 0 ? '>' : '<';
-		d->active = (cfg->dir & (i == 0 ? DIR_LR : DIR_RL)) != 0;
-		d->proto = proto_new(&d->src->addr->proto,
-		    &d->dst->addr->proto);
-		d->main = i == (cfg->dir == DIR_RL ? 1 : 0);
-		d->stage = evbuffer_new();
-		if (d->active) {
-			d->src->halves |= TRANSPORT_READ;
-			d->dst->halves |= TRANSPORT_WRITE;
-		}
-	}
+	h.stage = evbuffer_new();
+	h.reaper = event_new(h.base, -1, 0, reaper_cb, &h);
 	h.sigint = evsignal_new(h.base, SIGINT, signal_cb, &h);
 	h.sigterm = evsignal_new(h.base, SIGTERM, signal_cb, &h);
 	evsignal_add(h.sigint, NULL);
@@ -589,31 +1073,44 @@ hub_run(const struct config *cfg)
 	h.flush_timer = evtimer_new(h.base, flush_timer_cb, &h);
 	log_wiring(&h);
 
-	for (i = 0; i < 2; i++) {
-		if (!cli_is_listener(h.ends[i].addr))
-			continue;
-		h.ends[i].l = listener_new(h.base, h.ends[i].addr, cfg,
-		    accept_cb, &h.ends[i], &err);
-		if (h.ends[i].l == NULL) {
-			log_warnx("%s: %s", h.ends[i].addr->name, err);
+	if (h.lside >= 0) {
+		h.l = listener_new(h.base, side_addr(&h, h.lside), cfg,
+		    accept_cb, &h, &err);
+		if (h.l == NULL) {
+			log_warnx("%s: %s", side_addr(&h, h.lside)->name, err);
 			free(err);
 			h.status = 1;
 			goto done;
 		}
-		log_debug("%s: listening (%s)", h.ends[i].addr->name,
-		    listener_ready(h.ends[i].l));
-		nlisten++;
+		log_debug("%s: listening (%s)", side_addr(&h, h.lside)->name,
+		    listener_ready(h.l));
 	}
 	if (cfg->ready_file != NULL && write_ready_file(cfg->ready_file, &h)
 	    == -1) {
 		h.status = 1;
 		goto done;
 	}
-	if (nlisten == 0)
-		for (i = 0; i < 2 && !h.ending; i++)
-			end_open(&h.ends[i]);
-	if (!h.ending || !h.ends[0].closed || !h.ends[1].closed)
+	h.last_traffic = util_now();
+	if (cfg->idle_timeout > 0)
+		util_timer_add(h.idle_timer, cfg->idle_timeout);
+	if (h.mode == MODE_PAIR) {
+		s = xcalloc(1, sizeof *s);
+		a = node_new(&h, &cfg->left, 0, 0);
+		b = node_new(&h, &cfg->right, 1, 0);
+		s->n[0] = a;
+		s->n[1] = b;
+		a->s = b->s = s;
+		node_open(&h, a);
+		if (!h.ending)
+			node_open(&h, b);
+	} else if (h.mode == MODE_SHARED) {
+		h.shared = node_new(&h, side_addr(&h, 1 - h.lside),
+		    1 - h.lside, 0);
+		node_open(&h, h.shared);
+	}
+	if (!h.ending || !TAILQ_EMPTY(&h.live))
 		event_base_dispatch(h.base);
+	reaper_cb(-1, 0, &h);
 	if (h.undelivered > 0) {
 		log_warnx("%llu bytes undelivered",
 		    (unsigned long long)h.undelivered);
@@ -623,12 +1120,16 @@ hub_run(const struct config *cfg)
 		report(&h);
 done:
 	status = h.signo != 0 ? 128 + h.signo : h.status;
-	for (i = 0; i < 2; i++) {
-		listener_free(h.ends[i].l);
-		transport_free(h.ends[i].t);
-		proto_free(h.dirs[i].proto);
-		evbuffer_free(h.dirs[i].stage);
+	while ((n = TAILQ_FIRST(&h.live)) != NULL) {
+		TAILQ_REMOVE(&h.live, n, entry);
+		if (n->s != NULL)
+			n->s->n[n->side] = NULL;
+		node_free(&h, n);
 	}
+	reaper_cb(-1, 0, &h);
+	listener_free(h.l);
+	evbuffer_free(h.stage);
+	event_free(h.reaper);
 	event_free(h.sigint);
 	event_free(h.sigterm);
 	event_free(h.eof_timer);

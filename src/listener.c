@@ -1,6 +1,7 @@
 /*
  * Listening sockets (tcp-listen:, unix-listen:).  Accepting never spins:
- * when descriptors run out it stops watching the socket for a moment.
+ * when descriptors run out it stops watching the socket until one frees
+ * (the owner calls listener_resume) or a second has passed.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -21,8 +22,8 @@
 
 /* Accepts per wakeup, so one busy listener cannot starve the rest. */
 #define ACCEPT_BATCH	32
-/* Out of descriptors: look again this much later. */
-#define EMFILE_RETRY_S	0.1
+/* Out of descriptors and nothing closed: look again this much later. */
+#define EMFILE_RETRY_S	1.0
 
 struct listener {
 	const struct addr	*addr;
@@ -32,6 +33,7 @@ struct listener {
 	char			*ready;
 	struct stat		 made;		/* the socket file, unix-listen */
 	int			 has_file;
+	int			 starved;	/* out of descriptors */
 	listener_cb		*cb;
 	void			*arg;
 };
@@ -92,8 +94,11 @@ accept_cb(evutil_socket_t fd, short what, void *arg)
 		if (s == -1) {
 			if (errno == EMFILE || errno == ENFILE ||
 			    errno == ENOBUFS || errno == ENOMEM) {
-				log_warnx("%s: accept: %s; pausing",
-				    l->addr->name, strerror(errno));
+				if (!l->starved)
+					log_warnx("%s: accept: %s; pausing until "
+					    "a descriptor frees", l->addr->name,
+					    strerror(errno));
+				l->starved = 1;
 				event_del(l->ev);
 				util_timer_add(l->retry, EMFILE_RETRY_S);
 			} else if (errno != EAGAIN && errno != EWOULDBLOCK &&
@@ -108,8 +113,10 @@ accept_cb(evutil_socket_t fd, short what, void *arg)
 			free(peer);
 		} else
 			name = xstrdup(l->addr->name);
-		log_debug("%s: accepted", name);
-		l->cb(s, name, l->arg);
+		if (l->starved)
+			log_debug("%s: accepting again", l->addr->name);
+		l->starved = 0;
+		l->cb(s, name, (struct sockaddr *)&ss, l->arg);
 		free(name);
 	}
 }
@@ -117,12 +124,19 @@ accept_cb(evutil_socket_t fd, short what, void *arg)
 static void
 retry_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct listener	*l = arg;
-
 	(void)fd;
 	(void)what;
-	if (l->fd != -1)
-		event_add(l->ev, NULL);
+	listener_resume(arg);
+}
+
+/* A descriptor may have freed: watch the socket again if accepting starved. */
+void
+listener_resume(struct listener *l)
+{
+	if (l == NULL || l->fd == -1 || !l->starved)
+		return;
+	evtimer_del(l->retry);
+	event_add(l->ev, NULL);
 }
 
 /* Stop listening now; safe from inside the accept callback. */

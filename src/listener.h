@@ -7,12 +7,15 @@ struct config;
 struct event_base;
 struct listener;
 
-typedef void listener_cb(int, const char *, void *);
+struct sockaddr;
+
+typedef void listener_cb(int, const char *, const struct sockaddr *, void *);
 
 struct listener	*listener_new(struct event_base *, const struct addr *,
 		    const struct config *, listener_cb *, void *, char **);
 const char	*listener_ready(const struct listener *);
 void		 listener_close(struct listener *);
+void		 listener_resume(struct listener *);
 void		 listener_free(struct listener *);
 
 #endif

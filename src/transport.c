@@ -392,6 +392,18 @@ transport_write(struct transport *t, struct evbuffer *buf)
 	flush(t);
 }
 
+/* Queue a copy of len bytes (a frame fanned out to several consumers). */
+void
+transport_write_bytes(struct transport *t, const void *p, size_t len)
+{
+	if (t->write_failed || t->wfd == -1 || t->shut) {
+		t->lost += len;
+		return;
+	}
+	evbuffer_add(t->out, p, len);
+	flush(t);
+}
+
 static void
 flush(struct transport *t)
 {

@@ -51,6 +51,7 @@ void		 transport_open(struct transport *);
 void		 transport_read_start(struct transport *);
 void		 transport_read_stop(struct transport *);
 void		 transport_write(struct transport *, struct evbuffer *);
+void		 transport_write_bytes(struct transport *, const void *, size_t);
 void		 transport_shutdown(struct transport *);
 void		 transport_close(struct transport *);
 void		 transport_abort(struct transport *);

@@ -172,7 +172,7 @@ import json, sys
 line = sys.argv[1]
 assert line.startswith("weir: "), line
 doc = json.loads(line[len("weir: "):])
-keys = {"name", "bytes_in", "frames_in", "bytes_out", "frames_out",
+keys = {"name", "connections", "bytes_in", "frames_in", "bytes_out", "frames_out",
         "pauses", "paused_s", "dropped", "errors"}
 assert set(doc) >= {"left", "right"}, doc
 for side in ("left", "right"):

@@ -34,7 +34,7 @@ load helper
 	spawn_peer client --connect-ready "$T/r" --send 'named\n' --out "$T/got" </dev/null
 	run -0 --separate-stderr weir -v --ready-file "$T/r" tcp-listen:127.0.0.1:0 - </dev/null
 	assert_output "named"
-	[[ $stderr =~ (^|$'\n')"weir: pair tcp-listen:127.0.0.1:0 (relay) <-> - (relay)"($'\n'|$) ]] ||
+	[[ $stderr =~ (^|$'\n')"weir: shared tcp-listen:127.0.0.1:0 (relay) <-> - (relay)"($'\n'|$) ]] ||
 		fail "no wiring line: $stderr"
 	[[ $stderr == *"tcp-listen:127.0.0.1:0 (127.0.0.1:"[0-9]*")"* ]] ||
 		fail "accepted connection not named: $stderr"
