@@ -73,7 +73,8 @@ TAILQ_HEAD(nodes, node);
 
 /* Two nodes, each the other's consumer. */
 struct session {
-	struct node		*n[2];		/* by side */
+	struct node		*n[2];		/* by side; NULL once closed */
+	int			 refs;		/* nodes not yet freed */
 };
 
 /* What a side moved, summed over the nodes it had. */
@@ -455,6 +456,7 @@ accept_cb(int fd, const char *name, const struct sockaddr *sa, void *arg)
 		    0);
 		s->n[n->side] = n;
 		s->n[partner->side] = partner;
+		s->refs = 2;
 		n->s = partner->s = s;
 	} else
 		partner = NULL;
@@ -793,6 +795,8 @@ closed_cb(struct transport *t, void *arg)
 		n->s->n[n->side] = NULL;
 	shared_idle(h);
 	event_active(h->reaper, EV_READ, 1);
+	if (h->draining && pending_total(h) == 0)
+		finish(h, 0);
 	settle(h);
 }
 
@@ -816,7 +820,7 @@ node_free(struct hub *h, struct node *n)
 		h->undelivered += transport_lost(n->t);
 		transport_free(n->t);
 	}
-	if (n->s != NULL && n->s->n[0] == NULL && n->s->n[1] == NULL)
+	if (n->s != NULL && --n->s->refs == 0)
 		free(n->s);
 	proto_free(n->proto);
 	free(n);
@@ -1099,6 +1103,7 @@ hub_run(const struct config *cfg)
 		b = node_new(&h, &cfg->right, 1, 0);
 		s->n[0] = a;
 		s->n[1] = b;
+		s->refs = 2;
 		a->s = b->s = s;
 		node_open(&h, a);
 		if (!h.ending)
