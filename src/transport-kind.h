@@ -38,6 +38,7 @@ struct transport {
 	struct flow_stats	 stats;
 	struct flow_rate	 rate;
 	uint64_t		 lost;		/* bytes a failed write left */
+	size_t			 read_size;	/* the next read's buffer */
 	int			 reading;
 	int			 read_eof;
 	int			 want_shutdown;

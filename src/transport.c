@@ -25,8 +25,15 @@
 #include "transport-kind.h"
 #include "util.h"
 
-/* One read: cat reads 128 KiB; libevent's own evbuffer_read stops at 4. */
-#define READ_SIZE	(128 * 1024)
+/*
+ * One read: up to 128 KiB, as cat reads (libevent's own evbuffer_read
+ * stops at 4).  A stream that sends little gets small reads, so many
+ * quiet connections do not each hold a large buffer: the size doubles
+ * while reads fill it and halves while they use under a quarter.
+ * Sizes leave room for the chain header libevent puts in front.
+ */
+#define READ_MAX	(128 * 1024 - 128)
+#define READ_MIN	(4 * 1024 - 128)
 /* A write the backend cannot watch failed with EAGAIN: try again soon. */
 #define RETRY_S		0.01
 
@@ -310,7 +317,9 @@ read_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (!t->reading)
 		return;
-	nv = evbuffer_reserve_space(t->in, READ_SIZE, v, 2);
+	if (t->read_size == 0)
+		t->read_size = READ_MAX;
+	nv = evbuffer_reserve_space(t->in, (ev_ssize_t)t->read_size, v, 2);
 	if (nv <= 0) {
 		io_fail(t, TRANSPORT_OP_READ, "read: out of buffer space");
 		return;
@@ -329,6 +338,11 @@ read_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		evbuffer_commit_space(t->in, v, nv);
 		t->stats.bytes_in += (uint64_t)n;
+		if ((size_t)n >= t->read_size && t->read_size < READ_MAX)
+			t->read_size = t->read_size * 2 + 128 > READ_MAX ?
+			    READ_MAX : t->read_size * 2 + 128;
+		else if ((size_t)n < t->read_size / 4 && t->read_size > READ_MIN)
+			t->read_size = (t->read_size + 128) / 2 - 128;
 		t->cbs->readable(t, t->in, t->arg);
 		if (t->reading && !t->rpoll)
 			event_active(t->rev, EV_READ, 1);
