@@ -342,7 +342,7 @@ hold(struct hub *h, struct node *p, struct node *c)
 static void
 release(struct hub *h, struct node *p, struct node *c)
 {
-	if (!flow_release(transport_stats(p->t)))
+	if (!flow_release(transport_stats(p->t)) || h->draining)
 		return;
 	if (c != NULL)
 		log_debug("resume %s (sink %s holds %zu B <= low-water)",
@@ -727,6 +727,12 @@ failed_cb(struct transport *t, enum transport_op op, const char *msg,
 			node_close(h, n, 1);
 			return;
 		}
+		/* With -k a pair whose peer vanished is closed, both ends. */
+		if (h->cfg->keep_open && n->s != NULL) {
+			node_close(h, n, 1);
+			node_close(h, other, 1);
+			return;
+		}
 		if (other != NULL && !other->eof) {
 			other->eof = 1;
 			transport_read_stop(other->t);
@@ -868,6 +874,11 @@ finish(struct hub *h, int abort)
 		return;
 	h->ending = 1;
 	listener_close(h->l);
+	/* Read but never to be delivered: parts of frames, input not taken. */
+	TAILQ_FOREACH(n, &h->live, entry)
+		if (n->t != NULL && !n->closing)
+			h->undelivered += evbuffer_get_length(
+			    transport_input(n->t)) + proto_partial(n->proto);
 	for (n = TAILQ_FIRST(&h->live); n != NULL; n = next) {
 		next = TAILQ_NEXT(n, entry);
 		if (n->closing)

@@ -191,6 +191,13 @@ proto_dec_error(const struct proto_dec *d)
 	return d->failed ? d->err : NULL;
 }
 
+/* Bytes of a frame begun and not finished (read, not yet deliverable). */
+uint64_t
+proto_dec_partial(const struct proto_dec *d)
+{
+	return d->offset - d->start;
+}
+
 uint64_t
 proto_dec_skipped(const struct proto_dec *d)
 {

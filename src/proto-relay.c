@@ -7,6 +7,7 @@ proto_relay_feed(struct proto_dec *d, const char *p, size_t n, size_t *used,
 {
 	*used = n;
 	d->offset += n;
+	d->start = d->offset;
 	if (n == 0)
 		return PROTO_MORE;
 	f->data = p;

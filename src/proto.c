@@ -72,6 +72,12 @@ proto_error(const struct proto *p)
 }
 
 uint64_t
+proto_partial(const struct proto *p)
+{
+	return proto_dec_partial(p->dec);
+}
+
+uint64_t
 proto_skipped(const struct proto *p)
 {
 	return proto_dec_skipped(p->dec);

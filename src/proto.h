@@ -52,6 +52,7 @@ enum proto_status proto_dec_end(struct proto_dec *, struct proto_frame *);
 int		 proto_dec_idle(const struct proto_dec *);
 const char	*proto_dec_error(const struct proto_dec *);
 uint64_t	 proto_dec_skipped(const struct proto_dec *);
+uint64_t	 proto_dec_partial(const struct proto_dec *);
 void		 proto_dec_pass(struct proto_dec *, size_t, uint64_t);
 
 /* Encoding. */
@@ -74,5 +75,6 @@ int		 proto_forward(struct proto *, struct evbuffer *,
 		    struct evbuffer *, int, uint64_t, uint64_t *);
 const char	*proto_error(const struct proto *);
 uint64_t	 proto_skipped(const struct proto *);
+uint64_t	 proto_partial(const struct proto *);
 
 #endif
