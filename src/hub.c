@@ -67,6 +67,7 @@ struct node {
 	int			 shut;		/* nothing more to write */
 	int			 holding;	/* above high water */
 	int			 closing;
+	int			 bad;		/* sent a malformed frame */
 	TAILQ_ENTRY(node)	 entry;
 };
 TAILQ_HEAD(nodes, node);
@@ -111,6 +112,7 @@ struct hub {
 	enum mode		 shown;		/* the mode as -v names it */
 	int			 main_side;	/* whose reads -n counts */
 	int			 draining;
+	int			 counted_out;	/* -n frames delivered */
 	int			 ending;
 	int			 status;
 	int			 signo;
@@ -516,6 +518,7 @@ pump(struct hub *h, struct node *p, int eof)
 		return;
 	}
 	if (counted && h->delivered >= h->cfg->max_frames) {
+		h->counted_out = 1;
 		log_debug("%llu frame%s delivered: ending",
 		    (unsigned long long)h->delivered,
 		    h->delivered == 1 ? "" : "s");
@@ -758,6 +761,10 @@ protocol_error(struct hub *h, struct node *p)
 
 	log_warnx("%s: %s", transport_name(p->t), proto_error(p->proto));
 	transport_stats(p->t)->errors++;
+	/* What follows a malformed frame is no frame: nothing to deliver. */
+	p->bad = 1;
+	evbuffer_drain(transport_input(p->t),
+	    evbuffer_get_length(transport_input(p->t)));
 	if (!p->conn) {
 		h->status = 3;
 		drain(h);
@@ -874,9 +881,12 @@ finish(struct hub *h, int abort)
 		return;
 	h->ending = 1;
 	listener_close(h->l);
-	/* Read but never to be delivered: parts of frames, input not taken. */
+	/*
+	 * Read but never to be delivered: parts of frames, input not taken
+	 * (past -n's count it is left on purpose).
+	 */
 	TAILQ_FOREACH(n, &h->live, entry)
-		if (n->t != NULL && !n->closing)
+		if (n->t != NULL && !n->closing && !n->bad && !h->counted_out)
 			h->undelivered += evbuffer_get_length(
 			    transport_input(n->t)) + proto_partial(n->proto);
 	for (n = TAILQ_FIRST(&h->live); n != NULL; n = next) {
@@ -1145,7 +1155,8 @@ hub_run(const struct config *cfg)
 	if (h.undelivered > 0) {
 		log_warnx("%llu bytes undelivered",
 		    (unsigned long long)h.undelivered);
-		h.status = 1;
+		if (h.status == 0)
+			h.status = 1;
 	}
 	if (cfg->stats != STATS_NONE)
 		report(&h);

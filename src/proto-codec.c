@@ -195,7 +195,7 @@ proto_dec_error(const struct proto_dec *d)
 uint64_t
 proto_dec_partial(const struct proto_dec *d)
 {
-	return d->offset - d->start;
+	return proto_dec_idle(d) ? 0 : d->offset - d->start;
 }
 
 uint64_t
