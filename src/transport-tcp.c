@@ -116,7 +116,7 @@ transport_tcp_bind(const struct addr *a, int family, char **ready, char **err)
 	struct sockaddr_in6	*in6 = (struct sockaddr_in6 *)&ss;
 	socklen_t		 len;
 	char			 host[INET6_ADDRSTRLEN];
-	int			 fd = -1, rv;
+	int			 fd = -1, rv, v6only;
 
 	*err = NULL;
 	memset(&hints, 0, sizeof hints);
@@ -170,7 +170,12 @@ transport_tcp_bind(const struct addr *a, int family, char **ready, char **err)
 		inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
 		*ready = xasprintf("tcp:%s:%u", host, ntohs(in->sin_port));
 	} else if (IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr)) {
-		*ready = xasprintf(family == 6 ? "tcp:[::1]:%u" :
+		/* IPv6 only: ::1; IPv4 too: 127.0.0.1, as other tools expect. */
+		len = sizeof v6only;
+		if (getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &len)
+		    == -1)
+			v6only = 1;
+		*ready = xasprintf(v6only ? "tcp:[::1]:%u" :
 		    "tcp:127.0.0.1:%u", ntohs(in6->sin6_port));
 	} else {
 		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);

@@ -232,3 +232,40 @@ spawn_writer() {
 	# shellcheck disable=SC2016 # expanded by that sh.
 	spawn sh -c 'f=$1; shift; exec python3 "$@" >"$f"' _ "$fifo" "$PEER" write "$@" </dev/null
 }
+
+# wait_lines FILE N [SECONDS]: wait (bounded, default 10 s) until FILE has
+# at least N lines.
+wait_lines() {
+	local path=$1 want=$2 n=$((${3:-10} * 100)) have=0
+	while ((n-- > 0)); do
+		have=$(wc -l <"$path" 2>/dev/null) || have=0
+		((have >= want)) && return 0
+		sleep 0.01
+	done
+	echo "timed out waiting for $want lines in $path (it has $have)" >&2
+	return 1
+}
+
+# wait_fds PID N [SECONDS]: wait (bounded, default 10 s) until process PID
+# has exactly N open descriptors (Linux /proc).
+wait_fds() {
+	local pid=$1 want=$2 n=$((${3:-10} * 100)) have=0
+	while ((n-- > 0)); do
+		have=$(count_fds "$pid")
+		((have == want)) && return 0
+		sleep 0.01
+	done
+	echo "timed out waiting for $want descriptors in $pid (it has $have)" >&2
+	return 1
+}
+
+# count_fds PID: how many descriptors process PID has open.
+count_fds() {
+	local fds=("/proc/$1/fd/"*)
+	echo "${#fds[@]}"
+}
+
+# vm_hwm PID: the peak resident set size of a running process, in KiB.
+vm_hwm() {
+	awk '$1 == "VmHWM:" { print $2 }' "/proc/$1/status"
+}

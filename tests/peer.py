@@ -21,12 +21,22 @@ Subcommands:
   backlog   a TCP listener whose backlog is full: connects to it hang
   stale     leave a Unix socket file nobody listens on
   slowread  read standard input after a delay, count the bytes
+  pace      copy standard input to standard output at about a given rate
   run       run a command with SIGINT/SIGTERM at their defaults, write its
             pid, and report whether it exited or was killed by a signal
+  fanin     many concurrent clients, each sending numbered records of random
+            length (line or netstring) in writes that cut them anywhere
+  fanin-check  check a file written by a fan-in: whole records, none lost,
+            duplicated or torn, each client's in order
+  clients   many concurrent clients, each sending its own data and checking
+            that it gets exactly that back (or upper-cased)
+  broker    clients of a broker: each must get every other client's lines,
+            in order, and never its own
 """
 
 import argparse
 import os
+import random
 import select
 import signal
 import socket
@@ -105,8 +115,24 @@ def connect(args):
     addr = args.connect or wait_ready_file(args.connect_ready)
     family, sa = parse_addr(addr)
     s = socket.socket(family, socket.SOCK_STREAM)
+    if getattr(args, "rcvbuf", 0):
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, args.rcvbuf)
+    if getattr(args, "bind", None):
+        s.bind((args.bind, 0))
+    if getattr(args, "timeout", 0):
+        s.settimeout(args.timeout)
     s.connect(sa)
+    if getattr(args, "port_file", None):
+        atomic_write(args.port_file, b"%d\n" % s.getsockname()[1])
     return s
+
+
+def wait_path(path, limit=10.0):
+    deadline = time.monotonic() + limit
+    while not os.path.exists(path):
+        if time.monotonic() > deadline:
+            raise OSError("%s did not appear in %.0f s" % (path, limit))
+        time.sleep(0.01)
 
 
 def payload(text, path):
@@ -197,29 +223,42 @@ def cmd_serve(args):
 
 def echo_one(conn, log):
     total = 0
-    while True:
-        b = conn.recv(CHUNK)
-        if not b:
-            break
-        total += len(b)
-        conn.sendall(b)
-    conn.shutdown(socket.SHUT_WR)
+    try:
+        while True:
+            b = conn.recv(CHUNK)
+            if not b:
+                break
+            total += len(b)
+            conn.sendall(b)
+        conn.shutdown(socket.SHUT_WR)
+    except OSError as e:
+        log_line(log, "error %s" % e)
     conn.close()
     log_line(log, "echoed %d" % total)
 
 
 def cmd_echo(args):
-    s = listen(args.listen)
+    s = listen(args.listen, backlog=128)
     ready(args.ready, addr_string(s))
-    for _ in range(args.count):
+    n = 0
+    while args.count == 0 or n < args.count:
         conn, _ = s.accept()
+        n += 1
         log_line(args.log, "accept")
-        echo_one(conn, args.log)
+        if args.concurrent:
+            threading.Thread(target=echo_one, args=(conn, args.log),
+                             daemon=True).start()
+        else:
+            echo_one(conn, args.log)
     return 0
 
 
 def cmd_client(args):
-    s = connect(args)
+    try:
+        s = connect(args)
+    except OSError as e:
+        print("peer: connect: %s" % e, file=sys.stderr)
+        return 1
     data = payload(args.send, args.send_file)
     err = []
 
@@ -228,10 +267,16 @@ def cmd_client(args):
             if args.send_delay:
                 time.sleep(args.send_delay)
             send_pieces(s, data, args.chunk, args.chunk_delay)
+            if args.wait_file:
+                wait_path(args.wait_file)
             if not args.no_shutdown:
                 s.shutdown(socket.SHUT_WR)
         except OSError as e:
             err.append(e)
+
+    if args.no_read:
+        sender()
+        hold_forever()
 
     t = threading.Thread(target=sender)
     t.start()
@@ -245,9 +290,11 @@ def cmd_client(args):
         got = b""
         rc = 1
     t.join()
+    if args.count_file:
+        atomic_write(args.count_file, b"%d\n" % len(got))
     if args.out:
         atomic_write(args.out, got)
-    else:
+    elif not args.count_file:
         sys.stdout.buffer.write(got)
         sys.stdout.flush()
     if err:
@@ -313,6 +360,21 @@ def cmd_slowread(args):
     return 0
 
 
+def cmd_pace(args):
+    fdin, fdout = sys.stdin.fileno(), sys.stdout.fileno()
+    start = time.monotonic()
+    total = 0
+    while True:
+        b = os.read(fdin, CHUNK)
+        if not b:
+            return 0
+        ahead = total / args.rate - (time.monotonic() - start)
+        if ahead > 0:
+            time.sleep(ahead)
+        os.write(fdout, b)
+        total += len(b)
+
+
 def cmd_run(args):
     argv = args.argv
     if argv and argv[0] == "--":
@@ -329,6 +391,324 @@ def cmd_run(args):
         print("peer: killed by signal %d" % sig, file=sys.stderr)
         return 128 + sig
     return os.WEXITSTATUS(status)
+
+
+# --- many clients -----------------------------------------------------------
+
+
+def fanin_records(seed, client, lines, proto, max_len):
+    """The payloads client CLIENT sends: "cNNN sNNNNN " then random bytes
+    (no LF for line), mostly short, a few up to 40 times longer."""
+    r = random.Random(seed * 1000003 + client)
+    out = []
+    for j in range(lines):
+        if r.random() < 0.97:
+            n = r.randrange(0, max_len)
+        else:
+            n = r.randrange(max_len, max_len * 40)
+        body = r.randbytes(n)
+        if proto == "line":
+            body = body.replace(b"\n", b"_")
+        out.append(b"c%03d s%05d " % (client, j) + body)
+    return out
+
+
+def encode(proto, frames):
+    if proto == "line":
+        return b"".join(f + b"\n" for f in frames)
+    return b"".join(b"%d:%s," % (len(f), f) for f in frames)
+
+
+def send_cut(conn, data, r, max_cut, pause):
+    """Send DATA in writes of random size (1..MAX_CUT), each its own
+    segment, yielding now and then so that clients interleave."""
+    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    i = 0
+    while i < len(data):
+        n = r.randrange(1, max_cut + 1)
+        conn.sendall(data[i:i + n])
+        i += n
+        if pause and r.random() < 0.1:
+            time.sleep(r.random() * pause)
+
+
+def run_threads(n, fn):
+    """Run fn(i) for i in range(n) on n threads; return their errors."""
+    errors = []
+    lock = threading.Lock()
+
+    def wrap(i):
+        try:
+            msg = fn(i)
+        except Exception as e:  # noqa: BLE001 - reported, not raised
+            msg = "%s: %s" % (type(e).__name__, e)
+        if msg:
+            with lock:
+                errors.append("client %d: %s" % (i, msg))
+
+    ts = [threading.Thread(target=wrap, args=(i,)) for i in range(n)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return sorted(errors)
+
+
+def cmd_fanin(args):
+    addr = args.connect or wait_ready_file(args.connect_ready)
+    family, sa = parse_addr(addr)
+    barrier = threading.Barrier(args.clients, timeout=args.timeout)
+
+    def one(i):
+        data = encode(args.proto, fanin_records(args.seed, i, args.lines,
+                                                args.proto, args.max_len))
+        s = socket.socket(family, socket.SOCK_STREAM)
+        s.settimeout(args.timeout)
+        s.connect(sa)
+        # Everybody connected before anybody sends: they all overlap.
+        barrier.wait()
+        try:
+            send_cut(s, data, random.Random(args.seed * 7 + i),
+                     args.max_cut, args.pause)
+            s.shutdown(socket.SHUT_WR)
+            got = read_all(s)
+        except OSError as e:
+            return None if args.tolerate else "%s" % e
+        finally:
+            s.close()
+        if got:
+            return "got %d unexpected bytes back" % len(got)
+        return None
+
+    errors = run_threads(args.clients, one)
+    for e in errors:
+        print("peer: %s" % e, file=sys.stderr)
+    return 1 if errors and not args.tolerate else 0
+
+
+def parse_frames(proto, data):
+    """Frames of DATA, and an error for what is left (torn or garbage)."""
+    frames = []
+    if proto == "line":
+        parts = data.split(b"\n")
+        if parts[-1]:
+            return parts[:-1], "last line has no LF: %r" % parts[-1][:40]
+        return parts[:-1], None
+    i = 0
+    while i < len(data):
+        colon = data.find(b":", i, i + 12)
+        if colon < 0 or not data[i:colon].isdigit():
+            return frames, "bad netstring header at byte %d: %r" % (
+                i, data[i:i + 20])
+        n = int(data[i:colon])
+        end = colon + 1 + n
+        if end >= len(data) or data[end:end + 1] != b",":
+            return frames, "netstring at byte %d is torn" % i
+        frames.append(data[colon + 1:end])
+        i = end + 1
+    return frames, None
+
+
+def cmd_fanin_check(args):
+    total = args.clients * args.lines
+    deadline = time.monotonic() + args.wait
+    while True:
+        try:
+            with open(args.file, "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            data = b""
+        frames, err = parse_frames(args.proto, data)
+        if len(frames) >= total or time.monotonic() >= deadline:
+            break
+        time.sleep(0.02)
+    expected = [fanin_records(args.seed, i, args.lines, args.proto,
+                              args.max_len) for i in range(args.clients)]
+    seen = [0] * args.clients
+    problems = []
+    if err:
+        problems.append(err)
+    for k, f in enumerate(frames):
+        head = f[:12]
+        try:
+            c = int(head[1:4])
+            j = int(head[6:11])
+            ok = head[0:1] == b"c" and head[4:6] == b" s" and head[11:12] == b" "
+        except ValueError:
+            ok = False
+        if not ok or c >= args.clients:
+            problems.append("frame %d is not a record: %r" % (k, f[:40]))
+            continue
+        if j != seen[c]:
+            problems.append("frame %d: client %d record %d, expected record %d"
+                            % (k, c, j, seen[c]))
+        elif f != expected[c][j]:
+            problems.append("frame %d: client %d record %d differs (%d B, "
+                            "expected %d B)" % (k, c, j, len(f),
+                                                len(expected[c][j])))
+        seen[c] = max(seen[c], j + 1)
+        if len(problems) > 10:
+            break
+    if not args.partial:
+        for c in range(args.clients):
+            if seen[c] != args.lines:
+                problems.append("client %d: %d of %d records"
+                                % (c, seen[c], args.lines))
+    for p in problems[:20]:
+        print("peer: %s" % p, file=sys.stderr)
+    if not problems:
+        print("%d records from %d clients" % (len(frames), args.clients))
+    return 1 if problems else 0
+
+
+def client_data(mode, seed, i, size):
+    r = random.Random(seed * 1000003 + i)
+    head = b"client %d\n" % i
+    if mode == "upper":
+        letters = b"abcdefghijklmnopqrstuvwxyz \n"
+        body = bytes(r.choice(letters) for _ in range(size))
+        data = head + body
+        return data, data.upper()
+    data = head + r.randbytes(size)
+    return data, data
+
+
+def cmd_clients(args):
+    addr = args.connect or wait_ready_file(args.connect_ready)
+    family, sa = parse_addr(addr)
+    barrier = threading.Barrier(args.count, timeout=args.timeout)
+
+    def one(i):
+        data, want = client_data(args.expect, args.seed, i, args.size)
+        s = socket.socket(family, socket.SOCK_STREAM)
+        s.settimeout(args.timeout)
+        s.connect(sa)
+        barrier.wait()
+        err = []
+
+        def sender():
+            try:
+                send_cut(s, data, random.Random(i), 65536, 0)
+                s.shutdown(socket.SHUT_WR)
+            except OSError as e:
+                err.append(e)
+
+        t = threading.Thread(target=sender)
+        t.start()
+        try:
+            got = read_all(s)
+        finally:
+            t.join()
+            s.close()
+        if err:
+            return "send: %s" % err[0]
+        if got != want:
+            same = 0
+            while same < min(len(got), len(want)) and got[same] == want[same]:
+                same += 1
+            return "got %d B, expected %d B, first difference at byte %d" % (
+                len(got), len(want), same)
+        return None
+
+    errors = run_threads(args.count, one)
+    for e in errors:
+        print("peer: %s" % e, file=sys.stderr)
+    if not errors:
+        print("%d clients ok" % args.count)
+    return 1 if errors else 0
+
+
+def cmd_broker(args):
+    """Clients join one at a time: client K sends "join K" until every
+    client before it has received one (so the broker has admitted it).
+    Then all send their lines and "end K" at once; each reads until it has
+    every other client's end and checks what it got."""
+    addr = args.connect or wait_ready_file(args.connect_ready)
+    family, sa = parse_addr(addr)
+    n = args.clients
+    got = [[] for _ in range(n)]
+    cond = threading.Condition()
+    socks = []
+    readers = []
+    rerr = []
+
+    def reader(k, s):
+        buf = b""
+        try:
+            while True:
+                b = s.recv(CHUNK)
+                if not b:
+                    break
+                buf += b
+                *lines, buf = buf.split(b"\n")
+                with cond:
+                    got[k].extend(lines)
+                    cond.notify_all()
+                ends = {l for l in got[k] if l.startswith(b"end ")}
+                if len(ends) >= n - 1:
+                    break
+        except OSError as e:
+            rerr.append("client %d: recv: %s" % (k, e))
+        if buf:
+            rerr.append("client %d: torn line %r" % (k, buf[:40]))
+        with cond:
+            cond.notify_all()
+
+    for k in range(n):
+        s = socket.socket(family, socket.SOCK_STREAM)
+        s.settimeout(args.timeout)
+        s.connect(sa)
+        socks.append(s)
+        t = threading.Thread(target=reader, args=(k, s), daemon=True)
+        t.start()
+        readers.append(t)
+        if k == 0:
+            continue
+        join = b"join %d" % k
+        deadline = time.monotonic() + args.timeout
+        with cond:
+            while not all(join in got[j] for j in range(k)):
+                if time.monotonic() > deadline:
+                    raise SystemExit("peer: client %d never reached the others"
+                                     % k)
+                s.sendall(join + b"\n")
+                cond.wait(0.05)
+
+    def lines_of(k):
+        return [b"from %d line %d %s" % (k, j, b"x" * (j % 50))
+                for j in range(args.lines)]
+
+    def sender(k):
+        data = b"".join(l + b"\n" for l in lines_of(k)) + b"end %d\n" % k
+        send_cut(socks[k], data, random.Random(k), 512, 0)
+
+    errors = run_threads(n, sender)
+    for t in readers:
+        t.join(args.timeout)
+    for s in socks:
+        s.close()
+    errors += rerr
+    for k in range(n):
+        mine = [l for l in got[k] if l.endswith(b" %d" % k)
+                and (l.startswith(b"join ") or l.startswith(b"end "))
+                or l.startswith(b"from %d " % k)]
+        if mine:
+            errors.append("client %d got its own line %r" % (k, mine[0]))
+        for j in range(n):
+            if j == k:
+                continue
+            data = [l for l in got[k] if l.startswith(b"from %d " % j)]
+            if data != lines_of(j):
+                errors.append("client %d got %d of client %d's %d lines"
+                              " (or out of order)" % (k, len(data), j,
+                                                      args.lines))
+            if b"end %d" % j not in got[k]:
+                errors.append("client %d: no end from client %d" % (k, j))
+    for e in errors:
+        print("peer: %s" % e, file=sys.stderr)
+    if not errors:
+        print("%d clients ok" % n)
+    return 1 if errors else 0
 
 
 def add_chunk_args(sp, what):
@@ -373,6 +753,9 @@ def main():
     sp.add_argument("--ready")
     sp.add_argument("--log")
     sp.add_argument("--count", type=int, default=1)
+    sp.add_argument("--concurrent", action="store_true",
+                    help="serve each connection on its own thread"
+                    " (--count 0: for ever)")
     sp.set_defaults(fn=cmd_echo)
 
     sp = sub.add_parser("client")
@@ -383,9 +766,68 @@ def main():
     sp.add_argument("--send-file")
     sp.add_argument("--send-delay", type=float, default=0)
     sp.add_argument("--no-shutdown", action="store_true")
+    sp.add_argument("--no-read", action="store_true",
+                    help="after sending, hold the connection, never read")
+    sp.add_argument("--wait-file",
+                    help="after sending, wait for this file, then half-close")
     sp.add_argument("--out")
+    sp.add_argument("--count-file",
+                    help="write the number of bytes received here")
+    sp.add_argument("--port-file", help="write the local port here")
+    sp.add_argument("--bind", help="connect from this local address")
+    sp.add_argument("--rcvbuf", type=int, default=0, help="SO_RCVBUF")
+    sp.add_argument("--timeout", type=float, default=0,
+                    help="give up connect or a read after SEC")
     add_chunk_args(sp, "what is sent")
     sp.set_defaults(fn=cmd_client)
+
+    def add_connect(sp):
+        g = sp.add_mutually_exclusive_group(required=True)
+        g.add_argument("--connect")
+        g.add_argument("--connect-ready")
+        sp.add_argument("--timeout", type=float, default=10)
+        sp.add_argument("--seed", type=int, default=1)
+
+    sp = sub.add_parser("fanin")
+    add_connect(sp)
+    sp.add_argument("--clients", type=int, default=20)
+    sp.add_argument("--lines", type=int, default=200)
+    sp.add_argument("--proto", choices=("line", "netstring"), default="line")
+    sp.add_argument("--max-len", type=int, default=200,
+                    help="most records are shorter, 3%% up to 40 times longer")
+    sp.add_argument("--max-cut", type=int, default=300,
+                    help="writes are 1 to this many bytes")
+    sp.add_argument("--pause", type=float, default=0.002,
+                    help="now and then sleep up to SEC between writes")
+    sp.add_argument("--tolerate", action="store_true",
+                    help="socket errors are not failures (weir was killed)")
+    sp.set_defaults(fn=cmd_fanin)
+
+    sp = sub.add_parser("fanin-check")
+    sp.add_argument("--file", required=True)
+    sp.add_argument("--seed", type=int, default=1)
+    sp.add_argument("--clients", type=int, default=20)
+    sp.add_argument("--lines", type=int, default=200)
+    sp.add_argument("--proto", choices=("line", "netstring"), default="line")
+    sp.add_argument("--max-len", type=int, default=200)
+    sp.add_argument("--wait", type=float, default=0,
+                    help="wait up to SEC for every record to arrive")
+    sp.add_argument("--partial", action="store_true",
+                    help="each client's records need only be a prefix")
+    sp.set_defaults(fn=cmd_fanin_check)
+
+    sp = sub.add_parser("clients")
+    add_connect(sp)
+    sp.add_argument("--count", type=int, default=30)
+    sp.add_argument("--size", type=int, default=65536)
+    sp.add_argument("--expect", choices=("same", "upper"), default="same")
+    sp.set_defaults(fn=cmd_clients)
+
+    sp = sub.add_parser("broker")
+    add_connect(sp)
+    sp.add_argument("--clients", type=int, default=3)
+    sp.add_argument("--lines", type=int, default=300)
+    sp.set_defaults(fn=cmd_broker)
 
     sp = sub.add_parser("write")
     sp.add_argument("--delay", type=float, default=0,
@@ -412,6 +854,11 @@ def main():
     sp.add_argument("--delay", type=float, default=0)
     sp.add_argument("--count-file", required=True)
     sp.set_defaults(fn=cmd_slowread)
+
+    sp = sub.add_parser("pace")
+    sp.add_argument("--rate", type=float, required=True,
+                    help="bytes per second")
+    sp.set_defaults(fn=cmd_pace)
 
     sp = sub.add_parser("run")
     sp.add_argument("--pid-file", required=True)

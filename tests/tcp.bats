@@ -189,3 +189,13 @@ load helper
 	run -1 --separate-stderr weir "$ADDR" <"$T/in"
 	[[ $stderr == "weir: $ADDR: "* ]] || fail "unexpected stderr: $stderr"
 }
+
+@test "tcp-listen:[::]:0 is IPv6 only and reports [::1]" {
+	have_ipv6 || skip "no IPv6 loopback"
+	start_weir "$T/r" -u 'tcp-listen:[::]:0' - >"$T/got" 2>"$T/err" </dev/null
+	[[ $ADDR =~ ^tcp:\[::1\]:[0-9]+$ ]] || fail "ready file says $ADDR"
+	run -0 --separate-stderr weir -u - "$ADDR" <<<"over v6"
+	wait_exit "$WEIR_PID"
+	assert_equal "$EXIT_STATUS" 0
+	assert_equal "$(cat "$T/got")" "over v6"
+}
