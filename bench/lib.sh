@@ -1,5 +1,6 @@
 # shellcheck shell=bash disable=SC2034
-# Shared by bench/pipe.sh, tcp.sh, slow.sh and line.sh (sourced, not run).
+# Shared by bench/pipe.sh, tcp.sh, slow.sh, line.sh, fanin.sh, proxy.sh and
+# idle.sh (sourced, not run).
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 WEIR=${WEIR:-$BENCH_DIR/../weir}

@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
-# bench/run.sh: run bench/pipe.sh, bench/tcp.sh, bench/slow.sh and
-# bench/line.sh, then print a summary of the figures that have targets.
-# `make bench` calls this.
+# bench/run.sh: run bench/pipe.sh, bench/tcp.sh, bench/slow.sh,
+# bench/line.sh, bench/fanin.sh, bench/proxy.sh and bench/idle.sh, then print
+# a summary of the figures that have targets. `make bench` calls this.
 #
 #   bench/run.sh           SIZE=2G for pipe and tcp, SLOW_SIZE=512M for slow,
-#                          LINE_SIZE=1G for line
-#   bench/run.sh quick     SIZE=256M, SLOW_SIZE=64M, LINE_SIZE=128M, ROUNDS=1
-#                          (plumbing check)
+#                          LINE_SIZE=1G for line, FANIN_LINES=100000 (x CLIENTS=50)
+#                          for fanin, PROXY_SIZE=2G and CONNS=2000 for proxy,
+#                          IDLE_CONNS=10000 for idle
+#   bench/run.sh quick     SIZE=256M, SLOW_SIZE=64M, LINE_SIZE=128M,
+#                          FANIN_LINES=10000, PROXY_SIZE=256M, CONNS=500,
+#                          IDLE_CONNS=2000, ROUNDS=1 (plumbing check)
 #
 # Env: WEIR, WEIR_OPTS, ROUNDS (3), SIZE (2G), SLOW_SIZE (512M), LINE_SIZE
-#      (1G), RATE (20m), SLOW_ROUNDS (1). Exit status 1 if a run failed (error,
-#      hang, bytes lost, wrong output); a missed target is reported but does
-#      not fail.
+#      (1G), RATE (20m), SLOW_ROUNDS (1), CLIENTS (50), FANIN_LINES (100000),
+#      PROXY_SIZE (2G), CONNS (2000), IDLE_CONNS (10000). Exit status 1 if a
+#      run failed (error, hang, bytes or lines lost, wrong output); a missed
+#      target is reported but does not fail.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 if [ "${1:-}" = quick ]; then
 	: "${SIZE:=256M}" "${SLOW_SIZE:=64M}" "${LINE_SIZE:=128M}" "${ROUNDS:=1}"
+	: "${FANIN_LINES:=10000}" "${PROXY_SIZE:=256M}" "${CONNS:=500}" "${IDLE_CONNS:=2000}"
 fi
 export ROUNDS=${ROUNDS:-3}
 SUMMARY=$(mktemp "${TMPDIR:-/tmp}/weir-bench-summary.XXXXXX")
@@ -32,6 +37,12 @@ echo
 SIZE=${SLOW_SIZE:-512M} bash "$here/slow.sh" || st=1
 echo
 SIZE=${LINE_SIZE:-1G} bash "$here/line.sh" || st=1
+echo
+LINES=${FANIN_LINES:-100000} bash "$here/fanin.sh" || st=1
+echo
+SIZE=${PROXY_SIZE:-2G} CONNS=${CONNS:-2000} bash "$here/proxy.sh" || st=1
+echo
+IDLE_CONNS=${IDLE_CONNS:-10000} bash "$here/idle.sh" || st=1
 echo
 echo "== summary (ratios are throughput: > 1 means weir is faster)"
 cat "$SUMMARY"

@@ -711,6 +711,11 @@ failed_cb(struct transport *t, enum transport_op op, const char *msg,
 			finish(h, 1);
 		return;
 	case TRANSPORT_OP_READ:
+		/* A connection that failed reading (reset) is gone both ways. */
+		if (n->conn && n->s == NULL) {
+			node_close(h, n, 1);
+			return;
+		}
 		if (!n->eof) {
 			n->eof = 1;
 			each_consumer(h, n, pass_eof);

@@ -243,7 +243,8 @@ transport_opened(struct transport *t, int rfd, int wfd)
 		    event_new(t->base, -1, 0, read_cb, t);
 	}
 	if (t->halves & TRANSPORT_WRITE) {
-		t->wpoll = util_pollable(t->wfd);
+		t->wpoll = t->wfd == t->rfd && t->rev != NULL ? t->rpoll :
+		    util_pollable(t->wfd);
 		t->wev = t->wpoll ?
 		    event_new(t->base, t->wfd, EV_WRITE | EV_PERSIST, write_cb,
 		    t) : event_new(t->base, -1, 0, write_cb, t);

@@ -192,11 +192,16 @@ util_pollable(int fd)
 #ifdef __linux__
 	struct epoll_event ev;
 	int		 ep, ok;
+#endif
 
 	if (fstat(fd, &st) == -1)
 		return 0;
-	if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
+	if (S_ISSOCK(st.st_mode) || S_ISFIFO(st.st_mode))
+		return 1;
+	if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISBLK(st.st_mode))
 		return 0;
+#ifdef __linux__
+	/* A character device: a tty polls, /dev/null and /dev/full do not. */
 	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		return 1;
 	memset(&ev, 0, sizeof ev);
@@ -205,9 +210,7 @@ util_pollable(int fd)
 	close(ep);
 	return ok;
 #else
-	if (fstat(fd, &st) == -1)
-		return 0;
-	return !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
+	return 1;
 #endif
 }
 

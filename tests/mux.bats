@@ -568,3 +568,34 @@ weir: stats RIGHT append:$T/out: in 0 B 0 frames, out 14 B 3 frames, paused 0 ti
 		esac || fail "weir $args: message does not name the option: $stderr"
 	done
 }
+
+@test "a reset connection is released in two-way shared and broker modes" {
+	local mode
+	for mode in shared broker; do
+		if [[ $mode == shared ]]; then
+			# Standard input stays open: the connection is two-way.
+			spawn_writer "$T/fifo" --hold
+			start_mux -k -v -m 1 tcp-listen:127.0.0.1:0 - <"$T/fifo" >/dev/null 2>"$T/err"
+		else
+			start_mux --broker -v -m 1 tcp-listen:127.0.0.1:0 </dev/null >/dev/null 2>"$T/err"
+		fi
+		local fds
+		fds=$(count_fds "$WEIR_PID")
+		run -0 python3 -c '
+import socket, struct, sys, time
+host, port = sys.argv[1][4:].rsplit(":", 1)
+s = socket.create_connection((host, int(port)))
+time.sleep(0.2)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+s.close()' "$ADDR"
+		wait_grep "$T/err" "read: Connection reset by peer"
+		wait_fds "$WEIR_PID" "$fds"
+		# The slot -m 1 allows is free again: a second client is admitted.
+		spawn_peer client --connect "$ADDR" --send '' --no-shutdown --timeout 5 </dev/null
+		wait_fds "$WEIR_PID" $((fds + 1))
+		run -1 grep -c refused "$T/err"
+		assert_output 0
+		term_weir
+		assert_equal "$EXIT_STATUS" 143
+	done
+}

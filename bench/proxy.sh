@@ -1,0 +1,287 @@
+#!/usr/bin/env bash
+# bench/proxy.sh: weir as a TCP proxy (one fresh upstream connection per
+# accepted connection) against socat's forking proxy and no proxy at all.
+#
+#   weir  -k tcp-listen:127.0.0.1:0 tcp:127.0.0.1:UPSTREAM
+#   socat tcp-listen:PORT,bind=127.0.0.1,fork,reuseaddr tcp:127.0.0.1:UPSTREAM
+#   direct: the client connects to UPSTREAM itself
+#
+# (a) bulk: one connection carries SIZE bytes (python3 sender: 1 MiB sendall,
+#     half-close, read to EOF) to a sink (python3: 1 MiB recv_into, discards;
+#     a fresh one per run, the same for every proxy); timed from the sender's
+#     start to the sink's exit after it counted every byte.
+# (b) connections: CONNS sequential connections (one python3 client), each
+#     connects, sends CONN_SIZE bytes (TCP_NODELAY), half-closes and reads the
+#     echo to EOF; the echo server is python3 asyncio (a fresh one per run, the
+#     same for every proxy). Reports connections/s (CONNS / the loop's time)
+#     and the p50/p99 latency of one connection (connect to EOF).
+# Each proxy is started fresh for each run and stopped with SIGTERM after it.
+# A run FAILS on a lost or wrong byte, a proxy error, a hang, a proxy that
+# does not stop on SIGTERM, or a connection error.
+# Env: SIZE (2G), CONNS (2000), CONN_SIZE (1k), ROUNDS (3), WEIR, WEIR_OPTS,
+#      TIMEOUT (s per run).
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+SIZE=${SIZE:-2G}
+N=$(bytes "$SIZE")
+CONNS=${CONNS:-2000}
+CONN_SIZE=${CONN_SIZE:-1k}
+TMO=${TIMEOUT:-$((N / 20000000 + CONNS / 50 + 60))}
+TOOLS=(weir socat direct)
+
+# start_proxy TOOL UPSTREAM_PORT: sets PORT (where clients connect), TP (the
+# /usr/bin/time wrapper's PID), SPID (the proxy's), CMD; or ERR
+start_proxy() {
+	local tool=$1 up=$2
+	ERR='' TP='' SPID='' CMD=()
+	rm -f "$TMP/ready" "$TMP/spid" "$TMP/rss" "$TMP/tool.err"
+	if [ "$tool" = direct ]; then
+		PORT=$up
+		return
+	fi
+	case $tool in
+	weir)
+		CMD=("$WEIR" "${WEIR_OPTS_A[@]+"${WEIR_OPTS_A[@]}"}" -k --ready-file "$TMP/ready"
+			tcp-listen:127.0.0.1:0 "tcp:127.0.0.1:$up") ;;
+	socat)
+		PORT=$("$PY" "$HELPERS" freeport)
+		CMD=(socat "tcp-listen:$PORT,bind=127.0.0.1,fork,reuseaddr" "tcp:127.0.0.1:$up") ;;
+	esac
+	# shellcheck disable=SC2016 # $$ and $@ are for sh
+	/usr/bin/time -f '%M %U %S' -o "$TMP/rss" \
+		sh -c 'echo $$ >"$0"; exec "$@"' "$TMP/spid" "${CMD[@]}" </dev/null >/dev/null 2>"$TMP/tool.err" &
+	TP=$!; track "$TP"
+	if [ "$tool" = weir ]; then
+		"$PY" "$HELPERS" waitfile "$TMP/ready" 10 && PORT=$(sed -n '1s/.*://p' "$TMP/ready") || ERR="no ready file"
+	else
+		"$PY" "$HELPERS" waitlisten "$PORT" 10 || ERR="not listening on $PORT"
+	fi
+	SPID=$(cat "$TMP/spid" 2>/dev/null || true)
+}
+
+# stop_proxy: SIGTERM, at most 10 s; sets PST (exit status), RSS_KIB, CPU;
+# sets ERR if it hangs or exits other than 0 or 143 (unless ERR is set)
+stop_proxy() {
+	local i
+	RSS_KIB=0 CPU=0 PST=0
+	[ -n "$TP" ] || return 0
+	if [ -n "$SPID" ]; then kill -TERM "$SPID" 2>/dev/null || true; fi
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$TP" 2>/dev/null || break
+		sleep 0.05
+	done
+	if kill -0 "$TP" 2>/dev/null; then
+		[ -n "$ERR" ] || ERR="still running 5 s after SIGTERM (hang?)"
+		if [ -n "$SPID" ]; then kill -KILL "$SPID" 2>/dev/null || true; fi
+	fi
+	wait_st "$TP"; PST=$WST
+	if [ -s "$TMP/rss" ]; then read -r RSS_KIB CPU_U CPU_S < <(tail -n1 "$TMP/rss") || true; fi
+	case $RSS_KIB in '' | *[!0-9]*) RSS_KIB=0 CPU_U=0 CPU_S=0 ;; esac
+	CPU=$(awk -v u="${CPU_U:-0}" -v s="${CPU_S:-0}" 'BEGIN { printf "%.2f", u + s }')
+	if [ -z "$ERR" ] && [ "$PST" != 0 ] && [ "$PST" != 143 ]; then ERR="exit status $PST after SIGTERM"; fi
+}
+
+err_ctx() {
+	if [ -n "$ERR" ]; then
+		if [ ${#CMD[@]} -gt 0 ]; then ERR="$ERR: ${CMD[*]/#"$WEIR"/"$WEIR_SRC"}"; fi
+		if [ -s "$TMP/tool.err" ]; then ERR="$ERR; stderr: $(head -c 300 "$TMP/tool.err" | tr '\n' ' ')"; fi
+	fi
+}
+
+# bulk_once TOOL BYTES: sets SECS RSS_KIB CPU, or ERR
+bulk_once() {
+	local tool=$1 n=$2 kp sp sk ss got t0 t1
+	rm -f "$TMP/port" "$TMP/count"
+	timeout -k 5 "$TMO" "$PY" "$HELPERS" sink "$TMP/port" "$TMP/count" &
+	kp=$!; track $kp
+	"$PY" "$HELPERS" waitfile "$TMP/port" 10 || true
+	start_proxy "$tool" "$(cat "$TMP/port")"
+	SECS=0
+	if [ -z "$ERR" ]; then
+		t0=$(now)
+		timeout -k 5 "$TMO" "$PY" "$HELPERS" send "$PORT" "$n" 2>"$TMP/send.err" &
+		sp=$!; track $sp
+		wait_st $kp; sk=$WST
+		t1=$(now)
+		wait_st $sp; ss=$WST
+		SECS=$(fsub "$t1" "$t0")
+		got=$(cat "$TMP/count" 2>/dev/null || echo "?")
+		if [ "$sk" = 124 ] || [ "$sk" = 137 ]; then
+			ERR="the sink never saw EOF within ${TMO}s (hang?)"
+		elif [ "$got" != "$n" ]; then
+			ERR="sink got $got bytes of $n"
+		elif [ "$ss" != 0 ] || [ "$sk" != 0 ]; then
+			ERR="sender/sink status $ss/$sk$([ -s "$TMP/send.err" ] && echo ": $(tail -n1 "$TMP/send.err")")"
+		fi
+	else
+		kill "$kp" 2>/dev/null || true
+		wait_st $kp
+	fi
+	stop_proxy
+	err_ctx
+}
+
+# conns_once TOOL SEED: sets SECS P50 P99 (ms) RSS_KIB CPU, or ERR
+conns_once() {
+	local tool=$1 seed=$2 ep cp ok nerr first
+	rm -f "$TMP/port" "$TMP/res"
+	"$PY" "$HELPERS" echo "$TMP/port" &
+	ep=$!; track $ep
+	"$PY" "$HELPERS" waitfile "$TMP/port" 10 || true
+	start_proxy "$tool" "$(cat "$TMP/port")"
+	SECS=0 P50=0 P99=0
+	if [ -z "$ERR" ]; then
+		timeout -k 5 "$TMO" "$PY" "$HELPERS" conns "$PORT" "$CONNS" "$CONN_SIZE" "$seed" "$TMP/res" &
+		cp=$!; track $cp
+		wait_st $cp
+		if [ "$WST" = 124 ] || [ "$WST" = 137 ]; then
+			ERR="the client did not finish within ${TMO}s (hang?)"
+		elif [ "$WST" != 0 ] || [ ! -s "$TMP/res" ]; then
+			ERR="client exit status $WST"
+		else
+			read -r SECS P50 P99 ok nerr first <"$TMP/res"
+			if [ "$nerr" != 0 ] || [ "$ok" != "$CONNS" ]; then
+				ERR="$ok of $CONNS connections echoed, $nerr errors (first: $first)"
+			fi
+		fi
+	fi
+	stop_proxy
+	kill "$ep" 2>/dev/null || true
+	wait_st $ep
+	err_ctx
+}
+
+echo "== proxy: weir -k vs socat fork vs direct, $ROUNDS rounds   ($(uptime | sed 's/.*load/load/'))"
+echo "   (a) one connection, $(human "$N"): python3 sender -> PROXY -> python3 sink"
+echo "   (b) $CONNS sequential connections, $(human "$(bytes "$CONN_SIZE")") each way: python3 client -> PROXY -> python3 echo"
+echo "   weir: $WEIR_SRC"
+
+declare -A TIMES=() CPUS=() PEAK=() BAD=() CTIMES=() CP50=() CP99=() CCPUS=() CPEAK=() CBAD=()
+for t in "${TOOLS[@]}"; do
+	TIMES[$t]=""; CPUS[$t]=""; PEAK[$t]=0; CTIMES[$t]=""; CP50[$t]=""; CP99[$t]=""; CCPUS[$t]=""; CPEAK[$t]=0
+done
+
+# warm-up and sanity check: 64 MiB each, untimed
+for t in "${TOOLS[@]}"; do
+	bulk_once "$t" $((64 << 20))
+	if [ -n "$ERR" ]; then BAD[$t]=$ERR; echo "   warm-up $t FAILED: $ERR"; fi
+done
+
+for ((r = 1; r <= ROUNDS; r++)); do
+	line="   (a) round $r:"
+	for i in $(rotate ${#TOOLS[@]} $((r - 1))); do
+		t=${TOOLS[$i]}
+		[ -z "${BAD[$t]:-}" ] || continue
+		bulk_once "$t" "$N"
+		if [ -n "$ERR" ]; then
+			BAD[$t]=$ERR
+			echo "   (a) round $r $t FAILED: $ERR"
+			continue
+		fi
+		TIMES[$t]="${TIMES[$t]} $SECS"
+		CPUS[$t]="${CPUS[$t]} $CPU"
+		[ "$RSS_KIB" -le "${PEAK[$t]}" ] || PEAK[$t]=$RSS_KIB
+		line="$line  $t $SECS s"
+	done
+	echo "$line"
+done
+
+for ((r = 1; r <= ROUNDS; r++)); do
+	line="   (b) round $r:"
+	for i in $(rotate ${#TOOLS[@]} $((r - 1))); do
+		t=${TOOLS[$i]}
+		[ -z "${CBAD[$t]:-}" ] || continue
+		conns_once "$t" "$r"
+		if [ -n "$ERR" ]; then
+			CBAD[$t]=$ERR
+			echo "   (b) round $r $t FAILED: $ERR"
+			continue
+		fi
+		CTIMES[$t]="${CTIMES[$t]} $SECS"
+		CP50[$t]="${CP50[$t]} $P50"
+		CP99[$t]="${CP99[$t]} $P99"
+		CCPUS[$t]="${CCPUS[$t]} $CPU"
+		[ "$RSS_KIB" -le "${CPEAK[$t]}" ] || CPEAK[$t]=$RSS_KIB
+		line="$line  $t $SECS s"
+	done
+	echo "$line"
+done
+
+usub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", a - b }'; }
+cps() { awk -v n="$CONNS" -v s="$1" 'BEGIN { printf "%.0f", n / s }'; }
+ms() { awk -v s="$1" 'BEGIN { printf "%.3f", s }'; }
+showcpu() { if [ "$1" = direct ]; then echo -; else awk -v c="$2" 'BEGIN { printf "%.2f", c }'; fi; }
+showrss() { if [ "$1" = direct ]; then echo -; else echo "$(kib_to_mib "$2") MiB"; fi; }
+
+echo
+echo "   (a) bulk, $(human "$N") in one connection"
+printf '   %-7s %9s %9s %9s %8s %10s %9s\n' proxy "median s" "min s" "max s" "GiB/s" "tool CPU s" "peak RSS"
+declare -A MED=() CMED=()
+for t in "${TOOLS[@]}"; do
+	if [ -n "${BAD[$t]:-}" ] || [ -z "${TIMES[$t]// /}" ]; then
+		MED[$t]=-
+		printf '   %-7s %9s\n' "$t" FAILED
+		FAILED=1
+		continue
+	fi
+	# shellcheck disable=SC2086
+	MED[$t]=$(median ${TIMES[$t]})
+	# shellcheck disable=SC2086
+	printf '   %-7s %9.3f %9.3f %9.3f %8s %10s %9s\n' "$t" "${MED[$t]}" "$(fmin ${TIMES[$t]})" \
+		"$(fmax ${TIMES[$t]})" "$(gibps "$N" "${MED[$t]}")" "$(showcpu "$t" "$(median ${CPUS[$t]})")" \
+		"$(showrss "$t" "${PEAK[$t]}")"
+done
+
+echo
+echo "   (b) $CONNS sequential connections, $(human "$(bytes "$CONN_SIZE")") echoed each"
+printf '   %-7s %9s %9s %9s %8s %8s %8s %10s %9s\n' proxy "median s" "min s" "max s" "conns/s" "p50 ms" "p99 ms" \
+	"tool CPU s" "peak RSS"
+for t in "${TOOLS[@]}"; do
+	if [ -n "${CBAD[$t]:-}" ] || [ -z "${CTIMES[$t]// /}" ]; then
+		CMED[$t]=-
+		printf '   %-7s %9s\n' "$t" FAILED
+		FAILED=1
+		continue
+	fi
+	# shellcheck disable=SC2086
+	CMED[$t]=$(median ${CTIMES[$t]})
+	# shellcheck disable=SC2086
+	printf '   %-7s %9.3f %9.3f %9.3f %8s %8s %8s %10s %9s\n' "$t" "${CMED[$t]}" "$(fmin ${CTIMES[$t]})" \
+		"$(fmax ${CTIMES[$t]})" "$(cps "${CMED[$t]}")" "$(ms "$(median ${CP50[$t]})")" \
+		"$(ms "$(median ${CP99[$t]})")" "$(showcpu "$t" "$(median ${CCPUS[$t]})")" "$(showrss "$t" "${CPEAK[$t]}")"
+done
+echo "   (p50, p99: medians over the rounds of each round's percentile; CPU includes socat's children)"
+
+echo
+crate() { if [ "${CMED[$1]}" = - ]; then echo FAILED; else echo "$(cps "${CMED[$1]}") conns/s"; fi; }
+r1=$(ratio "${MED[weir]}" "${MED[socat]}")
+r2=$(ratio "${MED[weir]}" "${MED[direct]}")
+r3=$(ratio "${CMED[weir]}" "${CMED[socat]}")
+r4=$(ratio "${CMED[weir]}" "${CMED[direct]}")
+fmt='%-34s %6s   %-14s %s'
+# shellcheck disable=SC2059
+summary "proxy $(human "$N") x $ROUNDS: weir $(rate_of "$N" "${MED[weir]}"), socat fork $(rate_of "$N" "${MED[socat]}"), direct $(rate_of "$N" "${MED[direct]}")" \
+	"$(printf "$fmt" "  proxy weir/socat (bulk)" "$r1" "target >= 1.50" "$(verdict "$r1" '>=' 1.5)")" \
+	"$(printf "$fmt" "  proxy weir/direct (bulk)" "$r2" "(no target)" "")" \
+	"proxy $CONNS conns x $ROUNDS: weir $(crate weir), socat fork $(crate socat), direct $(crate direct)" \
+	"$(printf "$fmt" "  proxy weir/socat (conns/s)" "$r3" "target >= 3.00" "$(verdict "$r3" '>=' 3.0)")" \
+	"$(printf "$fmt" "  proxy weir/direct (conns/s)" "$r4" "(no target)" "")"
+# what the proxy adds to a connection's p50 latency (over direct): the part
+# of (b) that the python3 client and echo server do not cost
+if [ "${CMED[weir]}" != - ] && [ "${CMED[socat]}" != - ] && [ "${CMED[direct]}" != - ]; then
+	# shellcheck disable=SC2086
+	dp=$(median ${CP50[direct]})
+	# shellcheck disable=SC2086
+	aw=$(usub "$(median ${CP50[weir]})" "$dp")
+	# shellcheck disable=SC2086
+	as=$(usub "$(median ${CP50[socat]})" "$dp")
+	# shellcheck disable=SC2059
+	summary "$(printf "$fmt" "  proxy added p50: socat/weir" "$(ratio "$aw" "$as")" "(no target)" \
+		"weir +$(ms "$aw") ms, socat +$(ms "$as") ms over direct $(ms "$dp") ms")"
+fi
+for t in "${TOOLS[@]}"; do
+	if [ -n "${BAD[$t]:-}" ]; then summary "  proxy FAILED $t (bulk): ${BAD[$t]}"; fi
+	if [ -n "${CBAD[$t]:-}" ]; then summary "  proxy FAILED $t (conns): ${CBAD[$t]}"; fi
+done
+exit "$FAILED"
