@@ -30,6 +30,7 @@ struct transport {
 	int			 wfd;
 	int			 rpoll;		/* rfd works with the backend */
 	int			 wpoll;
+	int			 wsock;		/* wfd is a socket: half-close */
 	struct event		*rev;
 	struct event		*wev;
 	struct event		*timer;		/* connect timeout, pacing */

@@ -223,6 +223,8 @@ release_fd(int fd)
 void
 transport_opened(struct transport *t, int rfd, int wfd)
 {
+	struct stat	 st;
+
 	if (!(t->halves & TRANSPORT_READ) && rfd != wfd && rfd >= 0) {
 		release_fd(rfd);
 		rfd = -1;
@@ -245,6 +247,7 @@ transport_opened(struct transport *t, int rfd, int wfd)
 	if (t->halves & TRANSPORT_WRITE) {
 		t->wpoll = t->wfd == t->rfd && t->rev != NULL ? t->rpoll :
 		    util_pollable(t->wfd);
+		t->wsock = fstat(t->wfd, &st) == 0 && S_ISSOCK(st.st_mode);
 		t->wev = t->wpoll ?
 		    event_new(t->base, t->wfd, EV_WRITE | EV_PERSIST, write_cb,
 		    t) : event_new(t->base, -1, 0, write_cb, t);
@@ -481,12 +484,10 @@ flush(struct transport *t)
 static void
 half_close(struct transport *t)
 {
-	struct stat	 st;
-
 	t->shut = 1;
 	if (t->wev != NULL)
 		event_del(t->wev);
-	if (fstat(t->wfd, &st) == 0 && S_ISSOCK(st.st_mode))
+	if (t->wsock)
 		shutdown(t->wfd, SHUT_WR);
 	else if (t->wfd != t->rfd) {
 		release_fd(t->wfd);
