@@ -126,13 +126,21 @@ bulk_once() {
 conns_once() {
 	local tool=$1 seed=$2 ep cp ok nerr first
 	rm -f "$TMP/port" "$TMP/res"
-	"$PY" "$HELPERS" echo "$TMP/port" &
+	if [ -n "$CONNS_BIN" ]; then
+		"$CONNS_BIN" echo "$TMP/port" &
+	else
+		"$PY" "$HELPERS" echo "$TMP/port" &
+	fi
 	ep=$!; track $ep
 	"$PY" "$HELPERS" waitfile "$TMP/port" 10 || true
 	start_proxy "$tool" "$(cat "$TMP/port")"
 	SECS=0 P50=0 P99=0
 	if [ -z "$ERR" ]; then
-		timeout -k 5 "$TMO" "$PY" "$HELPERS" conns "$PORT" "$CONNS" "$CONN_SIZE" "$seed" "$TMP/res" &
+		if [ -n "$CONNS_BIN" ]; then
+			timeout -k 5 "$TMO" "$CONNS_BIN" client "$PORT" "$CONNS" "$(bytes "$CONN_SIZE")" "$TMP/res" &
+		else
+			timeout -k 5 "$TMO" "$PY" "$HELPERS" conns "$PORT" "$CONNS" "$CONN_SIZE" "$seed" "$TMP/res" &
+		fi
 		cp=$!; track $cp
 		wait_st $cp
 		if [ "$WST" = 124 ] || [ "$WST" = 137 ]; then
@@ -152,9 +160,18 @@ conns_once() {
 	err_ctx
 }
 
+# The connection client and echo server in C (bench/conns.c), so their own
+# cost does not hide the proxies'; python3 stands in where there is no cc.
+CONNS_BIN=
+if cc -O2 -o "$TMP/conns" "$(dirname "$0")/conns.c" 2>/dev/null; then
+	CONNS_BIN=$TMP/conns
+fi
+PEER_KIND=${CONNS_BIN:+C}
+PEER_KIND=${PEER_KIND:-python3}
+
 echo "== proxy: weir -k vs socat fork vs direct, $ROUNDS rounds   ($(uptime | sed 's/.*load/load/'))"
 echo "   (a) one connection, $(human "$N"): python3 sender -> PROXY -> python3 sink"
-echo "   (b) $CONNS sequential connections, $(human "$(bytes "$CONN_SIZE")") each way: python3 client -> PROXY -> python3 echo"
+echo "   (b) $CONNS sequential connections, $(human "$(bytes "$CONN_SIZE")") each way: $PEER_KIND client -> PROXY -> $PEER_KIND echo"
 echo "   weir: $WEIR_SRC"
 
 declare -A TIMES=() CPUS=() PEAK=() BAD=() CTIMES=() CP50=() CP99=() CCPUS=() CPEAK=() CBAD=()
