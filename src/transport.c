@@ -295,8 +295,11 @@ transport_read_start(struct transport *t)
 	t->reading = 1;
 	if (t->rpoll)
 		event_add(t->rev, NULL);
-	else
-		event_active(t->rev, EV_READ, 1);
+	/*
+	 * Read at once, in this turn of the loop: a stream that starts or
+	 * resumes usually has data waiting, and a turn of epoll costs more.
+	 */
+	event_active(t->rev, EV_READ, 1);
 }
 
 void
