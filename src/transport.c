@@ -5,6 +5,7 @@
  * activating their events by hand.
  */
 #include <sys/types.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -290,16 +291,23 @@ io_fail(struct transport *t, enum transport_op op, const char *fmt, ...)
 void
 transport_read_start(struct transport *t)
 {
+	int	 avail;
+
 	if (t->rev == NULL || t->read_eof || t->closing || t->reading)
 		return;
 	t->reading = 1;
-	if (t->rpoll)
-		event_add(t->rev, NULL);
+	if (!t->rpoll) {
+		event_active(t->rev, EV_READ, 1);
+		return;
+	}
+	event_add(t->rev, NULL);
 	/*
-	 * Read at once, in this turn of the loop: a stream that starts or
-	 * resumes usually has data waiting, and a turn of epoll costs more.
+	 * A stream that starts or resumes often has data waiting: read it in
+	 * this turn of the loop rather than the next, but only if there is
+	 * some, so an idle connection never allocates a read buffer.
 	 */
-	event_active(t->rev, EV_READ, 1);
+	if (ioctl(t->rfd, FIONREAD, &avail) == 0 && avail > 0)
+		event_active(t->rev, EV_READ, 1);
 }
 
 void
