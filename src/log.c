@@ -42,12 +42,6 @@ log_init(int verbose)
 	event_set_log_callback(libevent_log_cb);
 }
 
-int
-log_verbosity(void)
-{
-	return verbosity;
-}
-
 void
 log_warnx(const char *fmt, ...)
 {

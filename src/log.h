@@ -5,7 +5,6 @@
 #include <stddef.h>
 
 void	log_init(int verbose);
-int	log_verbosity(void);
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_hexdump(char, const char *, const char *, const void *, size_t);

@@ -38,7 +38,7 @@ static char	*ob_room(struct outbuf *, size_t);
 static void	 ob_commit(struct outbuf *);
 static int	 run_lines(struct proto *, struct evbuffer *, struct evbuffer *,
 		    uint64_t, uint64_t *);
-static int	 encode(struct proto *, struct outbuf *, const char *, size_t);
+static void	 encode(struct proto *, struct outbuf *, const char *, size_t);
 
 struct proto *
 proto_new(const struct proto_opts *in, const struct proto_opts *out)
@@ -109,13 +109,12 @@ ob_commit(struct outbuf *ob)
 	ob->open = 0;
 }
 
-static int
+static void
 encode(struct proto *p, struct outbuf *ob, const char *data, size_t len)
 {
 	size_t	 need = proto_enc_size(&p->out, len);
 
 	ob->used += proto_enc_write(&p->out, ob_room(ob, need), data, len);
-	return 0;
 }
 
 /*

@@ -47,7 +47,6 @@ struct transport {
 	int			 write_failed;
 	int			 closing;
 	int			 aborted;
-	int			 closed;
 	int			 pacing;
 	const struct transport_cbs *cbs;
 	void			*arg;
@@ -65,7 +64,7 @@ extern const struct transport_ops transport_accepted_ops;
 void	transport_opened(struct transport *, int, int);
 void	transport_fail(struct transport *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
-int	transport_adopt_fd(struct transport *, int);
+int	transport_adopt_fd(int);
 void	transport_closed(struct transport *);
 
 #endif

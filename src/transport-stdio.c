@@ -24,7 +24,7 @@ stdio_open(struct transport *t)
 	int	 rfd = -1, wfd = -1;
 
 	if (t->halves & TRANSPORT_READ) {
-		if (transport_adopt_fd(t, 0) == -1) {
+		if (transport_adopt_fd(0) == -1) {
 			transport_fail(t, "standard input: %s",
 			    strerror(errno));
 			return;
@@ -32,7 +32,7 @@ stdio_open(struct transport *t)
 		rfd = 0;
 	}
 	if (t->halves & TRANSPORT_WRITE) {
-		if (transport_adopt_fd(t, 1) == -1) {
+		if (transport_adopt_fd(1) == -1) {
 			transport_fail(t, "standard output: %s",
 			    strerror(errno));
 			return;
@@ -45,7 +45,7 @@ stdio_open(struct transport *t)
 static void
 fd_open(struct transport *t)
 {
-	if (transport_adopt_fd(t, t->addr->fd) == -1) {
+	if (transport_adopt_fd(t->addr->fd) == -1) {
 		transport_fail(t, "%s", strerror(errno));
 		return;
 	}

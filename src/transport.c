@@ -161,12 +161,11 @@ transport_open(struct transport *t)
  * flags so exit (or an early close) can put them back for whoever shares it.
  */
 int
-transport_adopt_fd(struct transport *t, int fd)
+transport_adopt_fd(int fd)
 {
 	size_t	 i;
 	int	 fl;
 
-	(void)t;
 	if ((fl = fcntl(fd, F_GETFL)) == -1)
 		return -1;
 	for (i = 0; i < nsaved; i++)
@@ -546,7 +545,6 @@ transport_close(struct transport *t)
 void
 transport_closed(struct transport *t)
 {
-	t->closed = 1;
 	t->cbs->closed(t, t->arg);
 }
 
