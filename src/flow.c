@@ -117,13 +117,16 @@ flow_report_text(FILE *f, const char *side, const char *name,
     const struct flow_stats *st)
 {
 	fprintf(f, "weir: stats %s %s: in %llu B %llu frames, out %llu B "
-	    "%llu frames, paused %llu times %.3f s, dropped %llu, errors %llu\n",
+	    "%llu frames, paused %llu times %.3f s, dropped %llu, errors %llu, "
+	    "undelivered %llu B, discarded %llu B\n",
 	    side, name, (unsigned long long)st->bytes_in,
 	    (unsigned long long)st->frames_in,
 	    (unsigned long long)st->bytes_out,
 	    (unsigned long long)st->frames_out,
 	    (unsigned long long)st->pauses, st->paused_s,
-	    (unsigned long long)st->dropped, (unsigned long long)st->errors);
+	    (unsigned long long)st->dropped, (unsigned long long)st->errors,
+	    (unsigned long long)st->undelivered,
+	    (unsigned long long)st->discarded);
 }
 
 static void
@@ -157,11 +160,14 @@ flow_report_json(FILE *f, const char *side, const char *name,
 	fprintf(f, ",\"connections\":%llu", (unsigned long long)conns);
 	fprintf(f, ",\"bytes_in\":%llu,\"frames_in\":%llu,\"bytes_out\":%llu,"
 	    "\"frames_out\":%llu,\"pauses\":%llu,\"paused_s\":%.3f,"
-	    "\"dropped\":%llu,\"errors\":%llu}",
+	    "\"dropped\":%llu,\"errors\":%llu,\"undelivered\":%llu,"
+	    "\"discarded\":%llu}",
 	    (unsigned long long)st->bytes_in,
 	    (unsigned long long)st->frames_in,
 	    (unsigned long long)st->bytes_out,
 	    (unsigned long long)st->frames_out,
 	    (unsigned long long)st->pauses, st->paused_s,
-	    (unsigned long long)st->dropped, (unsigned long long)st->errors);
+	    (unsigned long long)st->dropped, (unsigned long long)st->errors,
+	    (unsigned long long)st->undelivered,
+	    (unsigned long long)st->discarded);
 }

@@ -13,8 +13,10 @@ struct flow_stats {
 	uint64_t	 bytes_out;
 	uint64_t	 frames_out;
 	uint64_t	 pauses;
-	uint64_t	 dropped;
+	uint64_t	 dropped;	/* frames: --slow drop, or skipped */
 	uint64_t	 errors;
+	uint64_t	 undelivered;	/* bytes queued here, never written */
+	uint64_t	 discarded;	/* bytes read here, never passed on */
 	double		 paused_s;	/* total time paused */
 	double		 paused_since;	/* when the current pause began */
 	unsigned	 holds;		/* consumers holding this producer */

@@ -768,6 +768,8 @@ protocol_error(struct hub *h, struct node *p)
 	transport_stats(p->t)->errors++;
 	/* What follows a malformed frame is no frame: nothing to deliver. */
 	p->bad = 1;
+	transport_stats(p->t)->discarded += evbuffer_get_length(
+	    transport_input(p->t)) + proto_partial(p->proto);
 	evbuffer_drain(transport_input(p->t),
 	    evbuffer_get_length(transport_input(p->t)));
 	if (!p->conn) {
@@ -842,6 +844,10 @@ node_free(struct hub *h, struct node *n)
 	if (n->t != NULL) {
 		st = transport_stats(n->t);
 		flow_finish(st);
+		st->undelivered += transport_lost(n->t);
+		if (!n->bad)
+			st->discarded += evbuffer_get_length(
+			    transport_input(n->t)) + proto_partial(n->proto);
 		sum->bytes_in += st->bytes_in;
 		sum->frames_in += st->frames_in;
 		sum->bytes_out += st->bytes_out;
@@ -850,6 +856,8 @@ node_free(struct hub *h, struct node *n)
 		sum->paused_s += st->paused_s;
 		sum->dropped += st->dropped;
 		sum->errors += st->errors;
+		sum->undelivered += st->undelivered;
+		sum->discarded += st->discarded;
 		h->undelivered += transport_lost(n->t);
 		transport_free(n->t);
 	}

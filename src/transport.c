@@ -552,6 +552,7 @@ transport_closed(struct transport *t)
 void
 transport_abort(struct transport *t)
 {
+	t->stats.undelivered += evbuffer_get_length(t->out);
 	evbuffer_drain(t->out, evbuffer_get_length(t->out));
 	t->aborted = 1;
 	transport_close(t);

@@ -142,8 +142,8 @@ peak_rss() {
 	run -0 --separate-stderr weir --stats - - <"$T/in"
 	assert_output "hello"
 	assert_equal "$stderr" "\
-weir: stats LEFT -: in 5 B 1 frames, out 0 B 0 frames, paused 0 times 0.000 s, dropped 0, errors 0
-weir: stats RIGHT -: in 0 B 0 frames, out 5 B 1 frames, paused 0 times 0.000 s, dropped 0, errors 0"
+weir: stats LEFT -: in 5 B 1 frames, out 0 B 0 frames, paused 0 times 0.000 s, dropped 0, errors 0, undelivered 0 B, discarded 0 B
+weir: stats RIGHT -: in 0 B 0 frames, out 5 B 1 frames, paused 0 times 0.000 s, dropped 0, errors 0, undelivered 0 B, discarded 0 B"
 }
 
 @test "--stats=text is --stats" {
@@ -173,7 +173,8 @@ line = sys.argv[1]
 assert line.startswith("weir: "), line
 doc = json.loads(line[len("weir: "):])
 keys = {"name", "connections", "bytes_in", "frames_in", "bytes_out", "frames_out",
-        "pauses", "paused_s", "dropped", "errors"}
+        "pauses", "paused_s", "dropped", "errors",
+        "undelivered", "discarded"}
 assert set(doc) >= {"left", "right"}, doc
 for side in ("left", "right"):
     assert set(doc[side]) == keys, (side, sorted(doc[side]))
