@@ -68,6 +68,8 @@ struct node {
 	int			 holding;	/* above high water */
 	int			 closing;
 	int			 bad;		/* sent a malformed frame */
+	struct event		*idle;		/* -i for a connection, with -k */
+	double			 last;		/* its last traffic */
 	TAILQ_ENTRY(node)	 entry;
 };
 TAILQ_HEAD(nodes, node);
@@ -133,6 +135,7 @@ static void	reaper_cb(evutil_socket_t, short, void *);
 static void	signal_cb(evutil_socket_t, short, void *);
 static void	eof_timer_cb(evutil_socket_t, short, void *);
 static void	idle_timer_cb(evutil_socket_t, short, void *);
+static void	conn_idle_cb(evutil_socket_t, short, void *);
 static void	flush_timer_cb(evutil_socket_t, short, void *);
 static int	side_reads(const struct hub *, int);
 static int	side_writes(const struct hub *, int);
@@ -467,6 +470,11 @@ accept_cb(int fd, const char *name, const struct sockaddr *sa, void *arg)
 		listener_close(h->l);
 	h->nconns++;
 	n = node_new(h, la, h->lside, 1);
+	if (h->cfg->keep_open && h->cfg->idle_timeout > 0) {
+		n->idle = evtimer_new(h->base, conn_idle_cb, n);
+		n->last = util_now();
+		util_timer_add(n->idle, h->cfg->idle_timeout);
+	}
 	if (h->mode == MODE_PAIR || h->mode == MODE_PROXY) {
 		s = xcalloc(1, sizeof *s);
 		partner = node_new(h, side_addr(h, 1 - h->lside), 1 - h->lside,
@@ -580,7 +588,7 @@ readable_cb(struct transport *t, struct evbuffer *in, void *arg)
 
 	(void)t;
 	(void)in;
-	n->hub->last_traffic = util_now();
+	n->hub->last_traffic = n->last = util_now();
 	pump(n->hub, n, 0);
 }
 
@@ -590,7 +598,7 @@ wrote_cb(struct transport *t, void *arg)
 	struct node	*c = arg;
 	struct hub	*h = c->hub;
 
-	h->last_traffic = util_now();
+	h->last_traffic = c->last = util_now();
 	if (c->holding && transport_pending(t) <= transport_low_water(t)) {
 		c->holding = 0;
 		if (fanout(h, c) && h->cfg->slow == SLOW_DROP)
@@ -861,6 +869,8 @@ node_free(struct hub *h, struct node *n)
 		h->undelivered += transport_lost(n->t);
 		transport_free(n->t);
 	}
+	if (n->idle != NULL)
+		event_free(n->idle);
 	if (n->s != NULL && --n->s->refs == 0)
 		free(n->s);
 	proto_free(n->proto);
@@ -998,6 +1008,29 @@ idle_timer_cb(evutil_socket_t fd, short what, void *arg)
 	log_warnx("idle for %g s, closing", h->cfg->idle_timeout);
 	h->status = 1;
 	finish(h, 1);
+}
+
+/* With -k, -i closes a connection idle that long, alone. */
+static void
+conn_idle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct node	*n = arg;
+	struct hub	*h = n->hub;
+	double		 idle = util_now() - n->last;
+
+	(void)fd;
+	(void)what;
+	if (n->closing || h->ending)
+		return;
+	if (idle + 0.001 < h->cfg->idle_timeout) {
+		util_timer_add(n->idle, h->cfg->idle_timeout - idle);
+		return;
+	}
+	log_warnx("%s: idle for %g s, closing", transport_name(n->t),
+	    h->cfg->idle_timeout);
+	if (n->s != NULL)
+		node_close(h, n->s->n[1 - n->side], 1);
+	node_close(h, n, 1);
 }
 
 static int
@@ -1144,7 +1177,7 @@ hub_run(const struct config *cfg)
 		goto done;
 	}
 	h.last_traffic = util_now();
-	if (cfg->idle_timeout > 0)
+	if (cfg->idle_timeout > 0 && !cfg->keep_open)
 		util_timer_add(h.idle_timer, cfg->idle_timeout);
 	if (h.mode == MODE_PAIR) {
 		s = xcalloc(1, sizeof *s);

@@ -123,7 +123,7 @@ load helper
 	assert_equal "$(cat "$T/out")" "before the signal"
 	run -0 cat "$T/err"
 	refute_output --partial "killed by signal"
-	refute_output --partial "undelivered"
+	refute_output --partial "bytes undelivered"
 }
 
 @test "SIGTERM: 143, the buffered data is flushed first" {
@@ -139,7 +139,9 @@ load helper
 	assert_equal "$EXIT_STATUS" 143
 	run -0 cat "$T/err"
 	refute_output --partial "killed by signal"
-	refute_output --partial "undelivered"
+	refute_output --partial "bytes undelivered"
+	assert_equal "$(stats_json "$T/err" right undelivered)" 0
+	assert_equal "$(stats_json "$T/err" left discarded)" 0
 	wait_file "$T/count"
 	local got read sent
 	got=$(cat "$T/count")

@@ -45,7 +45,7 @@ big_lines() {
 		--proto line --seed 3
 	assert_output "4000 records from 20 clients"
 	run -0 cat "$T/err"
-	refute_output --partial "undelivered"
+	refute_output --partial "bytes undelivered"
 	refute_output --partial "killed by signal"
 }
 
@@ -60,7 +60,7 @@ big_lines() {
 		--proto netstring --seed 4
 	assert_output "4000 records from 20 clients"
 	run -0 cat "$T/err"
-	refute_output --partial "undelivered"
+	refute_output --partial "bytes undelivered"
 }
 
 @test "fan-in: a client with a malformed netstring is closed alone, the others finish" {
@@ -598,4 +598,51 @@ s.close()' "$ADDR"
 		term_weir
 		assert_equal "$EXIT_STATUS" 143
 	done
+}
+
+# --- -i with -k: idle connections closed alone ------------------------------
+
+@test "-k -i: a client stalled inside a line is closed alone; its half line is discarded" {
+	start_mux -k -i 1 -p line --stats=json tcp-listen:127.0.0.1:0 "append:$T/out" 2>"$T/err"
+	# The stalled client: half a line, then nothing, never closing.
+	spawn_peer client --connect "$ADDR" --send 'half a li' --no-shutdown --out "$T/stalled" --timeout 20 </dev/null
+	local stalled=$LAST_PID
+	# A live client keeps sending, each line well within -i of the last.
+	local i
+	for ((i = 10; i < 40; i++)); do
+		printf 'l%02d\n' "$i"
+	done >"$T/lines"
+	run -0 peer client --connect "$ADDR" --send-file "$T/lines" --chunk 4 --chunk-delay 0.1 --timeout 20
+	wait_grep "$T/err" "^weir: tcp-listen:127\.0\.0\.1:0 \(127\.0\.0\.1:[0-9]+\): idle for 1 s, closing$"
+	# The stalled client sees its connection end.
+	wait_exit "$stalled"
+	assert_equal "$EXIT_STATUS" 0
+	assert_file_exist "$T/stalled"
+	term_weir
+	assert_equal "$EXIT_STATUS" 143
+	run -0 wc -l <"$T/out"
+	assert_output 30
+	run -1 grep -c half "$T/out"
+	assert_equal "$(stats_json "$T/err" left discarded)" 9
+	assert_equal "$(stats_json "$T/err" left frames_in)" 30
+	assert_equal "$(stats_json "$T/err" right frames_out)" 30
+	assert_equal "$(stats_json "$T/err" left connections)" 2
+}
+
+@test "-k -i: an idle proxied connection is closed with its upstream; weir goes on" {
+	start_peer "$T/er" echo --count 2
+	local echo_addr=$ADDR
+	start_mux -k -v -i 1 tcp-listen:127.0.0.1:0 "$echo_addr" 2>"$T/err"
+	spawn_peer client --connect "$ADDR" --send 'ping' --no-shutdown --out "$T/idle" --timeout 20 </dev/null
+	local idle=$LAST_PID
+	wait_grep "$T/err" "idle for 1 s, closing$"
+	wait_exit "$idle"
+	assert_equal "$EXIT_STATUS" 0
+	run -0 cat "$T/idle"
+	assert_output ping
+	# The listener still serves.
+	run -0 peer client --connect "$ADDR" --send pong --timeout 10
+	assert_output pong
+	term_weir
+	assert_equal "$EXIT_STATUS" 143
 }

@@ -124,6 +124,36 @@ load helper
 	assert_output "srw-rw----"
 }
 
+@test "unix-listen: without mode= respects the umask" {
+	local mask want
+	for mask in 077 027 002; do
+		case $mask in
+		077) want=srwx------ ;;
+		027) want=srwxr-x--- ;;
+		002) want=srwxrwxr-x ;;
+		esac
+		(umask "$mask" && exec "$WEIR" --ready-file "$T/r$mask" \
+		    "unix-listen:$T/s$mask" - </dev/null >/dev/null 2>"$T/err") 3>&- &
+		track $!
+		wait_file "$T/r$mask"
+		run -0 stat -c %A "$T/s$mask"
+		assert_output "$want"
+	done
+}
+
+@test "unix-listen: mode= leaves the umask as it was for later files" {
+	(umask 077 && exec "$WEIR" --ready-file "$T/r" -k \
+	    "unix-listen:$T/s,mode=666" "append:$T/out" >/dev/null 2>"$T/err") 3>&- &
+	track $!
+	wait_file "$T/r"
+	run -0 stat -c %A "$T/s"
+	assert_output "srw-rw-rw-"
+	printf 'x\n' | timeout 10 "$WEIR" - "unix:$T/s"
+	wait_file "$T/out"
+	run -0 stat -c %A "$T/out"
+	assert_output "-rw-------"
+}
+
 @test "a Unix path too long for sun_path is refused" {
 	local long
 	long=$T/$(printf 'x%.0s' {1..120})
