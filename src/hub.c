@@ -489,8 +489,16 @@ accept_cb(int fd, const char *name, const struct sockaddr *sa, void *arg)
 	    (n->reads ? TRANSPORT_READ : 0) | (n->writes ? TRANSPORT_WRITE : 0),
 	    &cbs, n);
 	transport_open(n->t);
-	if (partner != NULL && !h->ending)
+	if (partner != NULL && !h->ending) {
 		node_open(h, partner);
+		/*
+		 * While its upstream connects, a connection's first bytes are
+		 * read and queued for it: they go out the moment it is up.
+		 */
+		if (usable(n) && partner->t != NULL && !partner->open &&
+		    !partner->closing)
+			read_maybe(h, n);
+	}
 }
 
 /*
@@ -541,7 +549,8 @@ deliver(struct hub *h, struct node *p, struct node *c)
 	struct flow_stats	*cs;
 	size_t			 len = evbuffer_get_length(h->stage);
 
-	if (!usable(c) || c->shut)
+	/* One still opening takes frames: it writes them once open. */
+	if (c->t == NULL || c->closing || c->shut)
 		return;
 	cs = transport_stats(c->t);
 	if (c->holding && fanout(h, c) && h->cfg->slow == SLOW_DROP) {

@@ -31,6 +31,8 @@ struct transport {
 	int			 rpoll;		/* rfd works with the backend */
 	int			 wpoll;
 	int			 wsock;		/* wfd is a socket: half-close */
+	int			 sock;		/* opened as a socket: no probe */
+	int			 opened;	/* writes queued before are flushed */
 	struct event		*rev;
 	struct event		*wev;
 	struct event		*timer;		/* connect timeout, pacing */

@@ -142,6 +142,7 @@ accepted_open(struct transport *t)
 	int	 fd = (int)(intptr_t)t->kind;
 
 	t->kind = NULL;
+	t->sock = 1;
 	transport_opened(t, fd, fd);
 }
 
@@ -225,6 +226,7 @@ transport_opened(struct transport *t, int rfd, int wfd)
 {
 	struct stat	 st;
 
+	t->opened = 1;
 	if (!(t->halves & TRANSPORT_READ) && rfd != wfd && rfd >= 0) {
 		release_fd(rfd);
 		rfd = -1;
@@ -239,20 +241,33 @@ transport_opened(struct transport *t, int rfd, int wfd)
 	if (t->rfd == -1 && t->wfd == -1)
 		t->rfd = rfd >= 0 ? rfd : wfd;
 	if (t->halves & TRANSPORT_READ) {
-		t->rpoll = util_pollable(t->rfd);
+		t->rpoll = t->sock || util_pollable(t->rfd);
 		t->rev = t->rpoll ?
-		    event_new(t->base, t->rfd, EV_READ | EV_PERSIST, read_cb, t) :
+		    event_new(t->base, t->rfd, EV_READ | EV_PERSIST |
+		    (t->sock ? EV_CLOSED : 0), read_cb, t) :
 		    event_new(t->base, -1, 0, read_cb, t);
 	}
 	if (t->halves & TRANSPORT_WRITE) {
 		t->wpoll = t->wfd == t->rfd && t->rev != NULL ? t->rpoll :
-		    util_pollable(t->wfd);
-		t->wsock = fstat(t->wfd, &st) == 0 && S_ISSOCK(st.st_mode);
+		    t->sock || util_pollable(t->wfd);
+		t->wsock = t->sock ||
+		    (fstat(t->wfd, &st) == 0 && S_ISSOCK(st.st_mode));
 		t->wev = t->wpoll ?
 		    event_new(t->base, t->wfd, EV_WRITE | EV_PERSIST, write_cb,
 		    t) : event_new(t->base, -1, 0, write_cb, t);
 	}
 	t->cbs->opened(t, t->arg);
+	/* What was given to write (or to end) while it opened goes now. */
+	if (!t->closing && (evbuffer_get_length(t->out) > 0 ||
+	    t->want_shutdown)) {
+		if (t->wfd == -1) {
+			t->stats.undelivered += evbuffer_get_length(t->out);
+			evbuffer_drain(t->out, evbuffer_get_length(t->out));
+			t->want_shutdown = 0;
+			transport_shutdown(t);
+		} else
+			flush(t);
+	}
 }
 
 static void
@@ -325,10 +340,11 @@ read_cb(evutil_socket_t fd, short what, void *arg)
 	struct evbuffer_iovec	 v[2];
 	struct iovec		 iov[2];
 	ssize_t			 n, left;
+	size_t			 want;
 	int			 nv, i;
 
 	(void)fd;
-	(void)what;
+again:
 	if (!t->reading)
 		return;
 	if (t->read_size == 0)
@@ -338,9 +354,10 @@ read_cb(evutil_socket_t fd, short what, void *arg)
 		io_fail(t, TRANSPORT_OP_READ, "read: out of buffer space");
 		return;
 	}
-	for (i = 0; i < nv; i++) {
+	for (i = 0, want = 0; i < nv; i++) {
 		iov[i].iov_base = v[i].iov_base;
 		iov[i].iov_len = v[i].iov_len;
+		want += v[i].iov_len;
 	}
 	n = readv(t->rfd, iov, nv);
 	if (n > 0) {
@@ -358,6 +375,14 @@ read_cb(evutil_socket_t fd, short what, void *arg)
 		else if ((size_t)n < t->read_size / 4 && t->read_size > READ_MIN)
 			t->read_size = (t->read_size + 128) / 2 - 128;
 		t->cbs->readable(t, t->in, t->arg);
+		/*
+		 * The peer has closed and this read did not fill the space:
+		 * its end of file is next; take it now, not a turn later.
+		 */
+		if ((what & EV_CLOSED) && (size_t)n < want) {
+			what = 0;
+			goto again;
+		}
 		if (t->reading && !t->rpoll)
 			event_active(t->rev, EV_READ, 1);
 		return;
@@ -411,6 +436,10 @@ arm_timer(struct transport *t, double s)
 void
 transport_write(struct transport *t, struct evbuffer *buf)
 {
+	if (!t->opened && !t->closing) {
+		evbuffer_add_buffer(t->out, buf);
+		return;
+	}
 	if (t->write_failed || t->wfd == -1 || t->shut) {
 		t->lost += evbuffer_get_length(buf);
 		evbuffer_drain(buf, evbuffer_get_length(buf));
@@ -424,6 +453,10 @@ transport_write(struct transport *t, struct evbuffer *buf)
 void
 transport_write_bytes(struct transport *t, const void *p, size_t len)
 {
+	if (!t->opened && !t->closing) {
+		evbuffer_add(t->out, p, len);
+		return;
+	}
 	if (t->write_failed || t->wfd == -1 || t->shut) {
 		t->lost += len;
 		return;
@@ -509,6 +542,11 @@ half_close(struct transport *t)
 void
 transport_shutdown(struct transport *t)
 {
+	/* Still opening: end once it is open and has written what it has. */
+	if (!t->opened && !t->closing) {
+		t->want_shutdown = 1;
+		return;
+	}
 	if (t->wfd == -1 && !t->shut) {
 		t->shut = 1;
 		t->cbs->shutdown(t, t->arg);

@@ -646,3 +646,42 @@ s.close()' "$ADDR"
 	term_weir
 	assert_equal "$EXIT_STATUS" 143
 }
+
+# --- proxy: a connection's first bytes while its upstream connects -----------
+
+@test "proxy: bytes sent before the upstream is up reach it, then the half-close" {
+	start_peer "$T/er" echo --count 0 --concurrent
+	local echo_addr=$ADDR
+	start_mux -k --stats=json tcp-listen:127.0.0.1:0 "$echo_addr" 2>"$T/err"
+	local req
+	for req in {0..19}; do
+		# Sent and half-closed at once, before weir's connect completes.
+		run -0 peer client --connect "$ADDR" --send "request $req" --timeout 10
+		assert_output "request $req"
+	done
+	term_weir
+	assert_equal "$EXIT_STATUS" 143
+	assert_equal "$(stats_json "$T/err" left bytes_in)" 190
+	assert_equal "$(stats_json "$T/err" right bytes_out)" 190
+	assert_equal "$(stats_json "$T/err" right bytes_in)" 190
+	assert_equal "$(stats_json "$T/err" left bytes_out)" 190
+	assert_equal "$(stats_json "$T/err" right undelivered)" 0
+}
+
+@test "proxy: upstream refused after the client sent: closed alone, what it sent counted" {
+	start_peer "$T/rr" refused
+	local dead=$ADDR
+	start_mux -k --stats=json tcp-listen:127.0.0.1:0 "$dead" 2>"$T/err"
+	run peer client --connect "$ADDR" --send 'lost request' --timeout 10
+	refute_output --partial request
+	wait_grep "$T/err" "^weir: $dead: connect: Connection refused$"
+	term_weir
+	assert_equal "$EXIT_STATUS" 143
+	local in und
+	in=$(stats_json "$T/err" left bytes_in)
+	und=$(stats_json "$T/err" right undelivered)
+	# Read before the refusal or not at all: either way, accounted for.
+	assert_equal "$und" "$in"
+	assert_equal "$(stats_json "$T/err" right bytes_out)" 0
+	assert_equal "$(stats_json "$T/err" right errors)" 1
+}
