@@ -38,13 +38,18 @@ struct flow_opts {
 static int	usage_error(const char *, ...) __attribute__((format(printf, 1, 2)));
 static int	parse_size_opt(const char *, const char *, uint64_t, uint64_t,
 		    uint64_t *);
+static int	host_chars_ok(const char *, size_t);
 static int	split_addr(const char *, char ***, size_t *);
 static int	parse_hostport(struct addr *, const char *, int);
 static int	parse_addr(struct addr *, const char *, const struct flow_opts *);
 static int	parse_addr_option(struct addr *, const char *, const char *,
 		    struct flow_opts *);
 static int	choose_direction(struct config *, int, int);
+static const char *long_name(const char *, char *, size_t);
 static void	addr_free(struct addr *);
+
+#define HOST_MAX	253	/* the longest DNS name */
+#define NAME_SHOWN	60	/* of a name too long to show whole */
 
 static const char usage_text[] =
 "Usage: weir [OPTIONS] ADDRESS [ADDRESS]\n"
@@ -207,6 +212,47 @@ split_addr(const char *s, char ***pieces, size_t *npieces)
 	return 0;
 }
 
+/*
+ * A host name or address: no spaces or control bytes, valid UTF-8 (a
+ * resolver may know names beyond ASCII; bytes that are no text it cannot).
+ */
+static int
+host_chars_ok(const char *s, size_t n)
+{
+	const unsigned char	*p = (const unsigned char *)s, *end = p + n;
+	size_t			 len, i;
+	unsigned		 cp, min;
+
+	while (p < end) {
+		if (*p < 0x80) {
+			if (*p <= 0x20 || *p == 0x7f)
+				return 0;
+			p++;
+			continue;
+		}
+		if ((*p & 0xe0) == 0xc0)
+			len = 2, cp = *p & 0x1f, min = 0x80;
+		else if ((*p & 0xf0) == 0xe0)
+			len = 3, cp = *p & 0x0f, min = 0x800;
+		else if ((*p & 0xf8) == 0xf0)
+			len = 4, cp = *p & 0x07, min = 0x10000;
+		else
+			return 0;
+		if ((size_t)(end - p) < len)
+			return 0;
+		for (i = 1; i < len; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (p[i] & 0x3f);
+		}
+		/* Overlong forms, surrogates, beyond U+10FFFF. */
+		if (cp < min || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+			return 0;
+		p += len;
+	}
+	return 1;
+}
+
 /* [HOST:]PORT or HOST:PORT; HOST may be [IPv6]. */
 static int
 parse_hostport(struct addr *a, const char *s, int listen)
@@ -253,6 +299,11 @@ parse_hostport(struct addr *a, const char *s, int listen)
 	} else if (strspn(port, "abcdefghijklmnopqrstuvwxyz"
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != strlen(port))
 		return usage_error("%s: invalid port '%s'", a->name, port);
+	if (host != NULL && hlen > HOST_MAX)
+		return usage_error("%.*s...: host name too long (at most %d "
+		    "bytes)", NAME_SHOWN, a->name, HOST_MAX);
+	if (host != NULL && !host_chars_ok(host, hlen))
+		return usage_error("%s: invalid host name", a->name);
 	if (host != NULL) {
 		a->host = xmalloc(hlen + 1);
 		memcpy(a->host, host, hlen);
@@ -360,7 +411,7 @@ parse_addr(struct addr *a, const char *text, const struct flow_opts *global)
 	} else {
 		if ((colon = strchr(a->name, ':')) == NULL) {
 			usage_error("%s: unknown address (expected TYPE:ARGS)",
-			    a->name);
+			    *a->name != '\0' ? a->name : text);
 			goto out;
 		}
 		tlen = (size_t)(colon - a->name);
@@ -401,6 +452,11 @@ parse_addr(struct addr *a, const char *text, const struct flow_opts *global)
 		if (*arg == '\0') {
 			usage_error("%s: missing %s", a->name,
 			    a->type == ADDR_EXEC ? "command" : "path");
+			goto out;
+		}
+		if (a->type != ADDR_EXEC && strlen(arg) >= PATH_MAX) {
+			usage_error("%.*s...: path too long (at most %d bytes)",
+			    NAME_SHOWN, a->name, PATH_MAX - 1);
 			goto out;
 		}
 		a->path = xstrdup(arg);
@@ -482,6 +538,19 @@ choose_direction(struct config *cfg, int only_lr, int only_rl)
 			    l->name, r->name);
 	}
 	return 0;
+}
+
+/* "--name" of a long option as written ("--name=value"), in buf. */
+static const char *
+long_name(const char *arg, char *buf, size_t size)
+{
+	size_t	 n = strcspn(arg, "=");
+
+	if (n >= size)
+		n = size - 1;
+	memcpy(buf, arg, n);
+	buf[n] = '\0';
+	return buf;
 }
 
 int
@@ -648,18 +717,21 @@ cli_parse(int argc, char **argv, struct config *cfg)
 			printf("weir %s\n", WEIR_VERSION);
 			return CLI_EXIT;
 		case ':':
-			if (optopt != 0)
+			if (strncmp(argv[optind - 1], "--", 2) != 0)
 				return usage_error("-%c: missing argument",
 				    optopt);
 			return usage_error("%s: missing argument",
-			    argv[optind - 1]);
+			    long_name(argv[optind - 1], optname,
+			    sizeof optname));
 		default:
-			if (optopt != 0 && optopt != '?')
+			if (strncmp(argv[optind - 1], "--", 2) != 0)
 				return usage_error("-%c: unknown option",
 				    optopt);
-			snprintf(optname, sizeof optname, "%s",
-			    argv[optind - 1]);
-			optname[strcspn(optname, "=")] = '\0';
+			long_name(argv[optind - 1], optname, sizeof optname);
+			/* getopt says '?' for --flag=VALUE too. */
+			if (optopt != 0 && strchr(argv[optind - 1], '=') != NULL)
+				return usage_error("%s: takes no argument",
+				    optname);
 			return usage_error("%s: unknown option", optname);
 		}
 	}

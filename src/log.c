@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <event2/event.h>
@@ -19,11 +20,19 @@ static void	libevent_log_cb(int, const char *);
 static void
 log_vwrite(const char *fmt, va_list ap)
 {
-	char	 line[1024];
+	char	 line[1024], *big = NULL;
+	va_list	 again;
+	int	 n;
 
-	vsnprintf(line, sizeof line, fmt, ap);
+	va_copy(again, ap);
+	n = vsnprintf(line, sizeof line, fmt, ap);
+	/* Too long for the line: whole all the same, the reason is last. */
+	if (n >= (int)sizeof line && vasprintf(&big, fmt, again) == -1)
+		big = NULL;
+	va_end(again);
 	/* One fprintf per line keeps concurrent writers from interleaving. */
-	fprintf(stderr, "weir: %s\n", line);
+	fprintf(stderr, "weir: %s\n", big != NULL ? big : line);
+	free(big);
 }
 
 static void
