@@ -875,7 +875,7 @@ node_free(struct hub *h, struct node *n)
 		sum->errors += st->errors;
 		sum->undelivered += st->undelivered;
 		sum->discarded += st->discarded;
-		h->undelivered += transport_lost(n->t);
+		h->undelivered += st->undelivered;
 		transport_free(n->t);
 	}
 	if (n->idle != NULL)
@@ -909,8 +909,14 @@ finish(struct hub *h, int abort)
 {
 	struct node	*n, *next;
 
-	if (h->ending)
+	if (h->ending) {
+		/* Ending gracefully, and out of time: end what still runs. */
+		if (abort)
+			TAILQ_FOREACH(n, &h->live, entry)
+				if (n->t != NULL)
+					transport_abort(n->t);
 		return;
+	}
 	h->ending = 1;
 	listener_close(h->l);
 	/*
@@ -928,10 +934,9 @@ finish(struct hub *h, int abort)
 		n->closing = 1;
 		if (n->t == NULL)
 			closed_cb(NULL, n);
-		else if (abort || transport_pending(n->t) > 0) {
-			h->undelivered += transport_pending(n->t);
-			transport_abort(n->t);
-		} else
+		else if (abort || transport_pending(n->t) > 0)
+			transport_abort(n->t);	/* counts what it drops */
+		else
 			transport_close(n->t);
 	}
 	settle(h);
@@ -973,6 +978,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 		if ((left = pending_total(h)) > 0)
 			log_warnx("%zu bytes undelivered", left);
 		transport_restore_stdio();
+		transport_exec_kill_all();
 		_exit(128 + (int)sig);
 	}
 	h->signo = (int)sig;

@@ -34,6 +34,7 @@ struct listener {
 	struct stat		 made;		/* the socket file, unix-listen */
 	int			 has_file;
 	int			 starved;	/* out of descriptors */
+	int			 warned;	/* said so once: then -v only */
 	listener_cb		*cb;
 	void			*arg;
 };
@@ -94,10 +95,15 @@ accept_cb(evutil_socket_t fd, short what, void *arg)
 		if (s == -1) {
 			if (errno == EMFILE || errno == ENFILE ||
 			    errno == ENOBUFS || errno == ENOMEM) {
-				if (!l->starved)
+				if (!l->starved && !l->warned)
 					log_warnx("%s: accept: %s; pausing until "
 					    "a descriptor frees", l->addr->name,
 					    strerror(errno));
+				else if (!l->starved)
+					log_debug("%s: accept: %s; pausing "
+					    "again", l->addr->name,
+					    strerror(errno));
+				l->warned = 1;
 				l->starved = 1;
 				event_del(l->ev);
 				util_timer_add(l->retry, EMFILE_RETRY_S);

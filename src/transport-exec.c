@@ -27,6 +27,7 @@ extern char **environ;
 struct child {
 	struct transport	*t;
 	pid_t			 pid;
+	int			 group;		/* leads its own process group */
 	int			 status;
 	int			 reaped;
 	struct child		*next;
@@ -54,7 +55,7 @@ exec_open(struct transport *t)
 	struct child			*c;
 	char				*argv[4];
 	int				 in[2] = { -1, -1 }, out[2] = { -1, -1 };
-	int				 rv;
+	int				 rv, group;
 
 	if (sigchld_ev == NULL) {
 		sigchld_ev = evsignal_new(t->base, SIGCHLD, sigchld_cb, NULL);
@@ -80,8 +81,15 @@ exec_open(struct transport *t)
 	sigemptyset(&none);
 	posix_spawnattr_setsigdefault(&attr, &def);
 	posix_spawnattr_setsigmask(&attr, &none);
+	/*
+	 * Its own process group, so that ending it ends what the shell
+	 * started too; not when it reads a terminal it inherited, which a
+	 * background group may not.
+	 */
+	group = in[0] != -1 || !isatty(STDIN_FILENO);
+	posix_spawnattr_setpgroup(&attr, 0);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF |
-	    POSIX_SPAWN_SETSIGMASK);
+	    POSIX_SPAWN_SETSIGMASK | (group ? POSIX_SPAWN_SETPGROUP : 0));
 	argv[0] = (char *)"sh";
 	argv[1] = (char *)"-c";
 	argv[2] = t->addr->path;
@@ -95,6 +103,7 @@ exec_open(struct transport *t)
 		goto fail;
 	}
 	c->t = t;
+	c->group = group;
 	c->next = children;
 	children = c;
 	t->kind = c;
@@ -177,9 +186,20 @@ exec_close(struct transport *t)
 		return;
 	}
 	if (!c->reaped && t->aborted)
-		kill(c->pid, SIGTERM);
+		kill(c->group ? -c->pid : c->pid, SIGTERM);
 	if (c->reaped)
 		child_done(c);
+}
+
+/* Leaving at once (a second signal): end every command still running. */
+void
+transport_exec_kill_all(void)
+{
+	struct child	*c;
+
+	for (c = children; c != NULL; c = c->next)
+		if (!c->reaped)
+			kill(c->group ? -c->pid : c->pid, SIGTERM);
 }
 
 /* At exit: the SIGCHLD watcher goes with the event base. */

@@ -592,6 +592,17 @@ transport_abort(struct transport *t)
 {
 	t->stats.undelivered += evbuffer_get_length(t->out);
 	evbuffer_drain(t->out, evbuffer_get_length(t->out));
+	/*
+	 * Closing already, and its kind still at work (a command not yet
+	 * exited): tell the kind it is an abort now.
+	 */
+	if (t->closing) {
+		if (!t->aborted && t->kind != NULL && t->ops->close != NULL) {
+			t->aborted = 1;
+			t->ops->close(t);
+		}
+		return;
+	}
 	t->aborted = 1;
 	transport_close(t);
 }

@@ -113,7 +113,7 @@ load helper
 @test "SIGINT: 130, what was read is delivered" {
 	mkfifo "$T/in"
 	exec 7<>"$T/in"
-	spawn_weir_sig - "write:$T/out" <"$T/in" 2>"$T/err" 7>&-
+	spawn_weir_sig --stats=json - "write:$T/out" <"$T/in" 2>"$T/err" 7>&-
 	echo "before the signal" >&7
 	wait_grep "$T/out" '^before the signal$'
 	kill -INT "$WEIR_PID"
@@ -124,6 +124,7 @@ load helper
 	run -0 cat "$T/err"
 	refute_output --partial "killed by signal"
 	refute_output --partial "bytes undelivered"
+	assert_conserved "$T/err"
 }
 
 @test "SIGTERM: 143, the buffered data is flushed first" {

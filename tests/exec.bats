@@ -124,3 +124,52 @@ load helper
 	wait_exit "$WEIR_PID"
 	assert_equal "$EXIT_STATUS" 0
 }
+
+# gone_within SECONDS PATTERN: no process matches PATTERN (pgrep -f) within
+# SECONDS, in 0.05 s steps.
+gone_within() {
+	local n=$(($1 * 20)) pattern=$2
+	while ((n-- > 0)); do
+		pgrep -f -- "$pattern" >/dev/null || return 0
+		sleep 0.05
+	done
+	fail "still running: $(pgrep -af -- "$pattern")"
+}
+
+@test "exec: a command ended early takes what its shell started with it" {
+	# '; :' keeps sh from exec-ing sleep: sleep is the shell's child.
+	local marker="sleep 41.$$$RANDOM"
+	head -c 4M /dev/zero >"$T/in"
+	run -1 --separate-stderr weir -i 1 - "exec:$marker; :" <"$T/in"
+	[[ $stderr == "weir: idle for 1 s, closing"$'\n'"weir: "*" bytes undelivered" ]] ||
+		fail "unexpected stderr: $stderr"
+	gone_within 5 "$marker"
+}
+
+@test "exec: SIGTERM: a command still running after the flush window is ended, group and all" {
+	local marker="sleep 42.$$$RANDOM"
+	spawn_writer "$T/fifo" --hold
+	spawn_weir_sig -v - "exec:$marker; :" <"$T/fifo" 2>"$T/err"
+	wait_grep "$T/err" "exec:$marker; :: open"
+	kill -TERM "$WEIR_PID"
+	wait_grep "$T/err" "stopping, flushing for at most 5 s"
+	# Its input is closed, but it does not end by itself: after 5 s it is
+	# made to.
+	wait_exit "$WRAP_PID" 15
+	assert_equal "$EXIT_STATUS" 143
+	run -1 grep -c "killed by signal" "$T/err"
+	gone_within 5 "$marker"
+}
+
+@test "exec: a second signal ends the command's whole group at once" {
+	local marker="sleep 43.$$$RANDOM"
+	spawn_writer "$T/fifo" --hold
+	spawn_weir_sig -v - "exec:$marker; :" <"$T/fifo" 2>"$T/err"
+	wait_grep "$T/err" "exec:$marker; :: open"
+	kill -TERM "$WEIR_PID"
+	wait_grep "$T/err" "stopping, flushing for at most 5 s"
+	kill -INT "$WEIR_PID"
+	wait_exit "$WRAP_PID" 3
+	assert_equal "$EXIT_STATUS" 130
+	gone_within 5 "$marker"
+}

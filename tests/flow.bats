@@ -48,13 +48,16 @@ peak_rss() {
 	start_peer "$T/r" serve --read-delay 1 --count-file "$T/count"
 	pipeline() {
 		head -c 64M /dev/zero |
-			"$GNU_TIME" -o "$T/rss" -f %M "$WEIR" -v -u - "$ADDR" 3>&-
+			"$GNU_TIME" -o "$T/rss" -f %M "$WEIR" -v --stats=json -u - "$ADDR" 3>&-
 		local st=("${PIPESTATUS[@]}")
 		return "${st[1]}"
 	}
 	run -0 --separate-stderr pipeline
 	wait_file "$T/count"
 	assert_equal "$(cat "$T/count")" 67108864
+	printf '%s\n' "$stderr" >"$T/err"
+	assert_conserved "$T/err"
+	assert_equal "$(stats_json "$T/err" right bytes_out)" 67108864
 	[[ $stderr =~ (^|$'\n')"weir: pause - (sink $ADDR holds "[0-9]+" B >= high-water)"($'\n'|$) ]] ||
 		fail "no pause logged: $stderr"
 	local rss

@@ -269,3 +269,70 @@ count_fds() {
 vm_hwm() {
 	awk '$1 == "VmHWM:" { print $2 }' "/proc/$1/status"
 }
+
+# assert_conserved FILE [GAIN_LR [GAIN_RL]]: weir's --stats=json line in
+# FILE accounts for every byte and frame, per direction (LEFT -> RIGHT,
+# RIGHT -> LEFT), where both ends speak one protocol and nothing is
+# dropped: the frames in on one side are the frames out on the other, and
+# the bytes in on one side are the bytes out plus undelivered on the other
+# plus the bytes discarded on this one. GAIN is what writing adds in that
+# direction (a last line without its delimiter gains one byte).
+assert_conserved() {
+	local out
+	out=$(sed -n 's/^weir: {/{/p' "$1" | python3 -c '
+import json, sys
+line = sys.stdin.readline()
+if not line:
+    sys.exit("no --stats=json line")
+doc = json.loads(line)
+gain = {"left": int(sys.argv[1]), "right": int(sys.argv[2])}
+bad = []
+for a, b in (("left", "right"), ("right", "left")):
+    A, B = doc[a], doc[b]
+    if A["frames_in"] != B["frames_out"]:
+        bad.append("%s frames_in %d != %s frames_out %d"
+                   % (a, A["frames_in"], b, B["frames_out"]))
+    if A["bytes_in"] + gain[a] != B["bytes_out"] + B["undelivered"] + A["discarded"]:
+        bad.append("%s bytes_in %d + %d != %s bytes_out %d + undelivered %d"
+                   " + %s discarded %d" % (a, A["bytes_in"], gain[a], b,
+                   B["bytes_out"], B["undelivered"], a, A["discarded"]))
+    for side in (A, B):
+        if side["dropped"]:
+            bad.append("%s dropped %d" % (side["name"], side["dropped"]))
+if bad:
+    sys.exit("not conserved: " + "; ".join(bad) + "\n" + line.strip())
+' "${2:-0}" "${3:-0}" 2>&1) || fail "$out"
+}
+
+# assert_stats FILE SIDE.KEY=VALUE...: weir's --stats=json line in FILE has
+# these values (e.g. left.discarded=3); SIDE.KEY>VALUE and SIDE.KEY<VALUE
+# bound one instead.
+assert_stats() {
+	local file=$1 out
+	shift
+	out=$(sed -n 's/^weir: {/{/p' "$file" | python3 -c '
+import json, re, sys
+line = sys.stdin.readline()
+if not line:
+    sys.exit("no --stats=json line")
+doc = json.loads(line)
+bad = []
+for arg in sys.argv[1:]:
+    m = re.fullmatch(r"(left|right)\.(\w+)([=<>])(-?[0-9.]+)", arg)
+    if not m:
+        sys.exit("assert_stats: bad argument %r" % arg)
+    side, key, op, want = m.groups()
+    have = doc[side][key]
+    ok = {"=": have == float(want), "<": have < float(want),
+          ">": have > float(want)}[op]
+    if not ok:
+        bad.append("%s.%s is %s, expected %s%s" % (side, key, have, op, want))
+if bad:
+    sys.exit("; ".join(bad) + "\n" + line.strip())
+' "$@" 2>&1) || fail "$out"
+}
+
+# cpu_ticks PID: user plus system time of process PID, in clock ticks.
+cpu_ticks() {
+	awk '{ print $14 + $15 }' "/proc/$1/stat"
+}

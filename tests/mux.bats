@@ -36,7 +36,7 @@ big_lines() {
 # --- fan-in -------------------------------------------------------------
 
 @test "fan-in, line: 20 clients, lines cut anywhere, arrive whole, none lost, each client's in order" {
-	start_mux -k -p line tcp-listen:127.0.0.1:0 "write:$T/out" </dev/null 2>"$T/err"
+	start_mux -k --stats=json -p line tcp-listen:127.0.0.1:0 "write:$T/out" </dev/null 2>"$T/err"
 	run -0 --separate-stderr peer fanin --connect "$ADDR" --clients 20 --lines 200 --proto line --seed 3
 	wait_lines "$T/out" 4000
 	term_weir
@@ -47,6 +47,8 @@ big_lines() {
 	run -0 cat "$T/err"
 	refute_output --partial "bytes undelivered"
 	refute_output --partial "killed by signal"
+	assert_conserved "$T/err"
+	assert_equal "$(stats_json "$T/err" left frames_in)" 4000
 }
 
 @test "fan-in, netstring: 20 clients, frames cut anywhere, arrive whole, none lost, each client's in order" {
@@ -123,12 +125,15 @@ big_lines() {
 @test "proxy: 30 clients at once, each gets exactly its own bytes back" {
 	start_peer "$T/re" echo --concurrent --count 0
 	local echo=$ADDR
-	start_mux -k tcp-listen:127.0.0.1:0 "$echo" </dev/null 2>"$T/err"
+	start_mux -k --stats=json tcp-listen:127.0.0.1:0 "$echo" </dev/null 2>"$T/err"
 	run -0 --separate-stderr peer clients --connect "$ADDR" --count 30 --size 200000
 	assert_output "30 clients ok"
 	term_weir
 	assert_equal "$EXIT_STATUS" 143
-	assert_file_empty "$T/err"
+	# Nothing but the statistics.
+	run -1 grep -v '^weir: {' "$T/err"
+	assert_conserved "$T/err"
+	assert_equal "$(stats_json "$T/err" right connections)" 30
 }
 
 @test "proxy: a client that never reads does not slow the others; when it goes, its pair is closed" {

@@ -32,6 +32,11 @@ Subcommands:
             that it gets exactly that back (or upper-cased)
   broker    clients of a broker: each must get every other client's lines,
             in order, and never its own
+  cut       a peer that reads a little, sends while it can, then resets,
+            closes, or shuts its read side when told
+  sink      read standard input once told to (and at a given rate)
+  holders   many clients that send their lines, then hold on until told
+  unix-backlog  a Unix listener whose backlog is full: connects to it wait
 """
 
 import argparse
@@ -391,6 +396,150 @@ def cmd_run(args):
         print("peer: killed by signal %d" % sig, file=sys.stderr)
         return 128 + sig
     return os.WEXITSTATUS(status)
+
+
+# --- faults -----------------------------------------------------------------
+
+
+def cmd_cut(args):
+    """Read --read-bytes; then, until --wait-file exists, send --send-file
+    for as long as the other end takes it, reading nothing more; then cut
+    the connection: reset it (SO_LINGER 0), close it, or shut its read
+    side and hold the rest open."""
+    if args.listen:
+        s = listen(args.listen)
+        ready(args.ready, addr_string(s))
+        conn, _ = s.accept()
+        s.close()
+    else:
+        conn = connect(args)
+    got = bytearray()
+    while len(got) < args.read_bytes:
+        b = conn.recv(min(CHUNK, args.read_bytes - len(got)))
+        if not b:
+            break
+        got += b
+    data = payload(None, args.send_file)
+    sent = 0
+    conn.setblocking(False)
+    deadline = time.monotonic() + args.timeout
+    while args.wait_file and not os.path.exists(args.wait_file):
+        if time.monotonic() > deadline:
+            raise SystemExit("peer: %s did not appear" % args.wait_file)
+        try:
+            if sent < len(data):
+                sent += conn.send(data[sent:sent + CHUNK])
+                continue
+        except BlockingIOError:
+            pass
+        select.select([], [conn] if sent < len(data) else [], [], 0.01)
+    if args.out:
+        atomic_write(args.out, bytes(got))
+    if args.count_file:
+        atomic_write(args.count_file, b"%d\n" % sent)
+    if args.how == "rst":
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                        b"\1\0\0\0\0\0\0\0")
+        conn.close()
+    elif args.how == "close":
+        conn.close()
+    else:
+        conn.shutdown(socket.SHUT_RD)
+        # Linux wakes no writer blocked on a full Unix socket when its
+        # peer shuts its read side: free the space, so the next write is
+        # tried, and fails.
+        conn.setblocking(False)
+        try:
+            while conn.recv(CHUNK):
+                pass
+        except BlockingIOError:
+            pass
+        hold_forever()
+    return 0
+
+
+def cmd_sink(args):
+    """Once --wait-file exists, read standard input to its end (at about
+    --rate bytes per second) into --out."""
+    if args.wait_file:
+        wait_path(args.wait_file, args.timeout)
+    fd = sys.stdin.fileno()
+    got = bytearray()
+    start = time.monotonic()
+    while True:
+        if args.rate:
+            ahead = len(got) / args.rate - (time.monotonic() - start)
+            if ahead > 0:
+                time.sleep(ahead)
+        b = os.read(fd, CHUNK)
+        if not b:
+            break
+        got += b
+    atomic_write(args.out, bytes(got))
+    return 0
+
+
+def cmd_holders(args):
+    """Many concurrent clients, each sending fan-in records (line) at
+    once, then holding its connection until --wait-file exists (or, with
+    --each, FILE.N for client N); then it half-closes and reads to EOF
+    (expecting nothing back)."""
+    addr = args.connect or wait_ready_file(args.connect_ready)
+    family, sa = parse_addr(addr)
+
+    def hold(i):
+        own = "%s.%d" % (args.wait_file, i)
+        deadline = time.monotonic() + args.timeout
+        while not (os.path.exists(args.wait_file) or
+                   (args.each and os.path.exists(own))):
+            if time.monotonic() > deadline:
+                raise OSError("%s did not appear" % args.wait_file)
+            time.sleep(0.01)
+
+    def one(i):
+        data = encode("line", fanin_records(args.seed, i, args.lines, "line",
+                                            args.max_len))
+        s = socket.socket(family, socket.SOCK_STREAM)
+        s.settimeout(args.timeout)
+        try:
+            s.connect(sa)
+            s.sendall(data)
+            if args.wait_file:
+                hold(i)
+            s.shutdown(socket.SHUT_WR)
+            got = read_all(s)
+        finally:
+            s.close()
+        if got:
+            return "got %d unexpected bytes back" % len(got)
+        return None
+
+    errors = run_threads(args.clients, one)
+    for e in errors:
+        print("peer: %s" % e, file=sys.stderr)
+    if not errors:
+        print("%d clients ok" % args.clients)
+    return 1 if errors else 0
+
+
+def cmd_unix_backlog(args):
+    """A Unix listener whose backlog is full: connects to it wait."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(args.path)
+    s.listen(0)
+    held = []
+    for _ in range(8):
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.setblocking(False)
+        try:
+            c.connect(args.path)
+        except BlockingIOError:
+            c.close()
+            ready(args.ready, "unix:" + args.path)
+            hold_forever()
+        held.append(c)
+    ready(args.ready, "none")
+    hold_forever()
 
 
 # --- many clients -----------------------------------------------------------
@@ -864,6 +1013,46 @@ def main():
     sp.add_argument("--pid-file", required=True)
     sp.add_argument("argv", nargs=argparse.REMAINDER)
     sp.set_defaults(fn=cmd_run)
+
+    sp = sub.add_parser("cut")
+    g = sp.add_mutually_exclusive_group(required=True)
+    g.add_argument("--listen")
+    g.add_argument("--connect")
+    g.add_argument("--connect-ready")
+    sp.add_argument("--ready")
+    sp.add_argument("--read-bytes", type=int, default=0,
+                    help="first read this many bytes (into --out)")
+    sp.add_argument("--send-file", help="then send it while the peer takes it")
+    sp.add_argument("--wait-file", help="cut once this file exists")
+    sp.add_argument("--how", choices=("rst", "close", "shutrd"),
+                    default="rst")
+    sp.add_argument("--out")
+    sp.add_argument("--count-file", help="the number of bytes sent")
+    sp.add_argument("--port-file", help="write the local port here")
+    sp.add_argument("--timeout", type=float, default=20)
+    sp.set_defaults(fn=cmd_cut)
+
+    sp = sub.add_parser("sink")
+    sp.add_argument("--wait-file", help="start reading once it exists")
+    sp.add_argument("--rate", type=float, default=0, help="bytes per second")
+    sp.add_argument("--out", required=True)
+    sp.add_argument("--timeout", type=float, default=20)
+    sp.set_defaults(fn=cmd_sink)
+
+    sp = sub.add_parser("holders")
+    add_connect(sp)
+    sp.add_argument("--clients", type=int, default=100)
+    sp.add_argument("--lines", type=int, default=5)
+    sp.add_argument("--max-len", type=int, default=40)
+    sp.add_argument("--wait-file", help="hold each connection until it exists")
+    sp.add_argument("--each", action="store_true",
+                    help="or until WAIT_FILE.N exists, for client N")
+    sp.set_defaults(fn=cmd_holders)
+
+    sp = sub.add_parser("unix-backlog")
+    sp.add_argument("--ready", required=True)
+    sp.add_argument("path")
+    sp.set_defaults(fn=cmd_unix_backlog)
 
     args = p.parse_args()
     return args.fn(args)

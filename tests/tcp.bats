@@ -61,18 +61,24 @@ load helper
 	# keep reading the socket while it still writes to it.
 	start_peer "$T/r" echo
 	mkdata "$T/in" 16M
-	run -0 --separate-stderr weir_to "$T/out" - "$ADDR" <"$T/in"
+	run -0 --separate-stderr weir_to "$T/out" --stats=json - "$ADDR" <"$T/in"
 	assert_equal "$(sha "$T/out")" "$(sha "$T/in")"
+	printf '%s\n' "$stderr" >"$T/err"
+	assert_conserved "$T/err"
+	assert_equal "$(stats_json "$T/err" left bytes_out)" 16777216
 }
 
 @test "weir to weir over TCP" {
 	mkdata "$T/in" 8M
 	start_weir "$T/r" tcp-listen:127.0.0.1:0 "write:$T/out" </dev/null 2>"$T/err"
-	run -0 --separate-stderr weir "file:$T/in" "$ADDR" </dev/null
+	run -0 --separate-stderr weir --stats=json "file:$T/in" "$ADDR" </dev/null
 	wait_exit "$WEIR_PID"
 	assert_equal "$EXIT_STATUS" 0
 	assert_equal "$(sha "$T/out")" "$(sha "$T/in")"
 	assert_file_empty "$T/err"
+	printf '%s\n' "$stderr" >"$T/stats"
+	assert_conserved "$T/stats"
+	assert_equal "$(stats_json "$T/stats" right bytes_out)" 8388608
 }
 
 @test "a listener ends after its first connection" {
