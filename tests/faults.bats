@@ -5,13 +5,7 @@
 
 load helper
 
-# Under ASan (make sanitize) shadow memory and a small quarantine add a
-# fixed overhead; buffering the whole stream would still exceed the bound.
-if [[ -n ${WEIR_SANITIZE:-} ]]; then
-	RSS_LIMIT_KIB=65536
-else
-	RSS_LIMIT_KIB=16384
-fi
+rss_limit 16384 65536
 
 # re TEXT: TEXT as an extended regular expression that matches it alone.
 re() {

@@ -3,23 +3,8 @@
 
 load helper
 
-GNU_TIME=/usr/bin/time
-# Under ASan (make sanitize) shadow memory and a small quarantine add a
-# fixed overhead; buffering the whole stream would still exceed the bound.
-if [[ -n ${WEIR_SANITIZE:-} ]]; then
-	RSS_LIMIT_KIB=49152
-else
-	RSS_LIMIT_KIB=16384
-fi
+rss_limit 16384 49152
 
-need_time() {
-	[[ -x $GNU_TIME ]] || skip "GNU time is not installed"
-}
-
-# peak_rss FILE: the KiB figure /usr/bin/time -f %M wrote last in FILE.
-peak_rss() {
-	tail -n 1 "$1"
-}
 
 @test "backpressure: 64 MiB into a stalled reader pauses weir, memory stays bounded" {
 	need_time

@@ -336,3 +336,26 @@ if bad:
 cpu_ticks() {
 	awk '{ print $14 + $15 }' "/proc/$1/stat"
 }
+
+# rss_limit NORMAL SANITIZED: RSS_LIMIT_KIB for a file's peak-RSS bounds.
+# Under ASan (make sanitize) shadow memory and a small quarantine add a
+# fixed overhead; buffering the whole stream would still exceed the bound.
+rss_limit() {
+	if [[ -n ${WEIR_SANITIZE:-} ]]; then
+		RSS_LIMIT_KIB=$2
+	else
+		RSS_LIMIT_KIB=$1
+	fi
+}
+
+# GNU time, for the peak RSS of a foreground run (-f %M).
+GNU_TIME=/usr/bin/time
+
+need_time() {
+	[[ -x $GNU_TIME ]] || skip "GNU time is not installed"
+}
+
+# peak_rss FILE: the KiB figure /usr/bin/time -f %M wrote last in FILE.
+peak_rss() {
+	tail -n 1 "$1"
+}

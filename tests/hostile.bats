@@ -6,18 +6,7 @@
 
 load helper
 
-GNU_TIME=/usr/bin/time
-# Under ASan (make sanitize) shadow memory and a small quarantine add a
-# fixed overhead; buffering the whole stream would still exceed the bound.
-if [[ -n ${WEIR_SANITIZE:-} ]]; then
-	RSS_LIMIT_KIB=49152
-else
-	RSS_LIMIT_KIB=16384
-fi
-
-need_time() {
-	[[ -x $GNU_TIME ]] || skip "GNU time is not installed"
-}
+rss_limit 16384 49152
 
 # timed_weir RSS_FILE ARGS...: weir in the foreground, bounded in time, its
 # peak RSS in KiB written to RSS_FILE by GNU time.

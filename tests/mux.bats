@@ -4,13 +4,7 @@
 
 load helper
 
-# Under ASan (make sanitize) shadow memory and a small quarantine add a
-# fixed overhead; buffering the whole stream would still exceed the bound.
-if [[ -n ${WEIR_SANITIZE:-} ]]; then
-	RSS_LIMIT_KIB=65536
-else
-	RSS_LIMIT_KIB=32768
-fi
+rss_limit 32768 65536
 
 # start_mux ARGS...: weir with --ready-file in the background under
 # spawn_weir_sig (its standard streams as redirected by the caller); sets
@@ -325,11 +319,6 @@ while room > 0 or limit in used:
         room -= 1
     limit += 1
 resource.prlimit(pid, resource.RLIMIT_NOFILE, (limit, limit))' "$1" "$2"
-}
-
-# cpu_ticks PID: user plus system time of process PID, in clock ticks.
-cpu_ticks() {
-	awk '{ print $14 + $15 }' "/proc/$1/stat"
 }
 
 @test "EMFILE: accepting pauses without spinning and resumes when a descriptor frees" {
