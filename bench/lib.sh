@@ -126,3 +126,86 @@ summary() {
 	done
 }
 kib_to_mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+
+# time_result FILE: RSS_KIB and CPU (user + system s) from the last line of
+# a `/usr/bin/time -f '%M %U %S'` file; 0 when it is missing or odd.
+time_result() {
+	RSS_KIB=0 CPU_U=0 CPU_S=0
+	if [ -s "$1" ]; then read -r RSS_KIB CPU_U CPU_S _ < <(tail -n1 "$1") || true; fi
+	case $RSS_KIB in '' | *[!0-9]*) RSS_KIB=0 CPU_U=0 CPU_S=0 ;; esac
+	CPU=$(awk -v u="${CPU_U:-0}" -v s="${CPU_S:-0}" 'BEGIN { printf "%.2f", u + s }')
+}
+
+# err_ctx: a non-empty ERR gains the command that ran and its stderr's start
+err_ctx() {
+	if [ -n "$ERR" ]; then
+		if [ ${#CMD[@]} -gt 0 ]; then ERR="$ERR: ${CMD[*]/#"$WEIR"/"$WEIR_SRC"}"; fi
+		if [ -s "$TMP/tool.err" ]; then ERR="$ERR; stderr: $(head -c 300 "$TMP/tool.err" | tr '\n' ' ')"; fi
+	fi
+}
+
+# bulk_rounds RUN WARM_BYTES BYTES [LABEL]: for each of TOOLS, an untimed
+# warm-up `RUN TOOL WARM_BYTES` (a failure rules the tool out), then ROUNDS
+# rounds of `RUN TOOL BYTES`, each round starting with another tool. RUN sets
+# SECS, CPU and RSS_KIB, or ERR. Fills TIMES, CPUS, PEAK and BAD by tool.
+bulk_rounds() {
+	local run=$1 warm=$2 n=$3 label=${4:-} r i t line
+	TIMES=() CPUS=() PEAK=() BAD=()
+	for t in "${TOOLS[@]}"; do TIMES[$t]=""; CPUS[$t]=""; PEAK[$t]=0; done
+	for t in "${TOOLS[@]}"; do
+		"$run" "$t" "$warm"
+		if [ -n "$ERR" ]; then BAD[$t]=$ERR; echo "   ${label}warm-up $t FAILED: $ERR"; fi
+	done
+	for ((r = 1; r <= ROUNDS; r++)); do
+		line="   ${label}round $r:"
+		for i in $(rotate ${#TOOLS[@]} $((r - 1))); do
+			t=${TOOLS[$i]}
+			[ -z "${BAD[$t]:-}" ] || continue
+			"$run" "$t" "$n"
+			if [ -n "$ERR" ]; then
+				BAD[$t]=$ERR
+				echo "   ${label}round $r $t FAILED: $ERR"
+				continue
+			fi
+			TIMES[$t]="${TIMES[$t]} $SECS"
+			CPUS[$t]="${CPUS[$t]} $CPU"
+			[ "$RSS_KIB" -le "${PEAK[$t]}" ] || PEAK[$t]=$RSS_KIB
+			line="$line  $t $SECS s"
+		done
+		echo "$line"
+	done
+}
+
+# bulk_table BYTES HEADING: the table of what bulk_rounds measured; sets MED
+# (the median seconds, or - for a tool that failed). A tool measured without
+# /usr/bin/time (peak 0) shows - for CPU and RSS.
+bulk_table() {
+	local n=$1 t cpu rss
+	printf '   %-12s %9s %9s %9s %8s %10s %9s\n' "$2" "median s" "min s" "max s" "GiB/s" "tool CPU s" "peak RSS"
+	for t in "${TOOLS[@]}"; do
+		if [ -n "${BAD[$t]:-}" ] || [ -z "${TIMES[$t]// /}" ]; then
+			MED[$t]=-
+			printf '   %-12s %9s\n' "$t" FAILED
+			FAILED=1
+			continue
+		fi
+		# shellcheck disable=SC2086
+		MED[$t]=$(median ${TIMES[$t]})
+		cpu=- rss=-
+		if [ "${PEAK[$t]}" != 0 ]; then
+			# shellcheck disable=SC2086
+			cpu=$(median ${CPUS[$t]})
+			rss="$(kib_to_mib "${PEAK[$t]}") MiB"
+		fi
+		# shellcheck disable=SC2086
+		printf '   %-12s %9.3f %9.3f %9.3f %8s %10s %9s\n' "$t" "${MED[$t]}" "$(fmin ${TIMES[$t]})" \
+			"$(fmax ${TIMES[$t]})" "$(gibps "$n" "${MED[$t]}")" "$cpu" "$rss"
+	done
+}
+
+# ratio_line LABEL RATIO [TARGET]: one summary line, "target >= TARGET ok|MISSED"
+ratio_line() {
+	local target="(no target)" v=""
+	if [ -n "${3:-}" ]; then target="target >= $3"; v=$(verdict "$2" '>=' "$3"); fi
+	printf '%-34s %6s   %-14s %s' "$1" "$2" "$target" "$v"
+}

@@ -197,11 +197,9 @@ echo
 r1=$(ratio "${MED[weir-ll]}" "${MED[cat]}")
 r2=$(ratio "${MED[weir-ll]}" "${MED[awk]}")
 rate() { tool_cmd "$1"; rate_of "$IN_N" "${MED[$1]}"; }
-fmt='%-34s %6s   %-14s %s'
-# shellcheck disable=SC2059
 summary "line  $(human "$N") x $ROUNDS: weir line->line $(rate weir-ll), line->netstring $(rate weir-ln), netstring->line $(rate weir-nl); cat $(rate cat), awk 1 $(rate awk) [$(basename "$AWK_REAL")]" \
-	"$(printf "$fmt" "  line  weir line->line/cat" "$r1" "target >= 0.80" "$(verdict "$r1" '>=' 0.8)")" \
-	"$(printf "$fmt" "  line  weir line->line/awk 1" "$r2" "target >= 1.50" "$(verdict "$r2" '>=' 1.5)")"
+	"$(ratio_line "  line  weir line->line/cat" "$r1" 0.80)" \
+	"$(ratio_line "  line  weir line->line/awk 1" "$r2" 1.50)"
 for t in "${TOOLS[@]}"; do
 	if [ -n "${BAD[$t]:-}" ]; then summary "  line  FAILED ${LABEL[$t]}: ${BAD[$t]}"; fi
 done

@@ -76,17 +76,8 @@ stop_proxy() {
 		if [ -n "$SPID" ]; then kill -KILL "$SPID" 2>/dev/null || true; fi
 	fi
 	wait_st "$TP"; PST=$WST
-	if [ -s "$TMP/rss" ]; then read -r RSS_KIB CPU_U CPU_S < <(tail -n1 "$TMP/rss") || true; fi
-	case $RSS_KIB in '' | *[!0-9]*) RSS_KIB=0 CPU_U=0 CPU_S=0 ;; esac
-	CPU=$(awk -v u="${CPU_U:-0}" -v s="${CPU_S:-0}" 'BEGIN { printf "%.2f", u + s }')
+	time_result "$TMP/rss"
 	if [ -z "$ERR" ] && [ "$PST" != 0 ] && [ "$PST" != 143 ]; then ERR="exit status $PST after SIGTERM"; fi
-}
-
-err_ctx() {
-	if [ -n "$ERR" ]; then
-		if [ ${#CMD[@]} -gt 0 ]; then ERR="$ERR: ${CMD[*]/#"$WEIR"/"$WEIR_SRC"}"; fi
-		if [ -s "$TMP/tool.err" ]; then ERR="$ERR; stderr: $(head -c 300 "$TMP/tool.err" | tr '\n' ' ')"; fi
-	fi
 }
 
 # bulk_once TOOL BYTES: sets SECS RSS_KIB CPU, or ERR
@@ -174,35 +165,12 @@ echo "   (a) one connection, $(human "$N"): python3 sender -> PROXY -> python3 s
 echo "   (b) $CONNS sequential connections, $(human "$(bytes "$CONN_SIZE")") each way: $PEER_KIND client -> PROXY -> $PEER_KIND echo"
 echo "   weir: $WEIR_SRC"
 
-declare -A TIMES=() CPUS=() PEAK=() BAD=() CTIMES=() CP50=() CP99=() CCPUS=() CPEAK=() CBAD=()
+declare -A TIMES=() CPUS=() PEAK=() BAD=() MED=() CTIMES=() CP50=() CP99=() CCPUS=() CPEAK=() CBAD=() CMED=()
 for t in "${TOOLS[@]}"; do
-	TIMES[$t]=""; CPUS[$t]=""; PEAK[$t]=0; CTIMES[$t]=""; CP50[$t]=""; CP99[$t]=""; CCPUS[$t]=""; CPEAK[$t]=0
+	CTIMES[$t]=""; CP50[$t]=""; CP99[$t]=""; CCPUS[$t]=""; CPEAK[$t]=0
 done
 
-# warm-up and sanity check: 64 MiB each, untimed
-for t in "${TOOLS[@]}"; do
-	bulk_once "$t" $((64 << 20))
-	if [ -n "$ERR" ]; then BAD[$t]=$ERR; echo "   warm-up $t FAILED: $ERR"; fi
-done
-
-for ((r = 1; r <= ROUNDS; r++)); do
-	line="   (a) round $r:"
-	for i in $(rotate ${#TOOLS[@]} $((r - 1))); do
-		t=${TOOLS[$i]}
-		[ -z "${BAD[$t]:-}" ] || continue
-		bulk_once "$t" "$N"
-		if [ -n "$ERR" ]; then
-			BAD[$t]=$ERR
-			echo "   (a) round $r $t FAILED: $ERR"
-			continue
-		fi
-		TIMES[$t]="${TIMES[$t]} $SECS"
-		CPUS[$t]="${CPUS[$t]} $CPU"
-		[ "$RSS_KIB" -le "${PEAK[$t]}" ] || PEAK[$t]=$RSS_KIB
-		line="$line  $t $SECS s"
-	done
-	echo "$line"
-done
+bulk_rounds bulk_once $((64 << 20)) "$N" "(a) "
 
 for ((r = 1; r <= ROUNDS; r++)); do
 	line="   (b) round $r:"
@@ -233,22 +201,7 @@ showrss() { if [ "$1" = direct ]; then echo -; else echo "$(kib_to_mib "$2") MiB
 
 echo
 echo "   (a) bulk, $(human "$N") in one connection"
-printf '   %-7s %9s %9s %9s %8s %10s %9s\n' proxy "median s" "min s" "max s" "GiB/s" "tool CPU s" "peak RSS"
-declare -A MED=() CMED=()
-for t in "${TOOLS[@]}"; do
-	if [ -n "${BAD[$t]:-}" ] || [ -z "${TIMES[$t]// /}" ]; then
-		MED[$t]=-
-		printf '   %-7s %9s\n' "$t" FAILED
-		FAILED=1
-		continue
-	fi
-	# shellcheck disable=SC2086
-	MED[$t]=$(median ${TIMES[$t]})
-	# shellcheck disable=SC2086
-	printf '   %-7s %9.3f %9.3f %9.3f %8s %10s %9s\n' "$t" "${MED[$t]}" "$(fmin ${TIMES[$t]})" \
-		"$(fmax ${TIMES[$t]})" "$(gibps "$N" "${MED[$t]}")" "$(showcpu "$t" "$(median ${CPUS[$t]})")" \
-		"$(showrss "$t" "${PEAK[$t]}")"
-done
+bulk_table "$N" proxy
 
 echo
 echo "   (b) $CONNS sequential connections, $(human "$(bytes "$CONN_SIZE")") echoed each"
@@ -279,11 +232,11 @@ r4=$(ratio "${CMED[weir]}" "${CMED[direct]}")
 fmt='%-34s %6s   %-14s %s'
 # shellcheck disable=SC2059
 summary "proxy $(human "$N") x $ROUNDS: weir $(rate_of "$N" "${MED[weir]}"), socat fork $(rate_of "$N" "${MED[socat]}"), direct $(rate_of "$N" "${MED[direct]}")" \
-	"$(printf "$fmt" "  proxy weir/socat (bulk)" "$r1" "target >= 1.50" "$(verdict "$r1" '>=' 1.5)")" \
-	"$(printf "$fmt" "  proxy weir/direct (bulk)" "$r2" "(no target)" "")" \
+	"$(ratio_line "  proxy weir/socat (bulk)" "$r1" 1.50)" \
+	"$(ratio_line "  proxy weir/direct (bulk)" "$r2")" \
 	"proxy $CONNS conns x $ROUNDS: weir $(crate weir), socat fork $(crate socat), direct $(crate direct)" \
-	"$(printf "$fmt" "  proxy weir/socat (conns/s)" "$r3" "target >= 3.00" "$(verdict "$r3" '>=' 3.0)")" \
-	"$(printf "$fmt" "  proxy weir/direct (conns/s)" "$r4" "(no target)" "")"
+	"$(ratio_line "  proxy weir/socat (conns/s)" "$r3" 3.00)" \
+	"$(ratio_line "  proxy weir/direct (conns/s)" "$r4")"
 # what the proxy adds to a connection's p50 latency (over direct): the part
 # of (b) that the python3 client and echo server do not cost
 if [ "${CMED[weir]}" != - ] && [ "${CMED[socat]}" != - ] && [ "${CMED[direct]}" != - ]; then
