@@ -192,12 +192,10 @@ if [ -z "${BAD[weir]:-}" ]; then
 fi
 if [ -n "${MED[ncat]:-}" ]; then
 	r1=$(ratio "${MED[weir]}" "${MED[ncat]}")
-	# shellcheck disable=SC2059
-	summary "$(printf "$fmt" "  fanin weir/ncat (lines/s)" "$r1" "target >= 1.00" "$(verdict "$r1" '>=' 1.0)")"
+	summary "$(ratio_line "  fanin weir/ncat (lines/s)" "$r1" 1.00)"
 fi
 r2=$(ratio "${MED[weir]}" "${MED[socat]}")
-# shellcheck disable=SC2059
-summary "$(printf "$fmt" "  fanin weir/socat (lines/s)" "$r2" "(no target)" "")"
+summary "$(ratio_line "  fanin weir/socat (lines/s)" "$r2")"
 for t in "${TOOLS[@]}"; do
 	if [ -n "${BAD[$t]:-}" ]; then summary "  fanin FAILED $t: ${BAD[$t]}"; fi
 done
