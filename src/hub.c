@@ -748,8 +748,16 @@ failed_cb(struct transport *t, enum transport_op op, const char *msg,
 			drain(h);
 			return;
 		}
+		/*
+		 * A connection of a shared listener or broker that can no
+		 * longer be written to may still have sent frames: read them
+		 * to its end (a reset's comes at once), then it is done.
+		 */
 		if (n->conn && n->s == NULL) {
-			node_close(h, n, 1);
+			if (n->reads && !n->eof && !n->bad)
+				read_maybe(h, n);
+			else
+				node_close(h, n, 1);
 			return;
 		}
 		/* With -k a pair whose peer vanished is closed, both ends. */

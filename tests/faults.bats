@@ -584,6 +584,71 @@ print("ok")' "$T/err" "$1"
 
 # --- signals ----------------------------------------------------------------
 
+@test "broker: clients that reset while weir writes to them: the frames they sent still reach the others" {
+	rm -f "$T/r"
+	spawn_weir_sig --broker -p netstring --stats=json --ready-file "$T/r" tcp-listen:127.0.0.1:0 2>"$T/err"
+	ADDR=$(ready_addr "$T/r")
+	# A reader counts the vanishers' frames; a talker floods every client,
+	# so weir has writes queued to each vanisher when its reset comes.
+	run -0 timeout 60 python3 -c '
+import socket, struct, sys, threading, time
+host, port = sys.argv[1][4:].rsplit(":", 1)
+port = int(port)
+def ns(p): return b"%d:%s," % (len(p), p)
+r = socket.create_connection((host, port))
+got = {}
+def reader():
+    buf = b""
+    while True:
+        b = r.recv(65536)
+        if not b:
+            return
+        buf += b
+        while True:
+            i = buf.find(b":")
+            if i < 0 or len(buf) < i + int(buf[:i]) + 2:
+                break
+            n = int(buf[:i])
+            w = buf[i + 1:i + 1 + n].split()
+            buf = buf[i + n + 2:]
+            if w[0] == b"v":
+                got[w[1]] = got.get(w[1], 0) + 1
+threading.Thread(target=reader, daemon=True).start()
+t = socket.create_connection((host, port))
+stop = []
+def talk():
+    while not stop:
+        t.sendall(ns(b"t " + b"x" * 2000) * 20)
+        time.sleep(0.002)
+threading.Thread(target=talk, daemon=True).start()
+def drain(s):
+    try:
+        while s.recv(65536):
+            pass
+    except OSError:
+        pass
+threading.Thread(target=drain, args=(t,), daemon=True).start()
+for k in range(100):
+    v = socket.create_connection((host, port))
+    time.sleep(0.01)
+    v.sendall(b"".join(ns(b"v %d %d" % (k, j)) for j in range(5)))
+    v.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    v.close()
+stop.append(1)
+deadline = time.time() + 20
+while time.time() < deadline and sum(got.values()) < 500:
+    time.sleep(0.05)
+missing = [k for k in range(100) if got.get(b"%d" % k, 0) != 5]
+print("%d frames, missing from %s" % (sum(got.values()), missing))
+' "$ADDR"
+	assert_output "500 frames, missing from []"
+	kill -TERM "$WEIR_PID"
+	wait_exit "$WRAP_PID"
+	assert_equal "$EXIT_STATUS" 143
+	# Each vanisher sent 5 whole frames: nothing of theirs is discarded.
+	assert_equal "$(stats_json "$T/err" left discarded)" 0
+}
+
 @test "SIGTERM during a 20-client fan-in: 143, whole records delivered, only partial frames discarded" {
 	spawn_weir_sig -k --stats=json -p line --ready-file "$T/r" tcp-listen:127.0.0.1:0 \
 		"append:$T/out" </dev/null 2>"$T/err"
