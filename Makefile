@@ -29,18 +29,18 @@ SRCS	 = src/acl.c src/cli.c src/flow.c src/hub.c src/listener.c src/log.c src/ma
 	   src/transport-file.c src/transport-stdio.c src/transport-tcp.c \
 	   src/transport-unix.c src/util.c $(CODEC_SRCS)
 OBJS	 = $(SRCS:.c=.o)
-FUZZ_TARGETS = tests/fuzz/fuzz-line tests/fuzz/fuzz-netstring
+FUZZ_TARGETS = tests/fuzz/fuzz-line tests/fuzz/fuzz-netstring tests/fuzz/fuzz-cli
 FUZZ_SECONDS ?= 30
 CLANG	?= clang
 HDRS	 = $(wildcard src/*.h)
 
 # Debian packages the build and the tests need.
 DEB_DEPS = gcc make libevent-dev pkg-config bats bats-support bats-assert \
-	   bats-file mandoc python3 time clang libclang-rt-14-dev
+	   bats-file mandoc python3 time clang libclang-rt-14-dev valgrind
 # And what the benchmarks compare weir with.
 BENCH_DEPS = socat ncat pv
 
-.PHONY: all deps check unit fuzz sanitize install uninstall clean demo bench lint
+.PHONY: all deps check unit fuzz sanitize valgrind install uninstall clean demo bench lint
 
 all: weir
 
@@ -105,6 +105,13 @@ tests/fuzz/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/fuzz-common.h $(CODEC_SRCS) \
 	    -fsanitize=fuzzer,address,undefined -o $@ $< $(CODEC_SRCS) \
 	    src/util.c $(LIBS)
 
+# The command line parser, with what it calls.
+CLI_FUZZ_SRCS = src/cli.c src/acl.c src/util.c $(CODEC_SRCS)
+tests/fuzz/fuzz-cli: tests/fuzz/fuzz-cli.c $(CLI_FUZZ_SRCS) $(HDRS)
+	$(CLANG) -std=c11 -g -O1 -D_GNU_SOURCE $(EV_CFLAGS) -Isrc \
+	    -DWEIR_VERSION='"$(VERSION)"' -fsanitize=fuzzer,address,undefined \
+	    -o $@ $< $(CLI_FUZZ_SRCS) $(LIBS)
+
 sanitize: deps
 	$(MAKE) clean
 	$(MAKE) all tests/unit/test-proto \
@@ -114,6 +121,22 @@ sanitize: deps
 	WEIR_SANITIZE=1 ASAN_OPTIONS=detect_leaks=1:quarantine_size_mb=8 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 bats --tap tests
 	$(MAKE) clean
+
+# A subset of the suite under valgrind's memcheck, with a private -O1 -g
+# build in build/valgrind/ (the tree may hold a sanitizer build meanwhile);
+# tests/valgrind/run says which tests run and why, and reads every log.
+VG_DIR	 = build/valgrind
+VG_OBJS	 = $(addprefix $(VG_DIR)/,$(OBJS))
+
+valgrind: deps $(VG_DIR)/weir
+	tests/valgrind/run $(VG_DIR)/weir
+
+$(VG_DIR)/weir: $(VG_OBJS)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(VG_OBJS) $(LIBS)
+
+$(VG_DIR)/src/%.o: src/%.c $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(patsubst -O2,-O1,$(ALL_CFLAGS)) -fno-omit-frame-pointer -c -o $@ $<
 
 lint:
 	mandoc -Tlint -W warning man/weir.1
@@ -143,3 +166,4 @@ uninstall:
 
 clean:
 	rm -f weir $(OBJS) tests/unit/test-proto $(FUZZ_TARGETS)
+	rm -rf $(VG_DIR)

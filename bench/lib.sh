@@ -11,7 +11,8 @@ HELPERS=$BENCH_DIR/helpers.py
 read -r -a WEIR_OPTS_A <<<"${WEIR_OPTS:-}"
 export LC_ALL=C
 
-for _t in socat timeout "$PY"; do
+# What a benchmark needs to run (the soak sets its own: it runs weir alone).
+for _t in ${BENCH_NEEDS:-socat timeout "$PY"}; do
 	command -v "$_t" >/dev/null || { echo "bench: $_t not found (apt-get install socat coreutils python3)" >&2; exit 2; }
 done
 [ -x /usr/bin/time ] || { echo "bench: /usr/bin/time not found (apt-get install time)" >&2; exit 2; }

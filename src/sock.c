@@ -86,7 +86,7 @@ done(struct transport *t, int fd)
 
 	c->fd = -1;
 	sock_connect_free(t);
-	t->sock = 1;
+	t->sock = t->connected = 1;
 	transport_opened(t, fd, fd);
 }
 

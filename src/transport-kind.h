@@ -33,6 +33,7 @@ struct transport {
 	int			 wsock;		/* wfd is a socket: half-close */
 	int			 sock;		/* opened as a socket: no probe */
 	int			 opened;	/* writes queued before are flushed */
+	int			 connected;	/* just connected: nothing to read yet */
 	struct event		*rev;
 	struct event		*wev;
 	struct event		*timer;		/* connect timeout, pacing */

@@ -318,8 +318,13 @@ transport_read_start(struct transport *t)
 	/*
 	 * A stream that starts or resumes often has data waiting: read it in
 	 * this turn of the loop rather than the next, but only if there is
-	 * some, so an idle connection never allocates a read buffer.
+	 * some, so an idle connection never allocates a read buffer.  (A
+	 * connect that just completed has had no time to get any.)
 	 */
+	if (t->connected) {
+		t->connected = 0;
+		return;
+	}
 	if (ioctl(t->rfd, FIONREAD, &avail) == 0 && avail > 0)
 		event_active(t->rev, EV_READ, 1);
 }
