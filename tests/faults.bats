@@ -50,6 +50,36 @@ sys.stdout.buffer.write(b"".join(b"%06d %s\n" % (i, b"x" * r.randrange(400))
 
 # --- resets -------------------------------------------------------------
 
+# reset_outcome PEER STDIO [STATS...]: after a reset with data queued both
+# ways (PEER and STDIO the stats sides of the peer and of standard input
+# and output): exit 1; the peer got the start of the input intact;
+# standard output got all that weir read from the peer, in order; what was
+# queued for the peer is counted undelivered, and only that.
+reset_outcome() {
+	local peer=$1 stdio=$2 read lost
+	shift 2
+	wait_exit "$WRAP_PID" 20
+	assert_equal "$EXIT_STATUS" 1
+	head -c 100000 "$T/in" >"$T/in.head"
+	assert_same_file "$T/got" "$T/in.head"
+	wait_file "$T/out"
+	read=$(stats_json "$T/err" "$peer" bytes_in)
+	((read > 0)) || fail "nothing read from the peer"
+	head -c "$read" "$T/back" >"$T/back.head"
+	assert_same_file "$T/out" "$T/back.head"
+	lost=$(stats_json "$T/err" "$peer" undelivered)
+	((lost > 0)) || fail "nothing undelivered"
+	assert_stats "$T/err" "$stdio.bytes_out=$read" "$stdio.undelivered=0" \
+		"$stdio.discarded=0" "$peer.errors=1" "$stdio.errors=0" \
+		"$stdio.bytes_in<16777216" "$@"
+	assert_conserved "$T/err"
+	run -0 cat "$T/err"
+	assert_line "weir: $lost bytes undelivered"
+	refute_line --partial "killed by signal"
+	refute_line --regexp '^weir: .*: read: '
+	run -1 grep -v '^weir: ' "$T/err"
+}
+
 @test "reset by the server mid-stream, queued both ways: 1, what came before intact, the queue undelivered" {
 	mkdata "$T/in" 16M
 	mkdata "$T/back" 8M
@@ -67,30 +97,7 @@ sys.stdout.buffer.write(b"".join(b"%06d %s\n" % (i, b"x" * r.randrange(400))
 	touch "$T/cut"
 	wait_grep "$T/err" "^weir: $a: write: Connection reset by peer$"
 	touch "$T/drain"
-	wait_exit "$WRAP_PID" 20
-	assert_equal "$EXIT_STATUS" 1
-	# The server got the start of the input, intact.
-	head -c 100000 "$T/in" >"$T/in.head"
-	assert_same_file "$T/got" "$T/in.head"
-	# What weir read from the server before the reset reached standard
-	# output, all of it, in order.
-	wait_file "$T/out"
-	local read lost
-	read=$(stats_json "$T/err" right bytes_in)
-	((read > 0)) || fail "nothing read from the server"
-	head -c "$read" "$T/back" >"$T/back.head"
-	assert_same_file "$T/out" "$T/back.head"
-	# What was queued for the server is counted, and only that.
-	lost=$(stats_json "$T/err" right undelivered)
-	((lost > 0)) || fail "nothing undelivered"
-	assert_stats "$T/err" left.bytes_out="$read" left.undelivered=0 left.discarded=0 \
-		right.errors=1 left.errors=0 "left.bytes_in<16777216"
-	assert_conserved "$T/err"
-	run -0 cat "$T/err"
-	assert_line "weir: $lost bytes undelivered"
-	refute_line --partial "killed by signal"
-	refute_line --regexp '^weir: .*: read: '
-	run -1 grep -v '^weir: ' "$T/err"
+	reset_outcome right left
 }
 
 @test "reset by a client mid-stream, queued both ways: 1, what came before intact, the queue undelivered" {
@@ -111,24 +118,7 @@ sys.stdout.buffer.write(b"".join(b"%06d %s\n" % (i, b"x" * r.randrange(400))
 	touch "$T/cut"
 	wait_grep "$T/err" "^weir: $a: write: Connection reset by peer$"
 	touch "$T/drain"
-	wait_exit "$WRAP_PID" 20
-	assert_equal "$EXIT_STATUS" 1
-	head -c 100000 "$T/in" >"$T/in.head"
-	assert_same_file "$T/got" "$T/in.head"
-	wait_file "$T/out"
-	local read lost
-	read=$(stats_json "$T/err" left bytes_in)
-	((read > 0)) || fail "nothing read from the client"
-	head -c "$read" "$T/back" >"$T/back.head"
-	assert_same_file "$T/out" "$T/back.head"
-	lost=$(stats_json "$T/err" left undelivered)
-	((lost > 0)) || fail "nothing undelivered"
-	assert_stats "$T/err" right.bytes_out="$read" right.undelivered=0 right.discarded=0 \
-		left.errors=1 right.errors=0 left.connections=1 "right.bytes_in<16777216"
-	assert_conserved "$T/err"
-	run -0 cat "$T/err"
-	assert_line "weir: $lost bytes undelivered"
-	refute_line --partial "killed by signal"
+	reset_outcome left right left.connections=1
 }
 
 # --- broken pipes -----------------------------------------------------------
