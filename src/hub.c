@@ -145,6 +145,7 @@ static int	usable(const struct node *);
 static struct node *node_new(struct hub *, const struct addr *, int, int);
 static void	node_open(struct hub *, struct node *);
 static void	node_free(struct hub *, struct node *);
+static uint64_t	unpassed(struct node *);
 static int	finished(const struct node *);
 static void	read_maybe(struct hub *, struct node *);
 static void	hold_if_holding(struct hub *, struct node *, struct node *);
@@ -793,8 +794,7 @@ protocol_error(struct hub *h, struct node *p)
 	transport_stats(p->t)->errors++;
 	/* What follows a malformed frame is no frame: nothing to deliver. */
 	p->bad = 1;
-	transport_stats(p->t)->discarded += evbuffer_get_length(
-	    transport_input(p->t)) + proto_partial(p->proto);
+	transport_stats(p->t)->discarded += unpassed(p);
 	evbuffer_drain(transport_input(p->t),
 	    evbuffer_get_length(transport_input(p->t)));
 	if (!p->conn) {
@@ -860,6 +860,14 @@ closed_cb(struct transport *t, void *arg)
 	settle(h);
 }
 
+/* Bytes n read that are not (yet) passed on: input, an unfinished frame. */
+static uint64_t
+unpassed(struct node *n)
+{
+	return evbuffer_get_length(transport_input(n->t)) +
+	    proto_partial(n->proto);
+}
+
 /* Fold a node's counters into its side's and free it. */
 static void
 node_free(struct hub *h, struct node *n)
@@ -871,8 +879,7 @@ node_free(struct hub *h, struct node *n)
 		flow_finish(st);
 		st->undelivered += transport_lost(n->t);
 		if (!n->bad)
-			st->discarded += evbuffer_get_length(
-			    transport_input(n->t)) + proto_partial(n->proto);
+			st->discarded += unpassed(n);
 		sum->bytes_in += st->bytes_in;
 		sum->frames_in += st->frames_in;
 		sum->bytes_out += st->bytes_out;
@@ -933,8 +940,7 @@ finish(struct hub *h, int abort)
 	 */
 	TAILQ_FOREACH(n, &h->live, entry)
 		if (n->t != NULL && !n->closing && !n->bad && !h->counted_out)
-			h->undelivered += evbuffer_get_length(
-			    transport_input(n->t)) + proto_partial(n->proto);
+			h->undelivered += unpassed(n);
 	for (n = TAILQ_FIRST(&h->live); n != NULL; n = next) {
 		next = TAILQ_NEXT(n, entry);
 		if (n->closing)

@@ -139,8 +139,6 @@ enum proto_status
 proto_dec_feed(struct proto_dec *d, const char *p, size_t n, size_t *used,
     struct proto_frame *f)
 {
-	enum proto_status	 st;
-
 	*used = 0;
 	if (d->failed)
 		return PROTO_ERROR;
@@ -148,11 +146,7 @@ proto_dec_feed(struct proto_dec *d, const char *p, size_t n, size_t *used,
 	case PROTO_LINE:
 		return proto_line_feed(d, p, n, used, f);
 	case PROTO_NETSTRING:
-		st = proto_netstring_feed(d, p, n, used, f);
-		/* A frame done: nothing of the next one is read yet. */
-		if (st == PROTO_FRAME)
-			d->start = d->offset;
-		return st;
+		return proto_netstring_feed(d, p, n, used, f);
 	default:
 		return proto_relay_feed(d, p, n, used, f);
 	}

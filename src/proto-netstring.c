@@ -101,6 +101,7 @@ proto_netstring_feed(struct proto_dec *d, const char *p, size_t n,
 					    (unsigned long long)d->want);
 				}
 				d->offset += take + 1;
+				d->start = d->offset;	/* none of the next */
 				d->state = NS_START;
 				*used = (size_t)(q - p) + take + 1;
 				f->data = q;
@@ -129,6 +130,7 @@ proto_netstring_feed(struct proto_dec *d, const char *p, size_t n,
 				continue;
 			}
 			*used = (size_t)(q - p);
+			d->start = d->offset;	/* none of the next */
 			f->data = d->len > 0 ? d->buf : q;
 			f->len = d->len;
 			d->len = 0;

@@ -40,6 +40,7 @@ static void	exec_open(struct transport *);
 static void	exec_close(struct transport *);
 static void	sigchld_cb(evutil_socket_t, short, void *);
 static void	child_done(struct child *);
+static void	child_term(const struct child *);
 
 const struct transport_ops transport_exec_ops = {
 	exec_open,
@@ -176,6 +177,13 @@ child_done(struct child *c)
 	transport_closed(t);
 }
 
+/* SIGTERM to the command, its whole group when it leads one. */
+static void
+child_term(const struct child *c)
+{
+	kill(c->group ? -c->pid : c->pid, SIGTERM);
+}
+
 static void
 exec_close(struct transport *t)
 {
@@ -186,7 +194,7 @@ exec_close(struct transport *t)
 		return;
 	}
 	if (!c->reaped && t->aborted)
-		kill(c->group ? -c->pid : c->pid, SIGTERM);
+		child_term(c);
 	if (c->reaped)
 		child_done(c);
 }
@@ -199,7 +207,7 @@ transport_exec_kill_all(void)
 
 	for (c = children; c != NULL; c = c->next)
 		if (!c->reaped)
-			kill(c->group ? -c->pid : c->pid, SIGTERM);
+			child_term(c);
 }
 
 /* At exit: the SIGCHLD watcher goes with the event base. */
