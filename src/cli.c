@@ -35,6 +35,7 @@ struct flow_opts {
 	struct proto_opts proto;
 };
 
+static int	next_is_optarg(const char *);
 static int	usage_error(const char *, ...) __attribute__((format(printf, 1, 2)));
 static int	parse_size_opt(const char *, const char *, uint64_t, uint64_t,
 		    uint64_t *);
@@ -154,6 +155,43 @@ static const struct option long_options[] = {
 	{ "version",		no_argument,		NULL, 'V' },
 	{ NULL,			0,			NULL, 0 }
 };
+
+static const char short_options[] = ":uU46p:n:km:q:w:i:vxhV";
+
+/* Whether the argument after arg is arg's option argument, as getopt sees it. */
+static int
+next_is_optarg(const char *arg)
+{
+	const struct option	*o, *found = NULL;
+	const char		*p, *spec;
+	size_t			 len;
+
+	if (arg[0] != '-' || arg[1] == '\0')
+		return 0;
+	if (arg[1] != '-') {
+		/* A cluster: the first option taking an argument ends it. */
+		for (p = arg + 1; *p != '\0'; p++)
+			if (*p != ':' && (spec = strchr(short_options, *p)) !=
+			    NULL && spec[1] == ':')
+				return p[1] == '\0';
+		return 0;
+	}
+	len = strcspn(arg + 2, "=");
+	if (len == 0 || arg[2 + len] == '=')
+		return 0;
+	/* getopt_long takes a unique prefix of a name, or the exact name. */
+	for (o = long_options; o->name != NULL; o++)
+		if (strncmp(o->name, arg + 2, len) == 0) {
+			if (strlen(o->name) == len) {
+				found = o;
+				break;
+			}
+			if (found != NULL)
+				return 0;
+			found = o;
+		}
+	return found != NULL && found->has_arg == required_argument;
+}
 
 static int
 usage_error(const char *fmt, ...)
@@ -573,13 +611,17 @@ cli_parse(int argc, char **argv, struct config *cfg)
 	/*
 	 * "-,OPT=VALUE" is standard input and output with options; getopt
 	 * would take it for a cluster of short options, so say it as stdio.
+	 * An option's argument ("-p -,x") is left as written.
 	 */
-	for (i = 1; i < argc && nstdio < 2 && strcmp(argv[i], "--") != 0; i++)
+	for (i = 1; i < argc && nstdio < 2 && strcmp(argv[i], "--") != 0; i++) {
 		if (strncmp(argv[i], "-,", 2) == 0)
 			argv[i] = cfg->stdio_args[nstdio++] =
 			    xasprintf("stdio%s", argv[i] + 1);
+		else if (next_is_optarg(argv[i]))
+			i++;
+	}
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":uU46p:n:km:q:w:i:vxhV", long_options,
+	while ((ch = getopt_long(argc, argv, short_options, long_options,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'u':

@@ -510,7 +510,7 @@ static void
 pump(struct hub *h, struct node *p, int eof)
 {
 	struct flow_stats	*ps = transport_stats(p->t);
-	uint64_t		 frames = 0, max = UINT64_MAX;
+	uint64_t		 frames = 0, max = UINT64_MAX, skipped;
 	int			 counted, rv;
 
 	if (h->draining || p->closing)
@@ -519,10 +519,12 @@ pump(struct hub *h, struct node *p, int eof)
 	    (p->side == h->main_side || h->mode == MODE_BROKER);
 	if (counted)
 		max = h->cfg->max_frames - h->delivered;
+	skipped = proto_skipped(p->proto);
 	rv = proto_forward(p->proto, transport_input(p->t), h->stage, eof, max,
 	    &frames);
 	ps->frames_in += frames;
-	ps->dropped = proto_skipped(p->proto);
+	/* Oversize frames skipped now; --slow drop adds its own elsewhere. */
+	ps->dropped += proto_skipped(p->proto) - skipped;
 	if (counted)
 		h->delivered += frames;
 	if (evbuffer_get_length(h->stage) > 0) {
@@ -993,6 +995,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 			log_warnx("%zu bytes undelivered", left);
 		transport_restore_stdio();
 		transport_exec_kill_all();
+		listener_close(h->l);	/* unlinks a unix-listen: socket file */
 		_exit(128 + (int)sig);
 	}
 	h->signo = (int)sig;

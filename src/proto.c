@@ -90,10 +90,8 @@ ob_room(struct outbuf *ob, size_t need)
 		return (char *)ob->v.iov_base + ob->used;
 	ob_commit(ob);
 	if (evbuffer_reserve_space(ob->buf, (ev_ssize_t)(need > OUT_CHUNK ?
-	    need : OUT_CHUNK), &ob->v, 1) != 1) {
-		fputs("weir: out of memory\n", stderr);
-		abort();
-	}
+	    need : OUT_CHUNK), &ob->v, 1) != 1)
+		xoom();
 	ob->open = 1;
 	ob->used = 0;
 	return ob->v.iov_base;

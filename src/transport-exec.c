@@ -115,7 +115,12 @@ exec_open(struct transport *t)
 		close(out[1]);
 	if ((in[1] != -1 && util_set_nonblock(in[1]) == -1) ||
 	    (out[0] != -1 && util_set_nonblock(out[0]) == -1)) {
-		transport_fail(t, "%s", strerror(errno));
+		rv = errno;
+		if (in[1] != -1)
+			close(in[1]);
+		if (out[0] != -1)
+			close(out[0]);
+		transport_fail(t, "%s", strerror(rv));
 		return;
 	}
 	transport_opened(t, out[0], in[1]);

@@ -100,10 +100,8 @@ transport_alloc(struct event_base *base, const struct addr *addr,
 	t->in = evbuffer_new();
 	t->out = evbuffer_new();
 	t->timer = evtimer_new(base, timer_cb, t);
-	if (t->in == NULL || t->out == NULL || t->timer == NULL) {
-		fputs("weir: out of memory\n", stderr);
-		abort();
-	}
+	if (t->in == NULL || t->out == NULL || t->timer == NULL)
+		xoom();
 	flow_rate_init(&t->rate, addr->rate);
 	return t;
 }
@@ -355,10 +353,8 @@ again:
 	if (t->read_size == 0)
 		t->read_size = READ_MAX;
 	nv = evbuffer_reserve_space(t->in, (ev_ssize_t)t->read_size, v, 2);
-	if (nv <= 0) {
-		io_fail(t, TRANSPORT_OP_READ, "read: out of buffer space");
-		return;
-	}
+	if (nv <= 0)
+		xoom();
 	for (i = 0, want = 0; i < nv; i++) {
 		iov[i].iov_base = v[i].iov_base;
 		iov[i].iov_len = v[i].iov_len;

@@ -20,10 +20,9 @@
 
 #include "util.h"
 
-static void	oom(void) __attribute__((noreturn));
-
-static void
-oom(void)
+/* The one place allocation failure ends weir. */
+void
+xoom(void)
 {
 	fputs("weir: out of memory\n", stderr);
 	abort();
@@ -35,7 +34,7 @@ xmalloc(size_t n)
 	void	*p;
 
 	if ((p = malloc(n == 0 ? 1 : n)) == NULL)
-		oom();
+		xoom();
 	return p;
 }
 
@@ -45,7 +44,7 @@ xcalloc(size_t n, size_t size)
 	void	*p;
 
 	if ((p = calloc(n == 0 ? 1 : n, size == 0 ? 1 : size)) == NULL)
-		oom();
+		xoom();
 	return p;
 }
 
@@ -53,7 +52,7 @@ void *
 xrealloc(void *p, size_t n)
 {
 	if ((p = realloc(p, n == 0 ? 1 : n)) == NULL)
-		oom();
+		xoom();
 	return p;
 }
 
@@ -63,7 +62,7 @@ xstrdup(const char *s)
 	char	*p;
 
 	if ((p = strdup(s)) == NULL)
-		oom();
+		xoom();
 	return p;
 }
 
@@ -78,7 +77,7 @@ xasprintf(const char *fmt, ...)
 	n = vasprintf(&p, fmt, ap);
 	va_end(ap);
 	if (n < 0)
-		oom();
+		xoom();
 	return p;
 }
 

@@ -7,6 +7,7 @@
 
 struct event;
 
+void	 xoom(void) __attribute__((noreturn));
 void	*xmalloc(size_t);
 void	*xcalloc(size_t, size_t);
 void	*xrealloc(void *, size_t);

@@ -253,3 +253,15 @@ load helper
 	assert_output "abc"
 	assert_equal "${stderr%%$'\n'*}" "weir: pair - (relay) -> - (relay), one-way"
 }
+
+@test "an option's argument that looks like -,OPT is left as written" {
+	run -2 --separate-stderr weir -p -,x -
+	assert_usage_error "weir: -p: unknown protocol '-,x' (relay, line or netstring)"
+	run -2 --separate-stderr weir --proto -,x -
+	assert_usage_error "weir: -p: unknown protocol '-,x' (relay, line or netstring)"
+	cd "$T"
+	run -0 --separate-stderr weir --ready-file -,r - - <<<"x"
+	assert_output "x"
+	assert_file_exists "$T/-,r"
+	assert_file_not_exists "$T/stdio,r"
+}

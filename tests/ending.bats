@@ -180,6 +180,21 @@ load helper
 	refute_output --partial "killed by signal"
 }
 
+@test "a second signal still unlinks a unix-listen: socket file" {
+	mkdata "$T/in" 8M
+	spawn_weir_sig -k -v --ready-file "$T/r" "unix-listen:$T/s" - <"$T/in" >/dev/null 2>"$T/err"
+	wait_file "$T/r"
+	spawn_peer client --connect "unix:$T/s" --no-read --no-shutdown </dev/null
+	wait_grep "$T/err" '^weir: pause - \(sink '
+	assert_exist "$T/s"
+	kill -TERM "$WEIR_PID"
+	wait_grep "$T/err" "stopping, flushing"
+	kill -TERM "$WEIR_PID"
+	wait_exit "$WRAP_PID" 3
+	assert_equal "$EXIT_STATUS" 143
+	assert_not_exist "$T/s"
+}
+
 @test "SIGPIPE is ignored: a closed standard output is a write error" {
 	mkdata "$T/in" 4M
 	closed_pipe() {

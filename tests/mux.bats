@@ -241,6 +241,27 @@ paced_lines() {
 	refute_line --partial "weir: pause - (sink "
 }
 
+@test "--slow drop: frames dropped for a client are still counted after it sends" {
+	mkfifo "$T/in"
+	exec 7<>"$T/in"
+	start_mux -k -v --stats=json --slow drop --high-water 4k -p line \
+		tcp-listen:127.0.0.1:0 - <"$T/in" >"$T/out" 2>"$T/err" 7>&-
+	spawn_peer client --connect "$ADDR" --send 'hello\n' --no-read --rcvbuf 4096 \
+		--wait-file "$T/go" --timeout 20 </dev/null 7>&-
+	wait_grep "$T/out" '^hello$'
+	spawn big_lines 8M >&7 7>&-
+	exec 7>&-
+	wait_grep "$T/err" '^weir: drop frames for '
+	# Its end of input is read (and pumped) after the drops.
+	touch "$T/go"
+	wait_grep "$T/err" 'end of input after 6 B, 1 frame'
+	term_weir
+	assert_equal "$EXIT_STATUS" 143
+	local dropped
+	dropped=$(stats_json "$T/err" left dropped)
+	((dropped > 0)) || fail "dropped: $dropped"
+}
+
 @test "--slow close: the stalled client is closed and logged, the reader gets everything" {
 	fanout_setup --slow close
 	fanout_feed 32M 67108864
