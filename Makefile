@@ -16,17 +16,21 @@ WARN	 = -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wwrite-strings -Wpointer-arith -Wundef
 EV_CFLAGS != $(PKG_CONFIG) --cflags libevent 2>/dev/null || true
 EV_LIBS	  != $(PKG_CONFIG) --libs libevent 2>/dev/null || echo -levent
-ALL_CFLAGS = -std=c11 -O2 -g $(WARN) $(EV_CFLAGS) -D_GNU_SOURCE \
+SSL_CFLAGS != $(PKG_CONFIG) --cflags openssl 2>/dev/null || true
+SSL_LIBS  != $(PKG_CONFIG) --libs openssl 2>/dev/null || echo -lssl -lcrypto
+ALL_CFLAGS = -std=c11 -O2 -g $(WARN) $(EV_CFLAGS) $(SSL_CFLAGS) -D_GNU_SOURCE \
 	     -DWEIR_VERSION='"$(VERSION)"' $(CPPFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(LDFLAGS)
-LIBS	 = $(EV_LIBS) -lm
+LIBS	 = $(EV_LIBS) $(SSL_LIBS) -lm
 
 # The sans-IO codecs, also linked into the unit tests and fuzz targets.
 CODEC_SRCS = src/proto-codec.c src/proto-line.c src/proto-netstring.c \
 	   src/proto-relay.c
-SRCS	 = src/acl.c src/cli.c src/flow.c src/hub.c src/listener.c src/log.c src/main.c \
-	   src/proto.c src/sock.c src/transport.c src/transport-exec.c \
-	   src/transport-file.c src/transport-stdio.c src/transport-tcp.c \
+SRCS	 = src/acl.c src/cli.c src/flow.c src/hub.c src/kind.c src/listener.c src/log.c src/main.c \
+	   src/proto.c src/route-broker.c src/route-pair.c src/route-shared.c \
+	   src/sock.c src/transport.c src/transport-exec.c \
+	   src/tls.c src/transport-file.c src/transport-stdio.c \
+	   src/transport-tcp.c src/transport-tls.c src/transport-tls-listen.c \
 	   src/transport-unix.c src/util.c $(CODEC_SRCS)
 OBJS	 = $(SRCS:.c=.o)
 FUZZ_TARGETS = tests/fuzz/fuzz-line tests/fuzz/fuzz-netstring tests/fuzz/fuzz-cli
@@ -35,8 +39,9 @@ CLANG	?= clang
 HDRS	 = $(wildcard src/*.h)
 
 # Debian packages the build and the tests need.
-DEB_DEPS = gcc make libevent-dev pkg-config bats bats-support bats-assert \
-	   bats-file mandoc python3 time clang libclang-rt-14-dev valgrind
+DEB_DEPS = gcc make libevent-dev libssl-dev pkg-config bats bats-support \
+	   bats-assert bats-file mandoc python3 time clang libclang-rt-14-dev \
+	   valgrind openssl curl
 # And what the benchmarks compare weir with.
 BENCH_DEPS = socat ncat pv
 
@@ -75,17 +80,28 @@ deps:
 		fi; \
 	fi
 
+UNIT_TESTS = tests/unit/test-proto tests/unit/test-frames
+
 check: deps
-	$(MAKE) all tests/unit/test-proto
+	$(MAKE) all $(UNIT_TESTS)
 	tests/unit/test-proto
+	tests/unit/test-frames
 	bats --tap tests
 
-unit: tests/unit/test-proto
+unit: $(UNIT_TESTS)
 	tests/unit/test-proto
+	tests/unit/test-frames
 
 tests/unit/test-proto: tests/unit/test-proto.c $(CODEC_SRCS) src/util.c $(HDRS)
 	$(CC) $(ALL_CFLAGS) -Isrc $(ALL_LDFLAGS) -o $@ tests/unit/test-proto.c \
 	    $(CODEC_SRCS) src/util.c $(LIBS)
+
+# The glue and the engine, with a message kind over a socket pair.
+FRAMES_SRCS = src/transport.c src/flow.c src/util.c src/log.c src/proto.c \
+	   $(CODEC_SRCS)
+tests/unit/test-frames: tests/unit/test-frames.c $(FRAMES_SRCS) $(HDRS)
+	$(CC) $(ALL_CFLAGS) -Isrc $(ALL_LDFLAGS) -o $@ tests/unit/test-frames.c \
+	    $(FRAMES_SRCS) $(LIBS)
 
 # libFuzzer targets (clang), each run FUZZ_SECONDS on a copy of its seeds.
 fuzz: $(FUZZ_TARGETS)
@@ -105,8 +121,9 @@ tests/fuzz/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/fuzz-common.h $(CODEC_SRCS) \
 	    -fsanitize=fuzzer,address,undefined -o $@ $< $(CODEC_SRCS) \
 	    src/util.c $(LIBS)
 
-# The command line parser, with what it calls.
-CLI_FUZZ_SRCS = src/cli.c src/acl.c src/util.c $(CODEC_SRCS)
+# The command line parser, with what it calls: the kinds, and so the
+# transports they describe.
+CLI_FUZZ_SRCS = $(filter-out src/main.c src/hub.c src/listener.c src/route-%,$(SRCS))
 tests/fuzz/fuzz-cli: tests/fuzz/fuzz-cli.c $(CLI_FUZZ_SRCS) $(HDRS)
 	$(CLANG) -std=c11 -g -O1 -D_GNU_SOURCE $(EV_CFLAGS) -Isrc \
 	    -DWEIR_VERSION='"$(VERSION)"' -fsanitize=fuzzer,address,undefined \
@@ -114,10 +131,11 @@ tests/fuzz/fuzz-cli: tests/fuzz/fuzz-cli.c $(CLI_FUZZ_SRCS) $(HDRS)
 
 sanitize: deps
 	$(MAKE) clean
-	$(MAKE) all tests/unit/test-proto \
+	$(MAKE) all $(UNIT_TESTS) \
 	    CFLAGS="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	    LDFLAGS="-fsanitize=address,undefined"
 	tests/unit/test-proto
+	tests/unit/test-frames
 	WEIR_SANITIZE=1 ASAN_OPTIONS=detect_leaks=1:quarantine_size_mb=8 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 bats --tap tests
 	$(MAKE) clean
@@ -165,5 +183,5 @@ uninstall:
 	    $(DESTDIR)$(FISHCOMPDIR)/weir.fish
 
 clean:
-	rm -f weir $(OBJS) tests/unit/test-proto $(FUZZ_TARGETS)
+	rm -f weir $(OBJS) $(UNIT_TESTS) $(FUZZ_TARGETS)
 	rm -rf $(VG_DIR)

@@ -55,8 +55,8 @@ _weir()
 	local protos='relay line netstring' delims='lf crlf nul'
 	local slows='block drop close'
 	local o
-	local addrs='- stdio fd: file: write: append: tcp: tcp-listen: unix:
-		unix-listen: exec:'
+	local addrs='- stdio fd: file: write: append: tcp: tcp-listen: tls:
+		tls-listen: unix: unix-listen: exec:'
 
 	# The whole word before the cursor, ':' and '=' included.
 	line=${COMP_LINE:0:COMP_POINT}
@@ -133,13 +133,34 @@ _weir()
 		done
 		_weir_reply "${c[@]}"
 		;;
+	*,verify=*)
+		_weir_reply "${cur%,*},verify=yes" "${cur%,*},verify=no"
+		;;
+	*,cert=*|*,key=*|*,ca=*)
+		o=${cur##*,}
+		_weir_files "${cur%,*},${o%%=*}="
+		;;
 	*,*)
 		local head=${cur%,*}
 		local -a c=()
 		for o in proto= delim= max-frame= high-water= low-water= rate=; do
 			c+=("$head,$o")
 		done
-		[[ $head == unix-listen:* ]] && c+=("$head,mode=")
+		case $head in
+		unix-listen:*)
+			c+=("$head,mode=")
+			;;
+		tls:*)
+			for o in verify= ca= sni= pin= cert= key=; do
+				c+=("$head,$o")
+			done
+			;;
+		tls-listen:*)
+			for o in cert= key= ca=; do
+				c+=("$head,$o")
+			done
+			;;
+		esac
 		_weir_reply "${c[@]}"
 		;;
 	-*)

@@ -1,8 +1,8 @@
 # fish completion for weir(1)
 
 # Candidates for the address being typed: a type prefix, a path after
-# file:/write:/append:/unix:/unix-listen:, a command after exec:, or an
-# address option after a comma.
+# file:/write:/append:/unix:/unix-listen: or a TLS cert=/key=/ca=, a
+# command after exec:, or an address option after a comma.
 function __weir_address
     set -l tok (commandline -ct)
     switch $tok
@@ -21,6 +21,15 @@ function __weir_address
                 "$head,delim=lf" "line feed (the default)" \
                 "$head,delim=crlf" "CR LF (on input a bare LF ends a line too)" \
                 "$head,delim=nul" "the NUL byte, as find -print0 writes"
+        case '*,verify=*'
+            set -l head (string replace -r -- ',[^,]*$' '' $tok)
+            printf '%s\t%s\n' \
+                "$head,verify=yes" "check the chain and the name (the default)" \
+                "$head,verify=no" "accept any certificate (encrypted, not authenticated)"
+        case '*,cert=*' '*,key=*' '*,ca=*'
+            set -l head (string replace -r -- '^(.*,(cert|key|ca)=).*$' '$1' $tok)
+            set -l rest (string replace -r -- '^.*,(cert|key|ca)=' '' $tok)
+            printf '%s\n' $head(__fish_complete_path $rest)
         case '*,*'
             set -l head (string replace -r -- ',[^,]*$' '' $tok)
             printf '%s\t%s\n' \
@@ -30,8 +39,23 @@ function __weir_address
                 "$head,high-water=" "pause producers when this address holds SIZE" \
                 "$head,low-water=" "resume them when it drains to SIZE" \
                 "$head,rate=" "write at most SIZE bytes per second to this address"
-            string match -q -- 'unix-listen:*' $tok
-            and printf '%s\t%s\n' "$head,mode=" "permissions of the socket file (octal)"
+            switch $tok
+                case 'unix-listen:*'
+                    printf '%s\t%s\n' "$head,mode=" "permissions of the socket file (octal)"
+                case 'tls:*'
+                    printf '%s\t%s\n' \
+                        "$head,verify=" "check the certificate chain and name (default yes)" \
+                        "$head,ca=" "trust these CA certificates (PEM file or directory)" \
+                        "$head,sni=" "the server name sent and checked (default: HOST)" \
+                        "$head,pin=" "accept exactly this certificate (sha256:HEX)" \
+                        "$head,cert=" "client certificate (PEM)" \
+                        "$head,key=" "key of the client certificate (default: in the cert file)"
+                case 'tls-listen:*'
+                    printf '%s\t%s\n' \
+                        "$head,cert=" "server certificate (PEM; default: a fresh self-signed one)" \
+                        "$head,key=" "key of the certificate (default: in the cert file)" \
+                        "$head,ca=" "require client certificates signed by these CAs (mutual TLS)"
+            end
         case 'file:*' 'write:*' 'append:*' 'unix:*' 'unix-listen:*'
             set -l type (string replace -r -- ':.*' '' $tok)
             set -l rest (string replace -r -- '^[^:]*:' '' $tok)
@@ -46,6 +70,8 @@ function __weir_address
                 "append:" "append to PATH, creating it (a sink only)" \
                 "tcp:" "connect over TCP to HOST:PORT" \
                 "tcp-listen:" "listen for TCP connections on [HOST:]PORT" \
+                "tls:" "connect over TLS to HOST:PORT (the certificate is verified)" \
+                "tls-listen:" "listen for TLS connections on [HOST:]PORT" \
                 "unix:" "connect to a Unix socket" \
                 "unix-listen:" "listen for connections on a Unix socket" \
                 "exec:" "run /bin/sh -c COMMAND"
@@ -70,7 +96,7 @@ complete -c weir -l oversize -x -a 'error\t"a protocol error (the default)"
 skip\t"drop it and count it"' -d 'A frame over max-frame'
 complete -c weir -s n -l max-frames -x -d 'Exit 0 once N frames went the main way'
 complete -c weir -s q -l eof-timeout -x -d 'After the first EOF, end at most SEC later'
-complete -c weir -s w -l connect-timeout -x -d 'Give up a connect after SEC'
+complete -c weir -s w -l connect-timeout -x -d 'Give up a connect (and TLS handshake) after SEC'
 complete -c weir -s i -l idle-timeout -x -d 'End after SEC without traffic; with -k close an idle connection'
 complete -c weir -l high-water -x -d 'Pause producers when a consumer holds SIZE'
 complete -c weir -l low-water -x -d 'Resume them when it drains to SIZE'
@@ -84,8 +110,8 @@ complete -c weir -l broker -d 'One listener alone: the frames of each client go 
 complete -c weir -l slow -x -a 'block\t"pause every producer feeding it (the default)"
 drop\t"drop whole frames for it alone, counted"
 close\t"close it, logged"' -d 'What a fan-out does with a connection at high water'
-complete -c weir -l allow -x -d 'Admit only peers in CIDR (tcp-listen; repeatable)'
-complete -c weir -l deny -x -d 'Refuse peers in CIDR (tcp-listen; repeatable, deny wins)'
+complete -c weir -l allow -x -d 'Admit only peers in CIDR (tcp-listen, tls-listen; repeatable)'
+complete -c weir -l deny -x -d 'Refuse peers in CIDR (tcp-listen, tls-listen; repeatable, deny wins)'
 complete -c weir -s v -l verbose -d 'Log wiring, pauses and resumes'
 complete -c weir -s x -l hexdump -d 'Trace traffic on stderr as hex'
 complete -c weir -s h -l help -d 'Show the help and exit'

@@ -2,9 +2,6 @@
  * Options and addresses into one struct config.  Everything is checked
  * here, before anything is opened, so a usage error creates nothing.
  */
-#include <sys/socket.h>
-#include <sys/un.h>
-
 #include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -13,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "kind.h"
 #include "util.h"
 
 #ifndef WEIR_VERSION
@@ -39,18 +37,16 @@ static int	next_is_optarg(const char *);
 static int	usage_error(const char *, ...) __attribute__((format(printf, 1, 2)));
 static int	parse_size_opt(const char *, const char *, uint64_t, uint64_t,
 		    uint64_t *);
-static int	host_chars_ok(const char *, size_t);
 static int	split_addr(const char *, char ***, size_t *);
-static int	parse_hostport(struct addr *, const char *, int);
 static int	parse_addr(struct addr *, const char *, const struct flow_opts *);
 static int	parse_addr_option(struct addr *, const char *, const char *,
 		    struct flow_opts *);
+static int	kind_option(struct addr *, const char *, const char *, size_t,
+		    const char *);
 static int	choose_direction(struct config *, int, int);
 static const char *long_name(const char *, char *, size_t);
 static void	addr_free(struct addr *);
 
-#define HOST_MAX	253	/* the longest DNS name */
-#define NAME_SHOWN	60	/* of a name too long to show whole */
 
 static const char usage_text[] =
 "Usage: weir [OPTIONS] ADDRESS [ADDRESS]\n"
@@ -59,21 +55,16 @@ static const char usage_text[] =
 "With one ADDRESS the other side is '-' (standard input and output).\n"
 "Data flows both ways: LEFT -> RIGHT and RIGHT -> LEFT.\n"
 "\n"
-"Addresses:\n"
-"  -, stdio               standard input and output\n"
-"  fd:N                   an inherited descriptor, read and written\n"
-"  file:PATH              read PATH to its end (a source only)\n"
-"  write:PATH             create or truncate PATH and write it (a sink only)\n"
-"  append:PATH            append to PATH, creating it (a sink only)\n"
-"  tcp:HOST:PORT          connect over TCP (HOST a name, IPv4 or [IPv6])\n"
-"  tcp-listen:[HOST:]PORT listen for TCP connections (PORT 0: any free port)\n"
-"  unix:PATH              connect to a Unix socket (@NAME: abstract)\n"
-"  unix-listen:PATH       listen for connections on a Unix socket\n"
-"  exec:COMMAND           run /bin/sh -c COMMAND, wired to its stdin and stdout\n"
+"Addresses:\n";
+
+/* After each kind's own lines on its addresses. */
+static const char usage_addr_options[] =
 "Address options, after a comma (ADDRESS,OPT=VALUE,...):\n"
 "  proto=NAME, delim=D, max-frame=SIZE          as the flags, for that address\n"
-"  high-water=SIZE, low-water=SIZE, rate=SIZE   as the flags, for that address\n"
-"  mode=OCTAL             permissions of a unix-listen socket file\n"
+"  high-water=SIZE, low-water=SIZE, rate=SIZE   as the flags, for that address\n";
+
+/* After each kind's own lines on its options. */
+static const char usage_options[] =
 "\n"
 "Options:\n"
 "  -u                     one way only: LEFT -> RIGHT\n"
@@ -250,118 +241,14 @@ split_addr(const char *s, char ***pieces, size_t *npieces)
 	return 0;
 }
 
-/*
- * A host name or address: no spaces or control bytes, valid UTF-8 (a
- * resolver may know names beyond ASCII; bytes that are no text it cannot).
- */
-static int
-host_chars_ok(const char *s, size_t n)
-{
-	const unsigned char	*p = (const unsigned char *)s, *end = p + n;
-	size_t			 len, i;
-	unsigned		 cp, min;
-
-	while (p < end) {
-		if (*p < 0x80) {
-			if (*p <= 0x20 || *p == 0x7f)
-				return 0;
-			p++;
-			continue;
-		}
-		if ((*p & 0xe0) == 0xc0)
-			len = 2, cp = *p & 0x1f, min = 0x80;
-		else if ((*p & 0xf0) == 0xe0)
-			len = 3, cp = *p & 0x0f, min = 0x800;
-		else if ((*p & 0xf8) == 0xf0)
-			len = 4, cp = *p & 0x07, min = 0x10000;
-		else
-			return 0;
-		if ((size_t)(end - p) < len)
-			return 0;
-		for (i = 1; i < len; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (p[i] & 0x3f);
-		}
-		/* Overlong forms, surrogates, beyond U+10FFFF. */
-		if (cp < min || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-			return 0;
-		p += len;
-	}
-	return 1;
-}
-
-/* [HOST:]PORT or HOST:PORT; HOST may be [IPv6]. */
-static int
-parse_hostport(struct addr *a, const char *s, int listen)
-{
-	const char	*colon, *host, *port;
-	uint64_t	 num;
-	size_t		 hlen;
-
-	if (*s == '[') {
-		if ((colon = strchr(s, ']')) == NULL)
-			return usage_error("%s: missing ']'", a->name);
-		host = s + 1;
-		hlen = (size_t)(colon - host);
-		if (colon[1] != ':')
-			return usage_error("%s: missing port", a->name);
-		port = colon + 2;
-		if (hlen == 0)
-			return usage_error("%s: missing host", a->name);
-	} else if ((colon = strrchr(s, ':')) == NULL) {
-		if (!listen)
-			return usage_error("%s: missing port", a->name);
-		host = NULL;
-		hlen = 0;
-		port = s;
-	} else {
-		host = s;
-		hlen = (size_t)(colon - s);
-		port = colon + 1;
-		if (memchr(host, ':', hlen) != NULL)
-			return usage_error("%s: an IPv6 address needs brackets",
-			    a->name);
-		if (hlen == 0)
-			return usage_error("%s: missing host", a->name);
-	}
-	if (*port == '\0')
-		return usage_error("%s: missing port", a->name);
-	if (*port >= '0' && *port <= '9') {
-		if (util_parse_uint(port, 65535, &num) == -1)
-			return usage_error("%s: invalid port '%s'", a->name,
-			    port);
-		if (num == 0 && !listen)
-			return usage_error("%s: port 0 cannot be connected to",
-			    a->name);
-	} else if (strspn(port, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != strlen(port))
-		return usage_error("%s: invalid port '%s'", a->name, port);
-	if (host != NULL && hlen > HOST_MAX)
-		return usage_error("%.*s...: host name too long (at most %d "
-		    "bytes)", NAME_SHOWN, a->name, HOST_MAX);
-	if (host != NULL && !host_chars_ok(host, hlen))
-		return usage_error("%s: invalid host name", a->name);
-	if (host != NULL) {
-		a->host = xmalloc(hlen + 1);
-		memcpy(a->host, host, hlen);
-		a->host[hlen] = '\0';
-	}
-	a->port = xstrdup(port);
-	return 0;
-}
-
 /* One OPT=VALUE of an address; messages name the address as written. */
 static int
 parse_addr_option(struct addr *a, const char *text, const char *opt,
     struct flow_opts *fo)
 {
 	const char	*eq, *val;
-	char		 name[32];
 	size_t		 len;
 	uint64_t	 v;
-	char		*end;
-	long		 mode;
 
 	if ((eq = strchr(opt, '=')) == NULL) {
 		if (*opt == '\0')
@@ -371,7 +258,6 @@ parse_addr_option(struct addr *a, const char *text, const char *opt,
 	}
 	len = (size_t)(eq - opt);
 	val = eq + 1;
-	snprintf(name, sizeof name, "%.*s", (int)(len < 31 ? len : 31), opt);
 	if (len == 10 && strncmp(opt, "high-water", len) == 0) {
 		if (parse_size_opt(text, val, 1, MAX_WATER, &v) != 0)
 			return CLI_USAGE;
@@ -398,44 +284,37 @@ parse_addr_option(struct addr *a, const char *text, const char *opt,
 		if (parse_size_opt(text, val, 1, MAX_FRAME_LIMIT, &v) != 0)
 			return CLI_USAGE;
 		fo->proto.max_frame = (size_t)v;
-	} else if (len == 4 && strncmp(opt, "mode", len) == 0 &&
-	    a->type == ADDR_UNIX_LISTEN) {
-		mode = strtol(val, &end, 8);
-		if (*val < '0' || *val > '7' || *end != '\0' || mode > 0777)
-			return usage_error("%s: invalid mode '%s'", text,
-			    val);
-		a->mode = (int)mode;
 	} else
-		return usage_error("%s: unknown option '%s'", text, name);
+		return kind_option(a, text, opt, len, val);
 	return 0;
 }
 
-static const struct {
-	const char	*prefix;
-	enum addr_type	 type;
-	int		 can_read;
-	int		 can_write;
-} addr_types[] = {
-	{ "stdio",		ADDR_STDIO,		1, 1 },
-	{ "fd",			ADDR_FD,		1, 1 },
-	{ "file",		ADDR_FILE,		1, 0 },
-	{ "write",		ADDR_WRITE,		0, 1 },
-	{ "append",		ADDR_APPEND,		0, 1 },
-	{ "tcp",		ADDR_TCP,		1, 1 },
-	{ "tcp-listen",		ADDR_TCP_LISTEN,	1, 1 },
-	{ "unix",		ADDR_UNIX,		1, 1 },
-	{ "unix-listen",	ADDR_UNIX_LISTEN,	1, 1 },
-	{ "exec",		ADDR_EXEC,		1, 1 },
-};
+/* An option of the address's own kind, or none at all. */
+static int
+kind_option(struct addr *a, const char *text, const char *opt, size_t len,
+    const char *val)
+{
+	char	*key, *err = NULL;
+	int	 rv = 1;
+
+	key = xasprintf("%.*s", (int)len, opt);
+	if (a->kind->option != NULL)
+		rv = a->kind->option(a, key, val, &err);
+	if (rv == -1)
+		usage_error("%s: %s", text, err);
+	else if (rv == 1)
+		usage_error("%s: unknown option '%.31s'", text, key);
+	free(key);
+	free(err);
+	return rv == 0 ? 0 : CLI_USAGE;
+}
 
 static int
 parse_addr(struct addr *a, const char *text, const struct flow_opts *global)
 {
 	struct flow_opts  fo = *global;
-	struct sockaddr_un sun;
-	char		**pieces, *colon, *arg;
+	char		**pieces, *colon, *err = NULL;
 	size_t		  npieces, i, tlen;
-	uint64_t	  fd;
 	int		  rv = CLI_USAGE;
 
 	memset(a, 0, sizeof *a);
@@ -443,81 +322,29 @@ parse_addr(struct addr *a, const char *text, const struct flow_opts *global)
 	split_addr(text, &pieces, &npieces);
 	a->name = xstrdup(pieces[0]);
 
-	if (strcmp(a->name, "-") == 0 || strcmp(a->name, "stdio") == 0) {
-		a->type = ADDR_STDIO;
-		arg = NULL;
+	if (strcmp(a->name, "-") == 0 || strcmp(a->name, "stdio") == 0)
+		a->kind = &kind_stdio;
+	else if ((colon = strchr(a->name, ':')) == NULL) {
+		usage_error("%s: unknown address (expected TYPE:ARGS)",
+		    *a->name != '\0' ? a->name : text);
+		goto out;
 	} else {
-		if ((colon = strchr(a->name, ':')) == NULL) {
-			usage_error("%s: unknown address (expected TYPE:ARGS)",
-			    *a->name != '\0' ? a->name : text);
-			goto out;
-		}
 		tlen = (size_t)(colon - a->name);
-		for (i = 0; i < sizeof addr_types / sizeof addr_types[0]; i++)
-			if (strlen(addr_types[i].prefix) == tlen &&
-			    strncmp(addr_types[i].prefix, a->name, tlen) == 0)
-				break;
-		if (i == sizeof addr_types / sizeof addr_types[0] ||
-		    addr_types[i].type == ADDR_STDIO) {
+		if ((a->kind = kind_find(a->name, tlen)) == NULL ||
+		    a->kind == &kind_stdio) {
+			a->kind = NULL;
 			usage_error("%s: unknown address type '%.*s'", a->name,
 			    (int)tlen, a->name);
 			goto out;
 		}
-		a->type = addr_types[i].type;
-		arg = colon + 1;
+		if (a->kind->parse(a, colon + 1, &err) == -1) {
+			usage_error("%s", err);
+			free(err);
+			goto out;
+		}
 	}
-	for (i = 0; i < sizeof addr_types / sizeof addr_types[0]; i++)
-		if (addr_types[i].type == a->type) {
-			a->can_read = addr_types[i].can_read;
-			a->can_write = addr_types[i].can_write;
-		}
-
-	switch (a->type) {
-	case ADDR_STDIO:
-		break;
-	case ADDR_FD:
-		if (util_parse_uint(arg, INT_MAX, &fd) == -1) {
-			usage_error("%s: invalid descriptor '%s'", a->name,
-			    arg);
-			goto out;
-		}
-		a->fd = (int)fd;
-		break;
-	case ADDR_FILE:
-	case ADDR_WRITE:
-	case ADDR_APPEND:
-	case ADDR_EXEC:
-		if (*arg == '\0') {
-			usage_error("%s: missing %s", a->name,
-			    a->type == ADDR_EXEC ? "command" : "path");
-			goto out;
-		}
-		if (a->type != ADDR_EXEC && strlen(arg) >= PATH_MAX) {
-			usage_error("%.*s...: path too long (at most %d bytes)",
-			    NAME_SHOWN, a->name, PATH_MAX - 1);
-			goto out;
-		}
-		a->path = xstrdup(arg);
-		break;
-	case ADDR_UNIX:
-	case ADDR_UNIX_LISTEN:
-		if (*arg == '\0' || strcmp(arg, "@") == 0) {
-			usage_error("%s: missing path", a->name);
-			goto out;
-		}
-		if (strlen(arg) >= sizeof sun.sun_path) {
-			usage_error("%s: path too long (at most %zu bytes)",
-			    a->name, sizeof sun.sun_path - 1);
-			goto out;
-		}
-		a->path = xstrdup(arg);
-		break;
-	case ADDR_TCP:
-	case ADDR_TCP_LISTEN:
-		if (parse_hostport(a, arg, a->type == ADDR_TCP_LISTEN) != 0)
-			goto out;
-		break;
-	}
+	a->can_read = (a->kind->flags & KIND_READS) != 0;
+	a->can_write = (a->kind->flags & KIND_WRITES) != 0;
 
 	for (i = 1; i < npieces; i++)
 		if (parse_addr_option(a, text, pieces[i], &fo) != 0)
@@ -535,6 +362,11 @@ parse_addr(struct addr *a, const char *text, const struct flow_opts *global)
 		    (unsigned long long)a->high_water);
 		goto out;
 	}
+	if (a->kind->check != NULL && a->kind->check(a, &err) == -1) {
+		usage_error("%s: %s", text, err);
+		free(err);
+		goto out;
+	}
 	rv = 0;
 out:
 	for (i = 0; i < npieces; i++)
@@ -546,7 +378,7 @@ out:
 int
 cli_is_listener(const struct addr *a)
 {
-	return a->type == ADDR_TCP_LISTEN || a->type == ADDR_UNIX_LISTEN;
+	return (a->kind->flags & KIND_LISTENS) != 0;
 }
 
 static int
@@ -567,7 +399,7 @@ choose_direction(struct config *cfg, int only_lr, int only_rl)
 			return usage_error("-U: %s cannot flow to %s", r->name,
 			    l->name);
 		cfg->dir = DIR_RL;
-	} else if (l->type == ADDR_STDIO && r->type == ADDR_STDIO)
+	} else if ((l->kind->flags & r->kind->flags & KIND_STDIO) != 0)
 		cfg->dir = DIR_LR;	/* "- -" copies stdin to stdout */
 	else {
 		cfg->dir = (lr ? DIR_LR : 0) | (rl ? DIR_RL : 0);
@@ -754,6 +586,10 @@ cli_parse(int argc, char **argv, struct config *cfg)
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
+			kind_help(stdout, 0);
+			fputs(usage_addr_options, stdout);
+			kind_help(stdout, 1);
+			fputs(usage_options, stdout);
 			return CLI_EXIT;
 		case 'V':
 			printf("weir %s\n", WEIR_VERSION);
@@ -824,9 +660,11 @@ cli_parse(int argc, char **argv, struct config *cfg)
 			    "--share");
 	}
 	if ((cfg->acl.nallow > 0 || cfg->acl.ndeny > 0) &&
-	    cfg->left.type != ADDR_TCP_LISTEN &&
-	    cfg->right.type != ADDR_TCP_LISTEN)
-		return usage_error("--%s: needs a tcp-listen: address",
+	    !(cli_is_listener(&cfg->left) &&
+	    (cfg->left.kind->flags & KIND_INET)) &&
+	    !(cli_is_listener(&cfg->right) &&
+	    (cfg->right.kind->flags & KIND_INET)))
+		return usage_error("--%s: needs a listener with IP peers",
 		    cfg->acl.nallow > 0 ? "allow" : "deny");
 	if (cfg->share && !cfg->keep_open)
 		return usage_error("--share: needs -k (one connection has "
@@ -842,6 +680,8 @@ cli_parse(int argc, char **argv, struct config *cfg)
 static void
 addr_free(struct addr *a)
 {
+	if (a->kind != NULL && a->kind->free != NULL)
+		a->kind->free(a);
 	free(a->name);
 	free(a->host);
 	free(a->port);

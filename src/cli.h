@@ -7,19 +7,6 @@
 #include "acl.h"
 #include "proto.h"
 
-enum addr_type {
-	ADDR_STDIO,
-	ADDR_FD,
-	ADDR_FILE,
-	ADDR_WRITE,
-	ADDR_APPEND,
-	ADDR_TCP,
-	ADDR_TCP_LISTEN,
-	ADDR_UNIX,
-	ADDR_UNIX_LISTEN,
-	ADDR_EXEC
-};
-
 /* Which ways data flows: LEFT -> RIGHT, RIGHT -> LEFT, or both. */
 #define DIR_LR		0x1
 #define DIR_RL		0x2
@@ -37,8 +24,10 @@ enum stats_format {
 	STATS_JSON
 };
 
+struct kind;
+
 struct addr {
-	enum addr_type	 type;
+	const struct kind *kind;
 	char		*name;		/* as written, options left out */
 	char		*host;		/* tcp: NULL means every interface */
 	char		*port;
@@ -51,6 +40,7 @@ struct addr {
 	uint64_t	 low_water;
 	uint64_t	 rate;		/* bytes per second, 0: unlimited */
 	struct proto_opts proto;
+	void		*opts;		/* the kind's own options */
 };
 
 struct config {

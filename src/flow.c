@@ -47,6 +47,22 @@ flow_finish(struct flow_stats *st)
 	}
 }
 
+/* Add one stream's counters to a sum of several (a side's). */
+void
+flow_add(struct flow_stats *sum, const struct flow_stats *st)
+{
+	sum->bytes_in += st->bytes_in;
+	sum->frames_in += st->frames_in;
+	sum->bytes_out += st->bytes_out;
+	sum->frames_out += st->frames_out;
+	sum->pauses += st->pauses;
+	sum->paused_s += st->paused_s;
+	sum->dropped += st->dropped;
+	sum->errors += st->errors;
+	sum->undelivered += st->undelivered;
+	sum->discarded += st->discarded;
+}
+
 void
 flow_rate_init(struct flow_rate *r, uint64_t rate)
 {

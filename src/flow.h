@@ -32,13 +32,12 @@ struct flow_rate {
 int	 flow_hold(struct flow_stats *);
 int	 flow_release(struct flow_stats *);
 void	 flow_finish(struct flow_stats *);
+void	 flow_add(struct flow_stats *, const struct flow_stats *);
 
 void	 flow_rate_init(struct flow_rate *, uint64_t);
 size_t	 flow_rate_allow(struct flow_rate *, size_t);
 void	 flow_rate_spend(struct flow_rate *, size_t);
 double	 flow_rate_wait(struct flow_rate *, size_t);
-
-
 
 #include <stdio.h>
 

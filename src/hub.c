@@ -1,13 +1,9 @@
 /*
  * The hub wires the configured addresses together and decides when weir
- * is done and with what status.  Every stream is a node; the mode says who
- * consumes what a node produces:
- *
- *   pair, proxy	sessions of two nodes, each the other's consumer; a
- *			listener gives each connection a fresh partner
- *   shared		connections feed one shared node (fan-in) and it
- *			feeds every connection (fan-out)
- *   broker		each connection feeds every other
+ * is done and with what status: the loop, signals, timers, flow and the
+ * end.  Every stream is a node; who consumes what a node produces is its
+ * route's business (route.h): a pair, a proxy's pair per connection,
+ * shared fan-in and fan-out, or a broker.
  *
  * Frames move whole: a producer's frames are decoded and re-encoded into
  * each consumer's buffer one at a time.  A consumer above high water holds
@@ -15,7 +11,6 @@
  * --slow says) until it drains to low water.
  */
 #include <sys/types.h>
-#include <sys/queue.h>
 
 #include <errno.h>
 #include <signal.h>
@@ -31,96 +26,16 @@
 #include "cli.h"
 #include "flow.h"
 #include "hub.h"
+#include "kind.h"
 #include "listener.h"
 #include "log.h"
 #include "proto.h"
+#include "route.h"
 #include "transport.h"
 #include "util.h"
 
 /* After SIGINT or SIGTERM, what was read gets this long to be written. */
 #define SIGNAL_FLUSH_S	5.0
-
-enum mode {
-	MODE_PAIR,		/* no listener */
-	MODE_PROXY,		/* a listener, a fresh partner per connection */
-	MODE_SHARED,		/* a listener, one node shared by all */
-	MODE_BROKER		/* a listener alone, clients to each other */
-};
-
-static const char *const mode_names[] = { "pair", "proxy", "shared", "broker" };
-
-struct hub;
-struct session;
-
-struct node {
-	struct hub		*hub;
-	struct transport	*t;
-	const struct addr	*addr;
-	struct proto		*proto;		/* decodes what it reads */
-	struct session		*s;		/* pair, proxy */
-	int			 side;		/* 0 LEFT, 1 RIGHT */
-	int			 conn;		/* accepted by the listener */
-	int			 reads;
-	int			 writes;
-	int			 open;
-	int			 eof;		/* nothing more to read */
-	int			 shut;		/* nothing more to write */
-	int			 holding;	/* above high water */
-	int			 closing;
-	int			 bad;		/* sent a malformed frame */
-	struct event		*idle;		/* -i for a connection, with -k */
-	double			 last;		/* its last traffic */
-	TAILQ_ENTRY(node)	 entry;
-};
-TAILQ_HEAD(nodes, node);
-
-/* Two nodes, each the other's consumer. */
-struct session {
-	struct node		*n[2];		/* by side; NULL once closed */
-	int			 refs;		/* nodes not yet freed */
-};
-
-/* What a side moved, summed over the nodes it had. */
-struct side {
-	const struct addr	*addr;
-	const char		*label;
-	struct flow_stats	 stats;
-	uint64_t		 nodes;
-};
-
-struct hub {
-	struct event_base	*base;
-	const struct config	*cfg;
-	enum mode		 mode;
-	struct listener		*l;
-	int			 lside;		/* the listener's side */
-	struct node		*shared;	/* MODE_SHARED */
-	int			 shared_idle;	/* shared held: no consumer */
-	struct nodes		 live;
-	struct nodes		 dead;		/* closed, freed by the reaper */
-	struct side		 sides[2];
-	struct evbuffer		*stage;
-	struct event		*reaper;
-	struct event		*sigint;
-	struct event		*sigterm;
-	struct event		*eof_timer;
-	struct event		*idle_timer;
-	struct event		*flush_timer;
-	uint64_t		 nconns;	/* accepted and not yet closed */
-	double			 last_traffic;
-	uint64_t		 undelivered;
-	uint64_t		 delivered;	/* frames, main direction */
-	uint64_t		 stage_frames;	/* frames in stage */
-	enum mode		 shown;		/* the mode as -v names it */
-	int			 main_side;	/* whose reads -n counts */
-	int			 draining;
-	int			 counted_out;	/* -n frames delivered */
-	int			 ending;
-	int			 status;
-	int			 signo;
-};
-
-typedef void node_fn(struct hub *, struct node *, struct node *);
 
 static void	opened_cb(struct transport *, void *);
 static void	readable_cb(struct transport *, struct evbuffer *, void *);
@@ -130,46 +45,37 @@ static void	shutdown_cb(struct transport *, void *);
 static void	failed_cb(struct transport *, enum transport_op, const char *,
 		    void *);
 static void	closed_cb(struct transport *, void *);
-static void	accept_cb(int, const char *, const struct sockaddr *, void *);
+static int	admit_cb(const char *, const struct sockaddr *, void *);
+static void	ready_cb(struct transport *, void *);
+static void	handshake_failed_cb(const char *, const char *, void *);
 static void	reaper_cb(evutil_socket_t, short, void *);
 static void	signal_cb(evutil_socket_t, short, void *);
 static void	eof_timer_cb(evutil_socket_t, short, void *);
 static void	idle_timer_cb(evutil_socket_t, short, void *);
 static void	conn_idle_cb(evutil_socket_t, short, void *);
 static void	flush_timer_cb(evutil_socket_t, short, void *);
-static int	side_reads(const struct hub *, int);
-static int	side_writes(const struct hub *, int);
-static const struct addr *side_addr(const struct hub *, int);
-static int	fanout(const struct hub *, const struct node *);
-static int	usable(const struct node *);
-static struct node *node_new(struct hub *, const struct addr *, int, int);
-static void	node_open(struct hub *, struct node *);
 static void	node_free(struct hub *, struct node *);
 static uint64_t	unpassed(struct node *);
-static int	finished(const struct node *);
-static void	read_maybe(struct hub *, struct node *);
-static void	hold_if_holding(struct hub *, struct node *, struct node *);
-static void	pass_eof(struct hub *, struct node *, struct node *);
 static int	write_ready_file(const char *, struct hub *);
-static enum mode choose_mode(const struct config *, int);
 static void	log_wiring(struct hub *);
 static void	report(struct hub *);
-static void	node_start(struct hub *, struct node *);
+static int	side_reads(const struct hub *, int);
+static int	side_writes(const struct hub *, int);
+static const struct route *choose_route(const struct config *, int);
 static void	node_done(struct hub *, struct node *);
-static void	node_close(struct hub *, struct node *, int);
-static void	each_consumer(struct hub *, struct node *, node_fn *);
-static void	each_producer(struct hub *, struct node *, node_fn *);
-static void	hold(struct hub *, struct node *, struct node *);
-static void	release(struct hub *, struct node *, struct node *);
 static void	pump(struct hub *, struct node *, int);
 static void	deliver(struct hub *, struct node *, struct node *);
 static void	high_water(struct hub *, struct node *);
 static void	protocol_error(struct hub *, struct node *);
-static void	shared_idle(struct hub *);
 static void	drain(struct hub *);
-static void	finish(struct hub *, int);
 static void	settle(struct hub *);
 static size_t	pending_total(struct hub *);
+
+static const struct listener_cbs listener_cbs = {
+	admit_cb,
+	ready_cb,
+	handshake_failed_cb
+};
 
 static const struct transport_cbs cbs = {
 	opened_cb,
@@ -185,40 +91,30 @@ static const struct transport_cbs cbs = {
 static int
 side_reads(const struct hub *h, int side)
 {
-	return h->mode == MODE_BROKER ||
-	    (h->cfg->dir & (side == 0 ? DIR_LR : DIR_RL)) != 0;
+	return (h->cfg->dir & (side == 0 ? DIR_LR : DIR_RL)) != 0;
 }
 
 static int
 side_writes(const struct hub *h, int side)
 {
-	return h->mode == MODE_BROKER ||
-	    (h->cfg->dir & (side == 0 ? DIR_RL : DIR_LR)) != 0;
+	return (h->cfg->dir & (side == 0 ? DIR_RL : DIR_LR)) != 0;
 }
 
-static const struct addr *
-side_addr(const struct hub *h, int side)
+const struct addr *
+hub_side_addr(const struct hub *h, int side)
 {
 	return side == 0 ? &h->cfg->left : &h->cfg->right;
 }
 
-/* A fan-out consumer: it is one of several fed by the same producer. */
-static int
-fanout(const struct hub *h, const struct node *c)
-{
-	return h->mode == MODE_BROKER ||
-	    (h->mode == MODE_SHARED && c != h->shared);
-}
-
 /* Can n take more? Neither closing nor shut, and its transport is up. */
-static int
-usable(const struct node *n)
+int
+hub_usable(const struct node *n)
 {
 	return n != NULL && n->open && !n->closing;
 }
 
-static struct node *
-node_new(struct hub *h, const struct addr *a, int side, int conn)
+struct node *
+hub_node_new(struct hub *h, const struct addr *a, int side, int conn)
 {
 	struct node	*n;
 	const struct addr *out;
@@ -231,15 +127,16 @@ node_new(struct hub *h, const struct addr *a, int side, int conn)
 	n->reads = side_reads(h, side);
 	n->writes = side_writes(h, side);
 	/* Its consumers all speak the other side's protocol (a broker's own). */
-	out = h->mode == MODE_BROKER ? a : side_addr(h, 1 - side);
-	n->proto = proto_new(&a->proto, &out->proto);
+	out = h->route->own_side ? a : hub_side_addr(h, 1 - side);
+	n->proto = proto_new(&a->proto, &out->proto,
+	    (out->kind->flags & KIND_MESSAGES) != 0);
 	TAILQ_INSERT_TAIL(&h->live, n, entry);
 	h->sides[side].nodes++;
 	return n;
 }
 
-static void
-node_open(struct hub *h, struct node *n)
+void
+hub_node_open(struct hub *h, struct node *n)
 {
 	n->t = transport_new(h->base, n->addr, h->cfg,
 	    (n->reads ? TRANSPORT_READ : 0) | (n->writes ? TRANSPORT_WRITE : 0),
@@ -259,78 +156,18 @@ pending_total(struct hub *h)
 	return sum;
 }
 
-/* Call fn(h, p, c) for each consumer c of what p produces. */
-static void
-each_consumer(struct hub *h, struct node *p, node_fn *fn)
-{
-	struct node	*c, *next;
-
-	switch (h->mode) {
-	case MODE_PAIR:
-	case MODE_PROXY:
-		if (p->s != NULL && (c = p->s->n[1 - p->side]) != NULL &&
-		    c->writes)
-			fn(h, p, c);
-		break;
-	case MODE_SHARED:
-		if (p != h->shared) {
-			if (h->shared->writes)
-				fn(h, p, h->shared);
-			break;
-		}
-		/* FALLTHROUGH */
-	case MODE_BROKER:
-		for (c = TAILQ_FIRST(&h->live); c != NULL; c = next) {
-			next = TAILQ_NEXT(c, entry);
-			if (c->conn && c != p && c->writes && usable(c))
-				fn(h, p, c);
-		}
-		break;
-	}
-}
-
-/* Call fn(h, p, c) for each producer p feeding consumer c. */
-static void
-each_producer(struct hub *h, struct node *c, node_fn *fn)
-{
-	struct node	*p, *next;
-
-	switch (h->mode) {
-	case MODE_PAIR:
-	case MODE_PROXY:
-		if (c->s != NULL && (p = c->s->n[1 - c->side]) != NULL &&
-		    p->reads)
-			fn(h, p, c);
-		break;
-	case MODE_SHARED:
-		if (c != h->shared) {
-			if (h->shared->reads)
-				fn(h, h->shared, c);
-			break;
-		}
-		/* FALLTHROUGH */
-	case MODE_BROKER:
-		for (p = TAILQ_FIRST(&h->live); p != NULL; p = next) {
-			next = TAILQ_NEXT(p, entry);
-			if (p->conn && p != c && p->reads && usable(p))
-				fn(h, p, c);
-		}
-		break;
-	}
-}
-
 /* Start reading p if it may: nothing holds it and it has consumers. */
-static void
-read_maybe(struct hub *h, struct node *p)
+void
+hub_read_maybe(struct hub *h, struct node *p)
 {
-	if (usable(p) && p->reads && !p->eof && !h->draining &&
+	if (hub_usable(p) && p->reads && !p->eof && !h->draining &&
 	    transport_stats(p->t)->holds == 0)
 		transport_read_start(p->t);
 }
 
 /* Consumer c (or, with c NULL, the lack of one) holds producer p. */
-static void
-hold(struct hub *h, struct node *p, struct node *c)
+void
+hub_hold(struct hub *h, struct node *p, struct node *c)
 {
 	(void)h;
 	if (!flow_hold(transport_stats(p->t)))
@@ -345,8 +182,8 @@ hold(struct hub *h, struct node *p, struct node *c)
 		    transport_name(p->t));
 }
 
-static void
-release(struct hub *h, struct node *p, struct node *c)
+void
+hub_release(struct hub *h, struct node *p, struct node *c)
 {
 	if (!flow_release(transport_stats(p->t)) || h->draining)
 		return;
@@ -357,149 +194,89 @@ release(struct hub *h, struct node *p, struct node *c)
 	else
 		log_debug("resume %s (a connection to send to)",
 		    transport_name(p->t));
-	read_maybe(h, p);
+	hub_read_maybe(h, p);
 }
 
 /* A new producer starts held by every consumer already above high water. */
-static void
-hold_if_holding(struct hub *h, struct node *p, struct node *c)
+void
+hub_hold_if_holding(struct hub *h, struct node *p, struct node *c)
 {
-	if (c->holding && (!fanout(h, c) || h->cfg->slow == SLOW_BLOCK))
-		hold(h, p, c);
-}
-
-/*
- * The shared node has nobody to send to while no connection writes: it
- * is held, so standard input waits for the first client.
- */
-static void
-shared_idle(struct hub *h)
-{
-	struct node	*c;
-	int		 any = 0;
-
-	if (h->mode != MODE_SHARED || !usable(h->shared) ||
-	    !h->shared->reads)
-		return;
-	TAILQ_FOREACH(c, &h->live, entry)
-		if (c->conn && c->writes && usable(c))
-			any = 1;
-	if (!any && !h->shared_idle) {
-		h->shared_idle = 1;
-		hold(h, h->shared, NULL);
-	} else if (any && h->shared_idle) {
-		h->shared_idle = 0;
-		release(h, h->shared, NULL);
-	}
-}
-
-/* Both ends of n's session (or n alone) are up: let data flow. */
-static void
-node_start(struct hub *h, struct node *n)
-{
-	struct node	*c;
-
-	switch (h->mode) {
-	case MODE_PAIR:
-	case MODE_PROXY:
-		if (!usable(n->s->n[0]) || !usable(n->s->n[1]))
-			return;
-		read_maybe(h, n->s->n[0]);
-		read_maybe(h, n->s->n[1]);
-		break;
-	case MODE_SHARED:
-		if (n == h->shared) {
-			shared_idle(h);
-			TAILQ_FOREACH(c, &h->live, entry)
-				if (c->conn && usable(c))
-					read_maybe(h, c);
-			read_maybe(h, n);
-			break;
-		}
-		if (!usable(h->shared))
-			return;
-		each_consumer(h, n, hold_if_holding);
-		if (h->shared->eof && n->writes)
-			transport_shutdown(n->t);
-		shared_idle(h);
-		read_maybe(h, n);
-		break;
-	case MODE_BROKER:
-		each_consumer(h, n, hold_if_holding);
-		read_maybe(h, n);
-		break;
-	}
+	if (c->holding && (!h->route->fanout(h, c) ||
+	    h->cfg->slow == SLOW_BLOCK))
+		hub_hold(h, p, c);
 }
 
 static void
 opened_cb(struct transport *t, void *arg)
 {
 	struct node	*n = arg;
-	struct hub	*h = n->hub;
 
-	n->open = 1;
-	log_debug("%s: open", transport_name(t));
-	if (!h->draining && !h->ending)
-		node_start(h, n);
+	(void)t;
+	hub_node_opened(n->hub, n);
 }
 
-/* A new connection: refused, or wired as the mode says. */
-static void
-accept_cb(int fd, const char *name, const struct sockaddr *sa, void *arg)
+/* n's transport is up: its route lets data flow. */
+void
+hub_node_opened(struct hub *h, struct node *n)
 {
-	struct hub		*h = arg;
-	const struct addr	*la = side_addr(h, h->lside);
-	struct session		*s;
-	struct node		*n, *partner;
-	const char		*why;
+	n->open = 1;
+	log_debug("%s: open", transport_name(n->t));
+	if (!h->draining && !h->ending)
+		h->route->opened(h, n);
+}
+
+/* A peer at the door: refused (--allow, --deny, -m) or let in. */
+static int
+admit_cb(const char *name, const struct sockaddr *sa, void *arg)
+{
+	struct hub	*h = arg;
+	const char	*why;
+	uint64_t	 open = h->nconns + listener_pending(h->l);
 
 	if ((why = acl_check(&h->cfg->acl, sa)) != NULL) {
 		log_debug("%s: refused (%s)", name, why);
-		close(fd);
-		return;
+		return 0;
 	}
-	if (h->nconns >= h->cfg->max_conns) {
+	if (open >= h->cfg->max_conns) {
 		log_debug("%s: refused (%llu connection%s open, -m %llu)", name,
-		    (unsigned long long)h->nconns, h->nconns == 1 ? "" : "s",
+		    (unsigned long long)open, open == 1 ? "" : "s",
 		    (unsigned long long)h->cfg->max_conns);
-		close(fd);
-		return;
+		return 0;
 	}
 	log_debug("%s: accepted", name);
+	return 1;
+}
+
+/* A connection whose handshake failed: that one alone is closed. */
+static void
+handshake_failed_cb(const char *name, const char *msg, void *arg)
+{
+	struct hub	*h = arg;
+
+	log_warnx("%s: %s", name, msg);
+	h->sides[h->lside].stats.errors++;
+}
+
+/* A new connection, ready: wired as the route says. */
+static void
+ready_cb(struct transport *t, void *arg)
+{
+	struct hub	*h = arg;
+	struct node	*n;
+
 	/* Without -k a listener serves its first admitted connection. */
 	if (!h->cfg->keep_open)
 		listener_close(h->l);
 	h->nconns++;
-	n = node_new(h, la, h->lside, 1);
+	n = hub_node_new(h, hub_side_addr(h, h->lside), h->lside, 1);
 	if (h->cfg->keep_open && h->cfg->idle_timeout > 0) {
 		n->idle = evtimer_new(h->base, conn_idle_cb, n);
 		n->last = util_now();
 		util_timer_add(n->idle, h->cfg->idle_timeout);
 	}
-	if (h->mode == MODE_PAIR || h->mode == MODE_PROXY) {
-		s = xcalloc(1, sizeof *s);
-		partner = node_new(h, side_addr(h, 1 - h->lside), 1 - h->lside,
-		    0);
-		s->n[n->side] = n;
-		s->n[partner->side] = partner;
-		s->refs = 2;
-		n->s = partner->s = s;
-	} else
-		partner = NULL;
-	n->t = transport_new_fd(h->base, la, h->cfg, fd, name,
-	    (n->reads ? TRANSPORT_READ : 0) | (n->writes ? TRANSPORT_WRITE : 0),
-	    &cbs, n);
-	transport_open(n->t);
-	if (partner != NULL && !h->ending) {
-		node_open(h, partner);
-		/*
-		 * While its upstream connects, a connection's first bytes are
-		 * read and queued for it: they go out the moment it is up.
-		 */
-		if (usable(n) && partner->t != NULL && !partner->open &&
-		    !partner->closing)
-			read_maybe(h, n);
-	}
+	n->t = t;
+	transport_set_owner(t, &cbs, n);
+	h->route->accepted(h, n);
 }
 
 /*
@@ -511,12 +288,12 @@ pump(struct hub *h, struct node *p, int eof)
 {
 	struct flow_stats	*ps = transport_stats(p->t);
 	uint64_t		 frames = 0, max = UINT64_MAX, skipped;
+	size_t			 nlens;
 	int			 counted, rv;
 
 	if (h->draining || p->closing)
 		return;
-	counted = h->cfg->max_frames > 0 &&
-	    (p->side == h->main_side || h->mode == MODE_BROKER);
+	counted = h->cfg->max_frames > 0 && p->side == h->main_side;
 	if (counted)
 		max = h->cfg->max_frames - h->delivered;
 	skipped = proto_skipped(p->proto);
@@ -527,9 +304,11 @@ pump(struct hub *h, struct node *p, int eof)
 	ps->dropped += proto_skipped(p->proto) - skipped;
 	if (counted)
 		h->delivered += frames;
-	if (evbuffer_get_length(h->stage) > 0) {
+	/* Empty frames move too where they are messages of their own. */
+	proto_frames(p->proto, &nlens);
+	if (evbuffer_get_length(h->stage) > 0 || nlens > 0) {
 		h->stage_frames = frames;
-		each_consumer(h, p, deliver);
+		h->route->each_consumer(h, p, deliver);
 		evbuffer_drain(h->stage, evbuffer_get_length(h->stage));
 	}
 	if (rv == -1) {
@@ -550,13 +329,14 @@ static void
 deliver(struct hub *h, struct node *p, struct node *c)
 {
 	struct flow_stats	*cs;
-	size_t			 len = evbuffer_get_length(h->stage);
+	size_t			 len = evbuffer_get_length(h->stage), nlens;
+	const size_t		*lens;
 
 	/* One still opening takes frames: it writes them once open. */
 	if (c->t == NULL || c->closing || c->shut)
 		return;
 	cs = transport_stats(c->t);
-	if (c->holding && fanout(h, c) && h->cfg->slow == SLOW_DROP) {
+	if (c->holding && h->route->fanout(h, c) && h->cfg->slow == SLOW_DROP) {
 		cs->dropped += h->stage_frames;
 		return;
 	}
@@ -564,10 +344,13 @@ deliver(struct hub *h, struct node *p, struct node *c)
 		log_hexdump(p->side == 0 ? '>' : '<', transport_name(p->t),
 		    transport_name(c->t), evbuffer_pullup(h->stage, -1), len);
 	cs->frames_out += h->stage_frames;
-	if (fanout(h, c))
-		transport_write_bytes(c->t, evbuffer_pullup(h->stage, -1), len);
+	/* Where each frame ends, when c carries messages. */
+	lens = proto_frames(p->proto, &nlens);
+	if (h->route->fanout(h, c))
+		transport_write_bytes(c->t, evbuffer_pullup(h->stage, -1), len,
+		    lens, nlens);
 	else
-		transport_write(c->t, h->stage);
+		transport_write(c->t, h->stage, lens, nlens);
 	if (!c->holding && transport_pending(c->t) >=
 	    transport_high_water(c->t))
 		high_water(h, c);
@@ -577,20 +360,20 @@ deliver(struct hub *h, struct node *p, struct node *c)
 static void
 high_water(struct hub *h, struct node *c)
 {
-	if (fanout(h, c) && h->cfg->slow == SLOW_CLOSE) {
+	if (h->route->fanout(h, c) && h->cfg->slow == SLOW_CLOSE) {
 		log_warnx("%s: closed: holds %zu B >= high-water (--slow close)",
 		    transport_name(c->t), transport_pending(c->t));
 		transport_stats(c->t)->errors++;
-		node_close(h, c, 1);
+		hub_node_close(h, c, 1);
 		return;
 	}
 	c->holding = 1;
-	if (fanout(h, c) && h->cfg->slow == SLOW_DROP) {
+	if (h->route->fanout(h, c) && h->cfg->slow == SLOW_DROP) {
 		log_debug("drop frames for %s (holds %zu B >= high-water)",
 		    transport_name(c->t), transport_pending(c->t));
 		return;
 	}
-	each_producer(h, c, hold);
+	h->route->each_producer(h, c, hub_hold);
 }
 
 static void
@@ -613,25 +396,24 @@ wrote_cb(struct transport *t, void *arg)
 	h->last_traffic = c->last = util_now();
 	if (c->holding && transport_pending(t) <= transport_low_water(t)) {
 		c->holding = 0;
-		if (fanout(h, c) && h->cfg->slow == SLOW_DROP)
+		if (h->route->fanout(h, c) && h->cfg->slow == SLOW_DROP)
 			log_debug("deliver to %s again (holds %zu B <= "
 			    "low-water)", transport_name(t),
 			    transport_pending(t));
 		else
-			each_producer(h, c, release);
+			h->route->each_producer(h, c, hub_release);
 	}
 	if (h->draining && pending_total(h) == 0)
-		finish(h, 0);
+		hub_finish(h, 0);
 }
 
-/* What p's end of input means for its consumers. */
-static void
-pass_eof(struct hub *h, struct node *p, struct node *c)
+/* Pass EOF on to c: a half-close, once what is queued is written. */
+void
+hub_shut(struct hub *h, struct node *p, struct node *c)
 {
+	(void)h;
 	(void)p;
-	if (h->mode == MODE_PAIR || h->mode == MODE_PROXY ||
-	    (h->mode == MODE_SHARED && c != h->shared))
-		transport_shutdown(c->t);
+	transport_shutdown(c->t);
 }
 
 static void
@@ -649,11 +431,7 @@ eof_cb(struct transport *t, void *arg)
 	if (h->draining || p->closing)
 		return;
 	p->eof = 1;
-	/* A broker client's EOF: flush what is queued for it, then close. */
-	if (h->mode == MODE_BROKER)
-		transport_shutdown(t);
-	else
-		each_consumer(h, p, pass_eof);
+	h->route->eof(h, p);
 	if (h->cfg->eof_timeout > 0 && !evtimer_pending(h->eof_timer, NULL))
 		util_timer_add(h->eof_timer, h->cfg->eof_timeout);
 	node_done(h, p);
@@ -670,38 +448,26 @@ shutdown_cb(struct transport *t, void *arg)
 }
 
 /* Whether n has nothing left to read or write. */
-static int
-finished(const struct node *n)
+int
+hub_finished(const struct node *n)
 {
 	return (!n->reads || n->eof) && (!n->writes || n->shut);
 }
 
-/*
- * Close what is finished: a session when both its nodes are (ending weir
- * without -k), a connection of a shared listener or broker by itself.
- */
+/* n may be done: its route closes what is finished (or ends weir). */
 static void
 node_done(struct hub *h, struct node *n)
 {
-	struct session	*s = n->s;
+	if (!h->ending)
+		h->route->done(h, n);
+}
 
-	if (h->ending)
-		return;
-	if (s != NULL) {
-		/* A partner already closed (after an error) is finished. */
-		if ((s->n[0] != NULL && !finished(s->n[0])) ||
-		    (s->n[1] != NULL && !finished(s->n[1])))
-			return;
-		if (h->mode == MODE_PAIR || !h->cfg->keep_open) {
-			finish(h, 0);
-			return;
-		}
-		node_close(h, s->n[0], 0);
-		node_close(h, s->n[1], 0);
-		return;
-	}
-	if (n->conn && finished(n))
-		node_close(h, n, 0);
+/* A connection done both ways is closed by itself. */
+void
+hub_conn_done(struct hub *h, struct node *n)
+{
+	if (n->conn && hub_finished(n))
+		hub_node_close(h, n, 0);
 }
 
 /*
@@ -716,7 +482,7 @@ failed_cb(struct transport *t, enum transport_op op, const char *msg,
 {
 	struct node	*n = arg;
 	struct hub	*h = n->hub;
-	struct node	*other = n->s != NULL ? n->s->n[1 - n->side] : NULL;
+	struct node	*other = n->peer;
 
 	log_warnx("%s: %s", transport_name(t), msg);
 	h->status = 1;
@@ -724,30 +490,31 @@ failed_cb(struct transport *t, enum transport_op op, const char *msg,
 		return;
 	switch (op) {
 	case TRANSPORT_OP_OPEN:
-		if (h->cfg->keep_open && n->s != NULL) {
-			node_close(h, n, 1);
-			node_close(h, other, 1);
+		if (h->cfg->keep_open && n->paired) {
+			hub_node_close(h, n, 1);
+			hub_node_close(h, other, 1);
 		} else
-			finish(h, 1);
+			hub_finish(h, 1);
 		return;
 	case TRANSPORT_OP_READ:
 		/* A connection that failed reading (reset) is gone both ways. */
-		if (n->conn && n->s == NULL) {
-			node_close(h, n, 1);
+		if (n->conn && !n->paired) {
+			hub_node_close(h, n, 1);
 			return;
 		}
 		if (!n->eof) {
 			n->eof = 1;
-			each_consumer(h, n, pass_eof);
+			h->route->eof(h, n);
 		}
 		break;
 	case TRANSPORT_OP_WRITE:
 		n->shut = 1;
 		if (n->holding) {
 			n->holding = 0;
-			each_producer(h, n, release);
+			h->route->each_producer(h, n, hub_release);
 		}
-		if (n == h->shared) {
+		/* The one node all connections share. */
+		if (!n->conn && !n->paired) {
 			drain(h);
 			return;
 		}
@@ -756,17 +523,17 @@ failed_cb(struct transport *t, enum transport_op op, const char *msg,
 		 * longer be written to may still have sent frames: read them
 		 * to its end (a reset's comes at once), then it is done.
 		 */
-		if (n->conn && n->s == NULL) {
+		if (n->conn && !n->paired) {
 			if (n->reads && !n->eof && !n->bad)
-				read_maybe(h, n);
+				hub_read_maybe(h, n);
 			else
-				node_close(h, n, 1);
+				hub_node_close(h, n, 1);
 			return;
 		}
 		/* With -k a pair whose peer vanished is closed, both ends. */
-		if (h->cfg->keep_open && n->s != NULL) {
-			node_close(h, n, 1);
-			node_close(h, other, 1);
+		if (h->cfg->keep_open && n->paired) {
+			hub_node_close(h, n, 1);
+			hub_node_close(h, other, 1);
 			return;
 		}
 		if (other != NULL && !other->eof) {
@@ -790,7 +557,7 @@ failed_cb(struct transport *t, enum transport_op op, const char *msg,
 static void
 protocol_error(struct hub *h, struct node *p)
 {
-	struct node	*other = p->s != NULL ? p->s->n[1 - p->side] : NULL;
+	struct node	*other = p->peer;
 
 	log_warnx("%s: %s", transport_name(p->t), proto_error(p->proto));
 	transport_stats(p->t)->errors++;
@@ -806,28 +573,28 @@ protocol_error(struct hub *h, struct node *p)
 	}
 	if (!h->cfg->keep_open)
 		h->status = 1;
-	node_close(h, p, 1);
-	if (other != NULL && usable(other)) {
+	hub_node_close(h, p, 1);
+	if (other != NULL && hub_usable(other)) {
 		other->eof = 1;
 		transport_read_stop(other->t);
 		if (other->writes)
 			transport_shutdown(other->t);
 		else
-			node_close(h, other, 0);
+			hub_node_close(h, other, 0);
 	}
 }
 
 /* Close a node for good; abort drops what it still had to write. */
-static void
-node_close(struct hub *h, struct node *n, int abort)
+void
+hub_node_close(struct hub *h, struct node *n, int abort)
 {
 	if (n == NULL || n->closing)
 		return;
 	n->closing = 1;
 	if (n->holding) {
 		n->holding = 0;
-		if (!(fanout(h, n) && h->cfg->slow == SLOW_DROP))
-			each_producer(h, n, release);
+		if (!(h->route->fanout(h, n) && h->cfg->slow == SLOW_DROP))
+			h->route->each_producer(h, n, hub_release);
 	}
 	if (n->t == NULL) {
 		closed_cb(NULL, n);
@@ -853,12 +620,15 @@ closed_cb(struct transport *t, void *arg)
 		h->nconns--;
 		listener_resume(h->l);
 	}
-	if (n->s != NULL)
-		n->s->n[n->side] = NULL;
-	shared_idle(h);
+	/* Its pair's other end is alone now. */
+	if (n->peer != NULL)
+		n->peer->peer = NULL;
+	n->peer = NULL;
+	if (h->route->closed != NULL)
+		h->route->closed(h, n);
 	event_active(h->reaper, EV_READ, 1);
 	if (h->draining && pending_total(h) == 0)
-		finish(h, 0);
+		hub_finish(h, 0);
 	settle(h);
 }
 
@@ -882,23 +652,12 @@ node_free(struct hub *h, struct node *n)
 		st->undelivered += transport_lost(n->t);
 		if (!n->bad)
 			st->discarded += unpassed(n);
-		sum->bytes_in += st->bytes_in;
-		sum->frames_in += st->frames_in;
-		sum->bytes_out += st->bytes_out;
-		sum->frames_out += st->frames_out;
-		sum->pauses += st->pauses;
-		sum->paused_s += st->paused_s;
-		sum->dropped += st->dropped;
-		sum->errors += st->errors;
-		sum->undelivered += st->undelivered;
-		sum->discarded += st->discarded;
+		flow_add(sum, st);
 		h->undelivered += st->undelivered;
 		transport_free(n->t);
 	}
 	if (n->idle != NULL)
 		event_free(n->idle);
-	if (n->s != NULL && --n->s->refs == 0)
-		free(n->s);
 	proto_free(n->proto);
 	free(n);
 }
@@ -921,8 +680,8 @@ reaper_cb(evutil_socket_t fd, short what, void *arg)
  * End: close every node (dropping what is queued when abort is set), then
  * leave the loop once all have closed, children reaped included.
  */
-static void
-finish(struct hub *h, int abort)
+void
+hub_finish(struct hub *h, int abort)
 {
 	struct node	*n, *next;
 
@@ -979,7 +738,7 @@ drain(struct hub *h)
 		if (n->t != NULL)
 			transport_read_stop(n->t);
 	if (pending_total(h) == 0)
-		finish(h, 0);
+		hub_finish(h, 0);
 }
 
 static void
@@ -1011,7 +770,7 @@ flush_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	finish(arg, 1);
+	hub_finish(arg, 1);
 }
 
 static void
@@ -1022,7 +781,7 @@ eof_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	log_debug("eof timeout (%g s): ending", h->cfg->eof_timeout);
-	finish(h, 1);
+	hub_finish(h, 1);
 }
 
 static void
@@ -1039,7 +798,7 @@ idle_timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	log_warnx("idle for %g s, closing", h->cfg->idle_timeout);
 	h->status = 1;
-	finish(h, 1);
+	hub_finish(h, 1);
 }
 
 /* With -k, -i closes a connection idle that long, alone. */
@@ -1060,9 +819,8 @@ conn_idle_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	log_warnx("%s: idle for %g s, closing", transport_name(n->t),
 	    h->cfg->idle_timeout);
-	if (n->s != NULL)
-		node_close(h, n->s->n[1 - n->side], 1);
-	node_close(h, n, 1);
+	hub_node_close(h, n->peer, 1);
+	hub_node_close(h, n, 1);
 }
 
 static int
@@ -1090,20 +848,19 @@ write_ready_file(const char *path, struct hub *h)
 }
 
 /* The mode of DESIGN.md's table, as -v names it. */
-static enum mode
-choose_mode(const struct config *cfg, int lside)
+static const struct route *
+choose_route(const struct config *cfg, int lside)
 {
 	const struct addr	*other;
 
 	if (cfg->broker)
-		return MODE_BROKER;
+		return &route_broker;
 	if (lside < 0)
-		return MODE_PAIR;
+		return &route_pair;
 	other = lside == 0 ? &cfg->right : &cfg->left;
-	if (!cfg->share && (other->type == ADDR_TCP ||
-	    other->type == ADDR_UNIX || other->type == ADDR_EXEC))
-		return MODE_PROXY;
-	return MODE_SHARED;
+	if (!cfg->share && (other->kind->flags & KIND_REOPENS))
+		return &route_proxy;
+	return &route_shared;
 }
 
 static void
@@ -1111,12 +868,12 @@ log_wiring(struct hub *h)
 {
 	const struct config	*cfg = h->cfg;
 
-	if (h->shown == MODE_BROKER) {
-		log_debug("broker %s (%s)", cfg->left.name,
+	if (h->shown->sides == 1) {
+		log_debug("%s %s (%s)", h->shown->name, cfg->left.name,
 		    proto_name(cfg->left.proto.kind));
 		return;
 	}
-	log_debug("%s %s (%s) %s %s (%s)%s", mode_names[h->shown],
+	log_debug("%s %s (%s) %s %s (%s)%s", h->shown->name,
 	    cfg->left.name, proto_name(cfg->left.proto.kind),
 	    cfg->dir == DIR_BOTH ? "<->" : cfg->dir == DIR_LR ? "->" : "<-",
 	    cfg->right.name, proto_name(cfg->right.proto.kind),
@@ -1128,12 +885,11 @@ report(struct hub *h)
 {
 	struct flow_stats	*st;
 	char			*label;
-	int			 i, nsides = h->mode == MODE_BROKER ? 1 : 2;
+	int			 i;
 
-	for (i = 0; i < nsides; i++) {
+	for (i = 0; i < h->route->sides; i++) {
 		st = &h->sides[i].stats;
-		if (cli_is_listener(h->sides[i].addr) ||
-		    h->mode == MODE_PROXY)
+		if (cli_is_listener(h->sides[i].addr) || h->route->per_conn)
 			label = xasprintf("%s (%llu connection%s)",
 			    h->sides[i].addr->name,
 			    (unsigned long long)h->sides[i].nodes,
@@ -1156,8 +912,7 @@ int
 hub_run(const struct config *cfg)
 {
 	struct hub	 h;
-	struct session	*s;
-	struct node	*n, *a, *b;
+	struct node	*n;
 	char		*err;
 	int		 status;
 
@@ -1167,9 +922,9 @@ hub_run(const struct config *cfg)
 	TAILQ_INIT(&h.dead);
 	h.lside = cli_is_listener(&cfg->left) ? 0 :
 	    cli_is_listener(&cfg->right) ? 1 : -1;
-	h.shown = choose_mode(cfg, h.lside);
+	h.shown = choose_route(cfg, h.lside);
 	/* One connection shares nothing: without -k it pairs with the other side. */
-	h.mode = h.shown == MODE_SHARED && !cfg->keep_open ? MODE_PROXY :
+	h.route = h.shown == &route_shared && !cfg->keep_open ? &route_proxy :
 	    h.shown;
 	h.main_side = cfg->dir == DIR_RL ? 1 : 0;
 	h.sides[0].addr = &cfg->left;
@@ -1192,15 +947,17 @@ hub_run(const struct config *cfg)
 	log_wiring(&h);
 
 	if (h.lside >= 0) {
-		h.l = listener_new(h.base, side_addr(&h, h.lside), cfg,
-		    accept_cb, &h, &err);
+		h.l = listener_new(h.base, hub_side_addr(&h, h.lside), cfg,
+		    (side_reads(&h, h.lside) ? TRANSPORT_READ : 0) |
+		    (side_writes(&h, h.lside) ? TRANSPORT_WRITE : 0),
+		    &listener_cbs, &h, &err);
 		if (h.l == NULL) {
-			log_warnx("%s: %s", side_addr(&h, h.lside)->name, err);
+			log_warnx("%s: %s", hub_side_addr(&h, h.lside)->name, err);
 			free(err);
 			h.status = 1;
 			goto done;
 		}
-		log_debug("%s: listening (%s)", side_addr(&h, h.lside)->name,
+		log_debug("%s: listening (%s)", hub_side_addr(&h, h.lside)->name,
 		    listener_ready(h.l));
 	}
 	if (cfg->ready_file != NULL && write_ready_file(cfg->ready_file, &h)
@@ -1211,22 +968,8 @@ hub_run(const struct config *cfg)
 	h.last_traffic = util_now();
 	if (cfg->idle_timeout > 0 && !cfg->keep_open)
 		util_timer_add(h.idle_timer, cfg->idle_timeout);
-	if (h.mode == MODE_PAIR) {
-		s = xcalloc(1, sizeof *s);
-		a = node_new(&h, &cfg->left, 0, 0);
-		b = node_new(&h, &cfg->right, 1, 0);
-		s->n[0] = a;
-		s->n[1] = b;
-		s->refs = 2;
-		a->s = b->s = s;
-		node_open(&h, a);
-		if (!h.ending)
-			node_open(&h, b);
-	} else if (h.mode == MODE_SHARED) {
-		h.shared = node_new(&h, side_addr(&h, 1 - h.lside),
-		    1 - h.lside, 0);
-		node_open(&h, h.shared);
-	}
+	if (h.route->start != NULL)
+		h.route->start(&h);
 	if (!h.ending || !TAILQ_EMPTY(&h.live))
 		event_base_dispatch(h.base);
 	reaper_cb(-1, 0, &h);
@@ -1242,8 +985,6 @@ done:
 	status = h.signo != 0 ? 128 + h.signo : h.status;
 	while ((n = TAILQ_FIRST(&h.live)) != NULL) {
 		TAILQ_REMOVE(&h.live, n, entry);
-		if (n->s != NULL)
-			n->s->n[n->side] = NULL;
 		node_free(&h, n);
 	}
 	reaper_cb(-1, 0, &h);

@@ -10,7 +10,6 @@
 #include "proto-codec.h"
 #include "util.h"
 
-static int	hexval(int);
 
 static const char *const names[] = {
 	[PROTO_RELAY] = "relay",
@@ -37,18 +36,6 @@ proto_parse_name(const char *s, enum proto_kind *kind)
 	return -1;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* lf, crlf, nul, one character, or \xHH. */
 int
 proto_parse_delim(const char *s, struct proto_opts *o)
@@ -65,8 +52,8 @@ proto_parse_delim(const char *s, struct proto_opts *o)
 		o->delim = '\0';
 	else if (s[0] != '\0' && s[1] == '\0')
 		o->delim = (unsigned char)s[0];
-	else if (s[0] == '\\' && s[1] == 'x' && (hi = hexval(s[2])) >= 0 &&
-	    (lo = hexval(s[3])) >= 0 && s[4] == '\0')
+	else if (s[0] == '\\' && s[1] == 'x' && (hi = util_hexval(s[2])) >= 0 &&
+	    (lo = util_hexval(s[3])) >= 0 && s[4] == '\0')
 		o->delim = (unsigned char)(hi << 4 | lo);
 	else
 		return -1;

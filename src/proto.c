@@ -23,6 +23,10 @@ struct proto {
 	struct proto_dec	*dec;
 	int			 pass;		/* relay to relay */
 	int			 run;		/* line to the same line */
+	int			 keep;		/* note where each frame ends */
+	size_t			*lens;		/* of the last forward's frames */
+	size_t			 nlens;
+	size_t			 cap;
 	char			*err;
 };
 
@@ -40,8 +44,13 @@ static int	 run_lines(struct proto *, struct evbuffer *, struct evbuffer *,
 		    uint64_t, uint64_t *);
 static void	 encode(struct proto *, struct outbuf *, const char *, size_t);
 
+/*
+ * One direction: frames decoded as in says, encoded as out says; with
+ * keep, where each encoded frame ends is noted too (the consumer
+ * carries messages, each frame one of them).
+ */
 struct proto *
-proto_new(const struct proto_opts *in, const struct proto_opts *out)
+proto_new(const struct proto_opts *in, const struct proto_opts *out, int keep)
 {
 	struct proto	*p;
 
@@ -51,7 +60,8 @@ proto_new(const struct proto_opts *in, const struct proto_opts *out)
 	p->dec = proto_dec_new(in);
 	p->pass = in->kind == PROTO_RELAY && out->kind == PROTO_RELAY;
 	p->run = in->kind == PROTO_LINE && out->kind == PROTO_LINE &&
-	    !in->crlf && !out->crlf && in->delim == out->delim;
+	    !in->crlf && !out->crlf && in->delim == out->delim && !keep;
+	p->keep = keep;
 	return p;
 }
 
@@ -61,6 +71,7 @@ proto_free(struct proto *p)
 	if (p == NULL)
 		return;
 	proto_dec_free(p->dec);
+	free(p->lens);
 	free(p->err);
 	free(p);
 }
@@ -107,12 +118,34 @@ ob_commit(struct outbuf *ob)
 	ob->open = 0;
 }
 
+/* The lengths of the frames the last proto_forward moved, if kept. */
+const size_t *
+proto_frames(const struct proto *p, size_t *n)
+{
+	*n = p->nlens;
+	return p->lens;
+}
+
+static void
+note_frame(struct proto *p, size_t len)
+{
+	if (!p->keep)
+		return;
+	if (p->nlens == p->cap) {
+		p->cap = p->cap == 0 ? 16 : p->cap * 2;
+		p->lens = xrealloc(p->lens, p->cap * sizeof *p->lens);
+	}
+	p->lens[p->nlens++] = len;
+}
+
 static void
 encode(struct proto *p, struct outbuf *ob, const char *data, size_t len)
 {
-	size_t	 need = proto_enc_size(&p->out, len);
+	size_t	 need = proto_enc_size(&p->out, len), n;
 
-	ob->used += proto_enc_write(&p->out, ob_room(ob, need), data, len);
+	n = proto_enc_write(&p->out, ob_room(ob, need), data, len);
+	ob->used += n;
+	note_frame(p, n);
 }
 
 /*
@@ -189,10 +222,12 @@ proto_forward(struct proto *p, struct evbuffer *in, struct evbuffer *out,
 	uint64_t		 got = 0;
 	int			 r;
 
+	p->nlens = 0;
 	if (p->err != NULL)
 		return -1;
 	if (p->pass) {
 		if (evbuffer_get_length(in) > 0 && max > 0) {
+			note_frame(p, evbuffer_get_length(in));
 			evbuffer_add_buffer(out, in);
 			(*frames)++;
 		}

@@ -69,12 +69,14 @@ int		 proto_parse_delim(const char *, struct proto_opts *);
 struct evbuffer;
 struct proto;
 
-struct proto	*proto_new(const struct proto_opts *, const struct proto_opts *);
+struct proto	*proto_new(const struct proto_opts *, const struct proto_opts *,
+		    int);
 void		 proto_free(struct proto *);
 int		 proto_forward(struct proto *, struct evbuffer *,
 		    struct evbuffer *, int, uint64_t, uint64_t *);
 const char	*proto_error(const struct proto *);
 uint64_t	 proto_skipped(const struct proto *);
 uint64_t	 proto_partial(const struct proto *);
+const size_t	*proto_frames(const struct proto *, size_t *);
 
 #endif

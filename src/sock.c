@@ -1,11 +1,13 @@
 /*
- * Non-blocking connect over a list of targets, tried in order, under one
- * connect timeout; the TCP and Unix transports both use it.
+ * Non-blocking connect over a list of targets, tried in order (the
+ * engine's opening deadline bounds it all); the TCP, Unix and TLS
+ * transports use it.  Also the plain accepted socket, and peer names.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,6 +24,7 @@
 #include "transport-kind.h"
 #include "util.h"
 
+#define LISTEN_BACKLOG	1024
 /* A Unix socket with a full backlog says EAGAIN: ask again this soon. */
 #define UNIX_RETRY_S	0.01
 
@@ -33,22 +36,21 @@ struct connecting {
 	int			 last_err;
 	struct event		*ev;
 	struct event		*retry;
-	struct event		*timeout;
+	sock_connected_fn	*then;
 };
 
 static void	try_next(struct transport *);
 static void	connect_cb(evutil_socket_t, short, void *);
 static void	retry_cb(evutil_socket_t, short, void *);
-static void	timeout_cb(evutil_socket_t, short, void *);
 static void	done(struct transport *, int);
 static int	loopback(const struct sock_target *);
 static int	connected(int);
 
 void
-sock_connect(struct transport *t, struct sock_target *targets, size_t n)
+sock_connect(struct transport *t, struct sock_target *targets, size_t n,
+    sock_connected_fn *then)
 {
 	struct connecting	*c;
-	double			 s = t->cfg->connect_timeout;
 
 	c = xcalloc(1, sizeof *c);
 	c->targets = targets;
@@ -56,41 +58,56 @@ sock_connect(struct transport *t, struct sock_target *targets, size_t n)
 	c->fd = -1;
 	c->last_err = ENOENT;
 	c->retry = evtimer_new(t->base, retry_cb, t);
-	c->timeout = evtimer_new(t->base, timeout_cb, t);
-	t->kind = c;
-	if (s > 0)
-		util_timer_add(c->timeout, s);
+	c->then = then;
+	t->conn = c;
+	t->phase = "connect";
 	try_next(t);
 }
 
+/* Free the connect state (closing a socket still connecting); may repeat. */
 void
 sock_connect_free(struct transport *t)
 {
-	struct connecting	*c = t->kind;
+	struct connecting	*c = t->conn;
 
 	if (c == NULL)
 		return;
 	if (c->ev != NULL)
 		event_free(c->ev);
 	event_free(c->retry);
-	event_free(c->timeout);
 	if (c->fd != -1)
 		close(c->fd);
 	free(c->targets);
 	free(c);
-	t->kind = NULL;
+	t->conn = NULL;
 }
 
+/* Connected: the stream is up, or the kind goes on (a TLS handshake). */
 static void
 done(struct transport *t, int fd)
 {
-	struct connecting	*c = t->kind;
+	struct connecting	*c = t->conn;
+	sock_connected_fn	*then = c->then;
 
 	c->fd = -1;
 	sock_connect_free(t);
 	t->sock = t->connected = 1;
-	transport_opened(t, fd, fd);
+	if (then != NULL)
+		then(t, fd);
+	else
+		transport_opened(t, fd, fd);
 }
+
+static void
+accepted_open(struct transport *t)
+{
+	transport_opened(t, t->accepted, t->accepted);
+}
+
+/* A plain accepted socket: open at once. */
+const struct transport_ops sock_accepted_ops = {
+	.open = accepted_open
+};
 
 /* Whether a target is this host's loopback (127/8, ::1, ::ffff:127/104). */
 static int
@@ -124,7 +141,7 @@ connected(int fd)
 static void
 try_next(struct transport *t)
 {
-	struct connecting	*c = t->kind;
+	struct connecting	*c = t->conn;
 	struct sock_target	*tg;
 
 	while (c->next < c->n) {
@@ -173,7 +190,7 @@ static void
 connect_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct transport	*t = arg;
-	struct connecting	*c = t->kind;
+	struct connecting	*c = t->conn;
 	socklen_t		 len = sizeof c->last_err;
 	int			 err = 0;
 
@@ -201,16 +218,163 @@ retry_cb(evutil_socket_t fd, short what, void *arg)
 	try_next(arg);
 }
 
-static void
-timeout_cb(evutil_socket_t fd, short what, void *arg)
+static int
+ai_family(int family)
 {
-	struct transport	*t = arg;
+	return family == 4 ? AF_INET : family == 6 ? AF_INET6 : AF_UNSPEC;
+}
 
-	(void)fd;
-	(void)what;
-	sock_connect_free(t);
-	transport_fail(t, "connect: timed out after %g s",
-	    t->cfg->connect_timeout);
+/* Every address HOST:PORT resolves to, in order; -1 once it has failed. */
+int
+sock_tcp_resolve(struct transport *t, struct sock_target **out, size_t *np)
+{
+	struct addrinfo		 hints, *res, *ai;
+	struct sock_target	*targets;
+	size_t			 n = 0;
+	int			 rv;
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = ai_family(t->cfg->family);
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_protocol = IPPROTO_TCP;
+	if ((rv = getaddrinfo(t->addr->host, t->addr->port, &hints, &res))
+	    != 0) {
+		transport_fail(t, "%s", rv == EAI_SYSTEM ? strerror(errno) :
+		    gai_strerror(rv));
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next)
+		n++;
+	targets = xcalloc(n, sizeof *targets);
+	n = 0;
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if (ai->ai_addrlen > sizeof targets[n].ss)
+			continue;
+		memcpy(&targets[n].ss, ai->ai_addr, ai->ai_addrlen);
+		targets[n].len = ai->ai_addrlen;
+		n++;
+	}
+	freeaddrinfo(res);
+	*out = targets;
+	*np = n;
+	return 0;
+}
+
+static int
+bind_one(int family, const struct sockaddr *sa, socklen_t len, int v6only,
+    char **err)
+{
+	int	 fd, on = 1;
+
+	if ((fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1) {
+		*err = xasprintf("socket: %s", strerror(errno));
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+	if (family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only,
+		    sizeof v6only);
+	if (bind(fd, sa, len) == -1) {
+		*err = xasprintf("bind: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (listen(fd, LISTEN_BACKLOG) == -1) {
+		*err = xasprintf("listen: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Bind and listen.  With no HOST, every interface: IPv6 and IPv4 on one
+ * socket where the system allows it.  *ready is an address another weir
+ * can connect to: SCHEME:HOST:PORT.
+ */
+int
+sock_tcp_bind(const struct addr *a, int family, const char *scheme,
+    char **ready, char **err)
+{
+	struct addrinfo		 hints, *res, *ai;
+	struct sockaddr_storage	 ss;
+	struct sockaddr_in	*in = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6	*in6 = (struct sockaddr_in6 *)&ss;
+	socklen_t		 len;
+	char			 host[INET6_ADDRSTRLEN];
+	int			 fd = -1, rv, v6only;
+
+	*err = NULL;
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = ai_family(family);
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE;
+	if (a->host == NULL && family != 4) {
+		hints.ai_family = AF_INET6;
+		hints.ai_flags |= AI_NUMERICHOST;
+		rv = getaddrinfo("::", a->port, &hints, &res);
+		if (rv == 0) {
+			fd = bind_one(AF_INET6, res->ai_addr, res->ai_addrlen,
+			    family == 6, err);
+			freeaddrinfo(res);
+		}
+		if (fd == -1 && family == 6)
+			goto fail;
+		hints.ai_family = AF_INET;
+	}
+	if (fd == -1) {
+		free(*err);
+		*err = NULL;
+		rv = getaddrinfo(a->host != NULL ? a->host : "0.0.0.0",
+		    a->port, &hints, &res);
+		if (rv != 0) {
+			*err = xstrdup(rv == EAI_SYSTEM ? strerror(errno) :
+			    gai_strerror(rv));
+			return -1;
+		}
+		for (ai = res; ai != NULL && fd == -1; ai = ai->ai_next) {
+			free(*err);
+			*err = NULL;
+			fd = bind_one(ai->ai_family, ai->ai_addr,
+			    ai->ai_addrlen, 1, err);
+		}
+		freeaddrinfo(res);
+		if (fd == -1)
+			goto fail;
+	}
+	free(*err);
+	*err = NULL;
+	len = sizeof ss;
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1) {
+		*err = xasprintf("getsockname: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (ss.ss_family == AF_INET) {
+		if (in->sin_addr.s_addr == htonl(INADDR_ANY))
+			in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+		*ready = xasprintf("%s:%s:%u", scheme, host,
+		    ntohs(in->sin_port));
+	} else if (IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr)) {
+		/* IPv6 only: ::1; IPv4 too: 127.0.0.1, as other tools expect. */
+		len = sizeof v6only;
+		if (getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &len)
+		    == -1)
+			v6only = 1;
+		*ready = xasprintf(v6only ? "%s:[::1]:%u" :
+		    "%s:127.0.0.1:%u", scheme, ntohs(in6->sin6_port));
+	} else {
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+		*ready = xasprintf("%s:[%s]:%u", scheme, host,
+		    ntohs(in6->sin6_port));
+	}
+	return fd;
+fail:
+	if (*err == NULL)
+		*err = xstrdup("no address to bind");
+	return -1;
 }
 
 /* "127.0.0.1:5000", "[::1]:5000", or a Unix path ("" when unnamed). */

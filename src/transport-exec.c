@@ -36,16 +36,37 @@ struct child {
 static struct child	*children;
 static struct event	*sigchld_ev;
 
+static int	exec_parse(struct addr *, const char *, char **);
 static void	exec_open(struct transport *);
 static void	exec_close(struct transport *);
 static void	sigchld_cb(evutil_socket_t, short, void *);
 static void	child_done(struct child *);
 static void	child_term(const struct child *);
 
-const struct transport_ops transport_exec_ops = {
-	exec_open,
-	exec_close
+static const struct transport_ops exec_ops = {
+	.open = exec_open,
+	.close = exec_close
 };
+
+const struct kind kind_exec = {
+	.name = "exec",
+	.flags = KIND_READS | KIND_WRITES | KIND_REOPENS,
+	.help = "  exec:COMMAND           run /bin/sh -c COMMAND, wired to its "
+	    "stdin and stdout\n",
+	.parse = exec_parse,
+	.ops = &exec_ops
+};
+
+static int
+exec_parse(struct addr *a, const char *arg, char **err)
+{
+	if (*arg == '\0') {
+		*err = xasprintf("%s: missing command", a->name);
+		return -1;
+	}
+	a->path = xstrdup(arg);
+	return 0;
+}
 
 static void
 exec_open(struct transport *t)

@@ -1,22 +1,56 @@
 /*
- * What each kind of transport implements, and the state every kind shares.
- * Only transport*.c include this; the hub sees transport.h alone.
+ * What each kind of transport implements, and the state the engine
+ * (transport.c) keeps for every kind.  Only transport*.c, sock.c and
+ * listener.c include this; the hub sees transport.h alone.
  */
 #ifndef WEIR_TRANSPORT_KIND_H
 #define WEIR_TRANSPORT_KIND_H
 
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include <event2/event.h>
 
 #include "flow.h"
+#include "kind.h"
 #include "transport.h"
 
+/* What a read, write or shutdown needs before it can go on. */
+#define TRANSPORT_WANT_READ	1
+#define TRANSPORT_WANT_WRITE	2
+
+/*
+ * A kind's operations.  I/O left NULL is the descriptors' own (readv,
+ * writev, nothing before shutdown(2)).  read and write return what they
+ * moved, 0 for end of file (read), or -1 with errno; EAGAIN with t->want
+ * set says what to wait for (readability when unset, for a read); a
+ * failure the kind words itself leaves the words in t->err.
+ */
 struct transport_ops {
-	/* Open or connect; call transport_opened() or transport_fail(). */
+	/* Open, connect, handshake: then transport_opened or _fail. */
 	void	(*open)(struct transport *);
-	/* Everything is done: release what the kind holds beyond the fds. */
+	ssize_t	(*read)(struct transport *, const struct iovec *, int);
+	ssize_t	(*write)(struct transport *, const struct iovec *, int);
+	/* Say the end (TLS close_notify) before shutdown(SHUT_WR): 0, -1. */
+	int	(*shutdown)(struct transport *);
+	/* Bytes taken from the descriptor and still held inside. */
+	size_t	(*buffered)(const struct transport *);
+	/* Free what the kind holds (connect state, TLS); may repeat. */
+	void	(*release)(struct transport *);
+	/* An end that takes time (a child to reap): transport_closed. */
 	void	(*close)(struct transport *);
+	/* A one-way writer still reads until the peer closes. */
+	int	 linger;
+};
+
+struct note;
+
+/* Where each queued frame ends: lengths from head to tail. */
+struct frames {
+	size_t			*len;
+	size_t			 head;
+	size_t			 tail;
+	size_t			 cap;
 };
 
 struct transport {
@@ -25,20 +59,30 @@ struct transport {
 	const struct config	*cfg;
 	struct event_base	*base;
 	char			*name;
+	const char		*phase;		/* of opening, for a timeout */
 	int			 halves;	/* TRANSPORT_READ, _WRITE */
 	int			 rfd;
 	int			 wfd;
+	int			 accepted;	/* accepted descriptor, or -1 */
 	int			 rpoll;		/* rfd works with the backend */
 	int			 wpoll;
 	int			 wsock;		/* wfd is a socket: half-close */
 	int			 sock;		/* opened as a socket: no probe */
 	int			 opened;	/* writes queued before are flushed */
 	int			 connected;	/* just connected: nothing to read yet */
+	int			 want;		/* TRANSPORT_WANT_* of the last I/O */
+	int			 read_waits;	/* a read waits for writability */
+	int			 write_waits;	/* a write waits for readability */
+	int			 lingering;	/* reading only to see the peer close */
 	struct event		*rev;
 	struct event		*wev;
-	struct event		*timer;		/* connect timeout, pacing */
+	struct event		*timer;		/* opening deadline, pacing */
+	struct event		*notify;	/* ends, told from the loop */
+	struct note		*notes;
 	struct evbuffer		*in;
 	struct evbuffer		*out;
+	int			 messages;	/* carries messages: keep frames */
+	struct frames		 frames;	/* of out, when it does */
 	struct flow_stats	 stats;
 	struct flow_rate	 rate;
 	uint64_t		 lost;		/* bytes a failed write left */
@@ -53,16 +97,10 @@ struct transport {
 	int			 pacing;
 	const struct transport_cbs *cbs;
 	void			*arg;
+	void			*conn;		/* connecting (sock.c) */
 	void			*kind;		/* the kind's own state */
+	char			*err;		/* a kind's own I/O failure */
 };
-
-extern const struct transport_ops transport_stdio_ops;
-extern const struct transport_ops transport_fd_ops;
-extern const struct transport_ops transport_file_ops;
-extern const struct transport_ops transport_tcp_ops;
-extern const struct transport_ops transport_unix_ops;
-extern const struct transport_ops transport_exec_ops;
-extern const struct transport_ops transport_accepted_ops;
 
 void	transport_opened(struct transport *, int, int);
 void	transport_fail(struct transport *, const char *, ...)

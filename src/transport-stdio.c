@@ -1,22 +1,53 @@
 /* Inherited descriptors: standard input and output, and fd:N. */
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 
 #include "cli.h"
 #include "transport-kind.h"
+#include "util.h"
 
 static void	stdio_open(struct transport *);
+static int	fd_parse(struct addr *, const char *, char **);
 static void	fd_open(struct transport *);
 
-const struct transport_ops transport_stdio_ops = {
-	stdio_open,
-	NULL
+static const struct transport_ops stdio_ops = {
+	.open = stdio_open
 };
 
-const struct transport_ops transport_fd_ops = {
-	fd_open,
-	NULL
+static const struct transport_ops fd_ops = {
+	.open = fd_open
 };
+
+/* "-" or "stdio"; cli.c finds it by those names alone. */
+const struct kind kind_stdio = {
+	.name = "stdio",
+	.flags = KIND_READS | KIND_WRITES | KIND_STDIO,
+	.help = "  -, stdio               standard input and output\n",
+	.ops = &stdio_ops
+};
+
+const struct kind kind_fd = {
+	.name = "fd",
+	.flags = KIND_READS | KIND_WRITES,
+	.help = "  fd:N                   an inherited descriptor, read and "
+	    "written\n",
+	.parse = fd_parse,
+	.ops = &fd_ops
+};
+
+static int
+fd_parse(struct addr *a, const char *arg, char **err)
+{
+	uint64_t	 fd;
+
+	if (util_parse_uint(arg, INT_MAX, &fd) == -1) {
+		*err = xasprintf("%s: invalid descriptor '%s'", a->name, arg);
+		return -1;
+	}
+	a->fd = (int)fd;
+	return 0;
+}
 
 static void
 stdio_open(struct transport *t)

@@ -21,15 +21,75 @@
 #define LISTEN_BACKLOG	1024
 #define SO_ACCEPTCON_FLAG 0x10000	/* __SO_ACCEPTCON in /proc/net/unix */
 
+static int	unix_parse(struct addr *, const char *, char **);
+static int	unix_listen_option(struct addr *, const char *, const char *,
+		    char **);
 static void	unix_open(struct transport *);
-static void	unix_close(struct transport *);
 static socklen_t fill_sun(struct sockaddr_un *, const char *);
 static int	socket_is_live(const char *, const struct stat *);
+static int	unix_bind(const struct addr *, const struct config *,
+		    struct bound *, char **);
+static void	unix_unbind(const struct addr *, struct bound *);
 
-const struct transport_ops transport_unix_ops = {
-	unix_open,
-	unix_close
+static const struct transport_ops unix_ops = {
+	.open = unix_open,
+	.release = sock_connect_free
 };
+
+const struct kind kind_unix = {
+	.name = "unix",
+	.flags = KIND_READS | KIND_WRITES | KIND_REOPENS,
+	.help = "  unix:PATH              connect to a Unix socket (@NAME: "
+	    "abstract)\n",
+	.parse = unix_parse,
+	.ops = &unix_ops
+};
+
+static const struct kind_listen unix_listen = {
+	.bind = unix_bind,
+	.unbind = unix_unbind,
+	.conn = &sock_accepted_ops
+};
+
+const struct kind kind_unix_listen = {
+	.name = "unix-listen",
+	.flags = KIND_READS | KIND_WRITES | KIND_LISTENS,
+	.help = "  unix-listen:PATH       listen for connections on a Unix "
+	    "socket\n",
+	.help_opts = "  mode=OCTAL             permissions of a unix-listen "
+	    "socket file\n",
+	.parse = unix_parse,
+	.option = unix_listen_option,
+	.listen = &unix_listen
+};
+
+static int
+unix_parse(struct addr *a, const char *arg, char **err)
+{
+	struct sockaddr_un	 sun;
+
+	if (strcmp(arg, "@") == 0)
+		arg = "";
+	return kind_arg_path(a, arg, sizeof sun.sun_path, err);
+}
+
+static int
+unix_listen_option(struct addr *a, const char *name, const char *val,
+    char **err)
+{
+	char	*end;
+	long	 mode;
+
+	if (strcmp(name, "mode") != 0)
+		return 1;
+	mode = strtol(val, &end, 8);
+	if (*val < '0' || *val > '7' || *end != '\0' || mode > 0777) {
+		*err = xasprintf("invalid mode '%s'", val);
+		return -1;
+	}
+	a->mode = (int)mode;
+	return 0;
+}
 
 /* A path, or @NAME for the abstract namespace (a leading NUL byte). */
 static socklen_t
@@ -54,14 +114,7 @@ unix_open(struct transport *t)
 
 	tg = xcalloc(1, sizeof *tg);
 	tg->len = fill_sun((struct sockaddr_un *)&tg->ss, t->addr->path);
-	sock_connect(t, tg, 1);
-}
-
-static void
-unix_close(struct transport *t)
-{
-	sock_connect_free(t);
-	transport_closed(t);
+	sock_connect(t, tg, 1, NULL);
 }
 
 /*
@@ -117,8 +170,8 @@ socket_is_live(const char *path, const struct stat *st)
 	return live;
 }
 
-int
-transport_unix_bind(const struct addr *a, char **ready, char **err)
+static int
+bind_path(const struct addr *a, char **ready, char **err)
 {
 	struct sockaddr_un	 sun;
 	struct stat		 st;
@@ -176,15 +229,35 @@ transport_unix_bind(const struct addr *a, char **ready, char **err)
 	return fd;
 }
 
-/* Remove the socket file at exit, if it is still the one weir made. */
-void
-transport_unix_unbind(const struct addr *a, const struct stat *made)
+/* Bind, and remember the socket file made, to remove it at exit. */
+static int
+unix_bind(const struct addr *a, const struct config *cfg, struct bound *b,
+    char **err)
 {
-	struct stat	 st;
+	struct stat	*made;
 
-	if (a->path[0] == '@')
+	(void)cfg;
+	if ((b->fd = bind_path(a, &b->ready, err)) == -1)
+		return -1;
+	made = xcalloc(1, sizeof *made);
+	if (a->path[0] != '@' && lstat(a->path, made) == 0)
+		b->priv = made;
+	else
+		free(made);
+	return b->fd;
+}
+
+/* Remove the socket file, if it is still the one weir made. */
+static void
+unix_unbind(const struct addr *a, struct bound *b)
+{
+	struct stat	*made = b->priv, st;
+
+	if (made == NULL)
 		return;
 	if (lstat(a->path, &st) == 0 && st.st_dev == made->st_dev &&
 	    st.st_ino == made->st_ino)
 		unlink(a->path);
+	free(made);
+	b->priv = NULL;
 }

@@ -1,6 +1,10 @@
 /*
- * The I/O every kind shares: large reads into reserved buffer space,
- * scatter/gather writes, pacing, half-close.  Descriptors the event backend
+ * The engine every kind shares: large reads into reserved buffer space,
+ * scatter/gather writes, pacing, half-close, the opening deadline, and
+ * the callbacks that end things, told from the loop.  A kind with I/O of
+ * its own (TLS) plugs in read, write and shutdown; when one of them must
+ * wait for the other direction's readiness (OpenSSL's WANT_READ and
+ * WANT_WRITE), the engine waits for that.  Descriptors the event backend
  * cannot watch (regular files, /dev/null) never block and are driven by
  * activating their events by hand.
  */
@@ -37,12 +41,52 @@
 #define READ_MIN	(4 * 1024 - 128)
 /* A write the backend cannot watch failed with EAGAIN: try again soon. */
 #define RETRY_S		0.01
+/* An accepted connection's handshake, when -w does not say. */
+#define ACCEPT_TIMEOUT_S 10.0
+/* Extents handed to a kind's own write at once. */
+#define WRITE_IOV	16
+
+/* An end to tell the owner from the loop. */
+enum note_what {
+	NOTE_FAILED,
+	NOTE_EOF,
+	NOTE_SHUTDOWN,
+	NOTE_CLOSED
+};
+
+struct note {
+	struct note		*next;
+	enum note_what		 what;
+	enum transport_op	 op;
+	char			*msg;
+};
 
 static void	read_cb(evutil_socket_t, short, void *);
 static void	write_cb(evutil_socket_t, short, void *);
 static void	timer_cb(evutil_socket_t, short, void *);
+static void	notify_cb(evutil_socket_t, short, void *);
+static void	linger_cb(evutil_socket_t, short, void *);
+static void	read_some(struct transport *, short);
+static ssize_t	write_some(struct transport *, size_t *);
+static void	watch_read(struct transport *);
+static void	note(struct transport *, enum note_what, enum transport_op,
+		    const char *);
+static double	open_timeout(const struct transport *);
+static const char *why(struct transport *);
 static void	flush(struct transport *);
+static void	flush_frames(struct transport *);
+static void	flushed(struct transport *, int);
+static int	spent(struct transport *, size_t);
+static int	retry(struct transport *, ssize_t);
+static void	write_error(struct transport *, ssize_t);
+static void	pace(struct transport *, size_t);
+static ssize_t	write_frame(struct transport *, size_t);
+static void	frames_push(struct frames *, const size_t *, size_t);
+static size_t	frames_first(const struct frames *);
+static void	frames_pop(struct frames *);
+static void	frames_clear(struct frames *);
 static void	half_close(struct transport *);
+static void	shut_done(struct transport *);
 static void	release_fd(int);
 static void	arm_timer(struct transport *, double);
 static void	fail_op(struct transport *, enum transport_op, const char *,
@@ -56,31 +100,6 @@ static struct {
 	int	 flags;
 } saved[8];
 static size_t nsaved;
-
-static const struct transport_ops *
-ops_for(enum addr_type type)
-{
-	switch (type) {
-	case ADDR_STDIO:
-		return &transport_stdio_ops;
-	case ADDR_FD:
-		return &transport_fd_ops;
-	case ADDR_FILE:
-	case ADDR_WRITE:
-	case ADDR_APPEND:
-		return &transport_file_ops;
-	case ADDR_TCP:
-		return &transport_tcp_ops;
-	case ADDR_UNIX:
-		return &transport_unix_ops;
-	case ADDR_EXEC:
-		return &transport_exec_ops;
-	case ADDR_TCP_LISTEN:
-	case ADDR_UNIX_LISTEN:
-		break;
-	}
-	return &transport_accepted_ops;
-}
 
 static struct transport *
 transport_alloc(struct event_base *base, const struct addr *addr,
@@ -97,10 +116,14 @@ transport_alloc(struct event_base *base, const struct addr *addr,
 	t->rfd = t->wfd = -1;
 	t->cbs = cbs;
 	t->arg = arg;
+	t->accepted = -1;
+	t->messages = (addr->kind->flags & KIND_MESSAGES) != 0;
 	t->in = evbuffer_new();
 	t->out = evbuffer_new();
 	t->timer = evtimer_new(base, timer_cb, t);
-	if (t->in == NULL || t->out == NULL || t->timer == NULL)
+	t->notify = event_new(base, -1, 0, notify_cb, t);
+	if (t->in == NULL || t->out == NULL || t->timer == NULL ||
+	    t->notify == NULL)
 		xoom();
 	flow_rate_init(&t->rate, addr->rate);
 	return t;
@@ -114,45 +137,56 @@ transport_new(struct event_base *base, const struct addr *addr,
 	struct transport	*t;
 
 	t = transport_alloc(base, addr, cfg, halves, cbs, arg);
-	t->ops = ops_for(addr->type);
+	t->ops = addr->kind->ops;
 	t->name = xstrdup(addr->name);
 	return t;
 }
 
-/* A connection a listener accepted; addr is the listener's. */
+/*
+ * A connection a listener accepted; addr is the listener's.  Opening it
+ * is its kind's handshake, if it has one.
+ */
 struct transport *
-transport_new_fd(struct event_base *base, const struct addr *addr,
+transport_new_accepted(struct event_base *base, const struct addr *addr,
     const struct config *cfg, int fd, const char *name, int halves,
     const struct transport_cbs *cbs, void *arg)
 {
 	struct transport	*t;
 
 	t = transport_alloc(base, addr, cfg, halves, cbs, arg);
-	t->ops = &transport_accepted_ops;
+	t->ops = addr->kind->listen->conn;
 	t->name = xstrdup(name);
-	t->kind = (void *)(intptr_t)fd;
+	t->accepted = fd;
+	t->sock = 1;
 	return t;
 }
 
-static void
-accepted_open(struct transport *t)
+/* Hand the transport to a new owner (a listener's, to the hub). */
+void
+transport_set_owner(struct transport *t, const struct transport_cbs *cbs,
+    void *arg)
 {
-	int	 fd = (int)(intptr_t)t->kind;
-
-	t->kind = NULL;
-	t->sock = 1;
-	transport_opened(t, fd, fd);
+	t->cbs = cbs;
+	t->arg = arg;
 }
 
-const struct transport_ops transport_accepted_ops = {
-	accepted_open,
-	NULL
-};
+/* How long opening may take: -w, or for a handshake a default. */
+static double
+open_timeout(const struct transport *t)
+{
+	if (t->accepted >= 0 && t->cfg->connect_timeout == 0)
+		return ACCEPT_TIMEOUT_S;
+	return t->cfg->connect_timeout;
+}
 
 void
 transport_open(struct transport *t)
 {
+	double	 s = open_timeout(t);
+
 	t->ops->open(t);
+	if (!t->opened && !t->closing && t->notes == NULL && s > 0)
+		util_timer_add(t->timer, s);
 }
 
 /*
@@ -218,13 +252,12 @@ release_fd(int fd)
 	}
 }
 
-/* The kind has its descriptors: set up the events and tell the owner. */
-void
-transport_opened(struct transport *t, int rfd, int wfd)
+/* Descriptors for each half the owner uses; the rest are closed. */
+static void
+take_fds(struct transport *t, int rfd, int wfd)
 {
 	struct stat	 st;
 
-	t->opened = 1;
 	if (!(t->halves & TRANSPORT_READ) && rfd != wfd && rfd >= 0) {
 		release_fd(rfd);
 		rfd = -1;
@@ -254,6 +287,33 @@ transport_opened(struct transport *t, int rfd, int wfd)
 		    event_new(t->base, t->wfd, EV_WRITE | EV_PERSIST, write_cb,
 		    t) : event_new(t->base, -1, 0, write_cb, t);
 	}
+}
+
+/*
+ * A kind with I/O of its own works one socket both ways whatever halves
+ * the owner uses: a TLS read may have to write, and a write to read.
+ */
+static void
+take_socket(struct transport *t, int fd)
+{
+	t->rfd = t->wfd = fd;
+	t->rpoll = t->wpoll = t->wsock = 1;
+	t->rev = event_new(t->base, fd, EV_READ | EV_PERSIST | EV_CLOSED,
+	    read_cb, t);
+	t->wev = event_new(t->base, fd, EV_WRITE | EV_PERSIST, write_cb, t);
+}
+
+/* The kind has its descriptors: set up the events and tell the owner. */
+void
+transport_opened(struct transport *t, int rfd, int wfd)
+{
+	t->opened = 1;
+	t->phase = NULL;
+	evtimer_del(t->timer);
+	if (t->ops->read != NULL)
+		take_socket(t, rfd);
+	else
+		take_fds(t, rfd, wfd);
 	t->cbs->opened(t, t->arg);
 	/* What was given to write (or to end) while it opened goes now. */
 	if (!t->closing && (evbuffer_get_length(t->out) > 0 ||
@@ -268,6 +328,55 @@ transport_opened(struct transport *t, int rfd, int wfd)
 	}
 }
 
+/* Queue an end for the owner; notify_cb tells it from the loop. */
+static void
+note(struct transport *t, enum note_what what, enum transport_op op,
+    const char *msg)
+{
+	struct note	*n, **tail;
+
+	n = xcalloc(1, sizeof *n);
+	n->what = what;
+	n->op = op;
+	n->msg = msg != NULL ? xstrdup(msg) : NULL;
+	for (tail = &t->notes; *tail != NULL; tail = &(*tail)->next)
+		;
+	*tail = n;
+	event_active(t->notify, EV_READ, 1);
+}
+
+static void
+notify_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct transport	*t = arg;
+	struct note		*n;
+
+	(void)fd;
+	(void)what;
+	while ((n = t->notes) != NULL) {
+		t->notes = n->next;
+		switch (n->what) {
+		case NOTE_FAILED:
+			t->cbs->failed(t, n->op, n->msg, t->arg);
+			break;
+		case NOTE_EOF:
+			t->cbs->eof(t, t->arg);
+			break;
+		case NOTE_SHUTDOWN:
+			t->cbs->shutdown(t, t->arg);
+			break;
+		case NOTE_CLOSED:
+			/* The owner may free t now: nothing follows. */
+			free(n->msg);
+			free(n);
+			t->cbs->closed(t, t->arg);
+			return;
+		}
+		free(n->msg);
+		free(n);
+	}
+}
+
 static void
 fail_op(struct transport *t, enum transport_op op, const char *fmt, va_list ap)
 {
@@ -275,7 +384,7 @@ fail_op(struct transport *t, enum transport_op op, const char *fmt, va_list ap)
 
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	t->stats.errors++;
-	t->cbs->failed(t, op, msg, t->arg);
+	note(t, NOTE_FAILED, op, msg);
 }
 
 /* A kind failed to open, or (once closing) reports how its stream ended. */
@@ -288,6 +397,13 @@ transport_fail(struct transport *t, const char *fmt, ...)
 	fail_op(t, t->closing ? TRANSPORT_OP_CLOSE : TRANSPORT_OP_OPEN, fmt,
 	    ap);
 	va_end(ap);
+}
+
+/* Why the last I/O failed: the kind's words, or errno's. */
+static const char *
+why(struct transport *t)
+{
+	return t->err != NULL ? t->err : strerror(errno);
 }
 
 static void
@@ -312,7 +428,7 @@ transport_read_start(struct transport *t)
 		event_active(t->rev, EV_READ, 1);
 		return;
 	}
-	event_add(t->rev, NULL);
+	watch_read(t);
 	/*
 	 * A stream that starts or resumes often has data waiting: read it in
 	 * this turn of the loop rather than the next, but only if there is
@@ -323,7 +439,8 @@ transport_read_start(struct transport *t)
 		t->connected = 0;
 		return;
 	}
-	if (ioctl(t->rfd, FIONREAD, &avail) == 0 && avail > 0)
+	if ((ioctl(t->rfd, FIONREAD, &avail) == 0 && avail > 0) ||
+	    (t->ops->buffered != NULL && t->ops->buffered(t) > 0))
 		event_active(t->rev, EV_READ, 1);
 }
 
@@ -333,23 +450,89 @@ transport_read_stop(struct transport *t)
 	if (t->rev == NULL || !t->reading)
 		return;
 	t->reading = 0;
-	event_del(t->rev);
+	watch_read(t);
+}
+
+/*
+ * Watch for readability while reading (and the read is not waiting for
+ * writability), while a write waits for it, or while lingering.
+ */
+static void
+watch_read(struct transport *t)
+{
+	if (t->rev == NULL || !t->rpoll)
+		return;
+	if ((t->reading && !t->read_waits) || t->write_waits || t->lingering)
+		event_add(t->rev, NULL);
+	else
+		event_del(t->rev);
+}
+
+static ssize_t
+read_iov(struct transport *t, const struct iovec *iov, int n)
+{
+	t->want = 0;
+	if (t->ops->read != NULL)
+		return t->ops->read(t, iov, n);
+	return readv(t->rfd, iov, n);
 }
 
 static void
 read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct transport	*t = arg;
+
+	(void)fd;
+	if (t->write_waits) {
+		t->write_waits = 0;
+		watch_read(t);
+		flush(t);
+	}
+	if (t->lingering)
+		linger_cb(fd, what, arg);
+	else if (t->reading && !t->read_waits)
+		read_some(t, what);
+}
+
+/* The next read's size: doubled while reads fill it, halved while small. */
+static void
+resize_reads(struct transport *t, size_t n)
+{
+	if (n >= t->read_size && t->read_size < READ_MAX)
+		t->read_size = t->read_size * 2 + 128 > READ_MAX ?
+		    READ_MAX : t->read_size * 2 + 128;
+	else if (n < t->read_size / 4 && t->read_size > READ_MIN)
+		t->read_size = (t->read_size + 128) / 2 - 128;
+}
+
+/* A read failed: wait as it asks, or it is the end of this input. */
+static void
+read_failed(struct transport *t)
+{
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+		if (t->want == TRANSPORT_WANT_WRITE) {
+			t->read_waits = 1;
+			watch_read(t);
+			event_add(t->wev, NULL);
+		} else if (!t->rpoll)
+			event_active(t->rev, EV_READ, 1);
+		return;
+	}
+	transport_read_stop(t);
+	t->read_eof = 1;
+	io_fail(t, TRANSPORT_OP_READ, "read: %s", why(t));
+}
+
+static void
+read_some(struct transport *t, short what)
+{
 	struct evbuffer_iovec	 v[2];
 	struct iovec		 iov[2];
 	ssize_t			 n, left;
 	size_t			 want;
 	int			 nv, i;
 
-	(void)fd;
 again:
-	if (!t->reading)
-		return;
 	if (t->read_size == 0)
 		t->read_size = READ_MAX;
 	nv = evbuffer_reserve_space(t->in, (ev_ssize_t)t->read_size, v, 2);
@@ -360,57 +543,83 @@ again:
 		iov[i].iov_len = v[i].iov_len;
 		want += v[i].iov_len;
 	}
-	n = readv(t->rfd, iov, nv);
-	if (n > 0) {
-		left = n;
-		for (i = 0; i < nv; i++) {
-			if ((size_t)left < v[i].iov_len)
-				v[i].iov_len = (size_t)left;
-			left -= (ssize_t)v[i].iov_len;
-		}
-		evbuffer_commit_space(t->in, v, nv);
-		t->stats.bytes_in += (uint64_t)n;
-		if ((size_t)n >= t->read_size && t->read_size < READ_MAX)
-			t->read_size = t->read_size * 2 + 128 > READ_MAX ?
-			    READ_MAX : t->read_size * 2 + 128;
-		else if ((size_t)n < t->read_size / 4 && t->read_size > READ_MIN)
-			t->read_size = (t->read_size + 128) / 2 - 128;
-		t->cbs->readable(t, t->in, t->arg);
-		/*
-		 * The peer has closed and this read did not fill the space:
-		 * its end of file is next; take it now, not a turn later.
-		 */
-		if ((what & EV_CLOSED) && (size_t)n < want) {
-			what = 0;
-			goto again;
-		}
-		if (t->reading && !t->rpoll)
-			event_active(t->rev, EV_READ, 1);
+	n = read_iov(t, iov, nv);
+	if (n <= 0) {
+		evbuffer_commit_space(t->in, v, 0);
+		if (n == 0) {
+			transport_read_stop(t);
+			t->read_eof = 1;
+			note(t, NOTE_EOF, TRANSPORT_OP_READ, NULL);
+		} else
+			read_failed(t);
 		return;
 	}
-	evbuffer_commit_space(t->in, v, 0);
-	if (n == 0) {
-		transport_read_stop(t);
-		t->read_eof = 1;
-		t->cbs->eof(t, t->arg);
-		return;
+	for (i = 0, left = n; i < nv; i++) {
+		if ((size_t)left < v[i].iov_len)
+			v[i].iov_len = (size_t)left;
+		left -= (ssize_t)v[i].iov_len;
 	}
-	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-		if (!t->rpoll)
-			event_active(t->rev, EV_READ, 1);
+	evbuffer_commit_space(t->in, v, nv);
+	t->stats.bytes_in += (uint64_t)n;
+	resize_reads(t, (size_t)n);
+	t->cbs->readable(t, t->in, t->arg);
+	if (!t->reading)
 		return;
+	/*
+	 * The peer has closed and this read did not fill the space: its end
+	 * of file is next; take it now, not a turn later.
+	 */
+	if ((what & EV_CLOSED) && (size_t)n < want) {
+		what = 0;
+		goto again;
 	}
-	transport_read_stop(t);
-	t->read_eof = 1;
-	io_fail(t, TRANSPORT_OP_READ, "read: %s", strerror(errno));
+	/* More is there that no readiness will announce. */
+	if (!t->rpoll || (t->ops->buffered != NULL && t->ops->buffered(t) > 0))
+		event_active(t->rev, EV_READ, 1);
+}
+
+/*
+ * A one-way writer's half-close is done; what the peer still sends
+ * (TLS session tickets, say) is read and dropped until it closes, so
+ * unread bytes never turn the close into a reset.
+ */
+static void
+linger_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct transport	*t = arg;
+	char			 buf[16384];
+	struct iovec		 iov = { buf, sizeof buf };
+	ssize_t			 n;
+
+	(void)fd;
+	(void)what;
+	while ((n = read_iov(t, &iov, 1)) > 0)
+		;
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	t->lingering = 0;
+	watch_read(t);
+	/* The peer refused what was sent (a TLS alert): a failed write. */
+	if (n == -1 && t->err != NULL)
+		io_fail(t, TRANSPORT_OP_WRITE, "%s", t->err);
+	else
+		shut_done(t);
 }
 
 static void
 write_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct transport	*t = arg;
+
 	(void)fd;
 	(void)what;
-	flush(arg);
+	if (t->read_waits) {
+		t->read_waits = 0;
+		watch_read(t);
+		if (t->reading)
+			event_active(t->rev, EV_READ, 1);
+	}
+	flush(t);
 }
 
 static void
@@ -420,6 +629,14 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (!t->opened) {
+		/* The opening deadline: connect and handshake, all of it. */
+		if (t->ops->release != NULL)
+			t->ops->release(t);
+		transport_fail(t, "%s: timed out after %g s",
+		    t->phase != NULL ? t->phase : "connect", open_timeout(t));
+		return;
+	}
 	t->pacing = 0;
 	flush(t);
 }
@@ -433,86 +650,142 @@ arm_timer(struct transport *t, double s)
 	util_timer_add(t->timer, s);
 }
 
-/* Queue buf's bytes (moved, not copied) and write what the peer takes now. */
-void
-transport_write(struct transport *t, struct evbuffer *buf)
+/* Where each queued frame ends, for a kind that carries messages. */
+static void
+frames_push(struct frames *f, const size_t *lens, size_t n)
 {
-	if (!t->opened && !t->closing) {
-		evbuffer_add_buffer(t->out, buf);
-		return;
+	size_t	 i;
+
+	if (f->tail + n > f->cap) {
+		memmove(f->len, f->len + f->head,
+		    (f->tail - f->head) * sizeof *f->len);
+		f->tail -= f->head;
+		f->head = 0;
+		while (f->tail + n > f->cap)
+			f->cap = f->cap == 0 ? 16 : f->cap * 2;
+		f->len = xrealloc(f->len, f->cap * sizeof *f->len);
 	}
-	if (t->write_failed || t->wfd == -1 || t->shut) {
-		t->lost += evbuffer_get_length(buf);
-		evbuffer_drain(buf, evbuffer_get_length(buf));
-		return;
-	}
-	evbuffer_add_buffer(t->out, buf);
-	flush(t);
+	for (i = 0; i < n; i++)
+		f->len[f->tail++] = lens[i];
 }
 
-/* Queue a copy of len bytes (a frame fanned out to several consumers). */
-void
-transport_write_bytes(struct transport *t, const void *p, size_t len)
+static size_t
+frames_first(const struct frames *f)
 {
-	if (!t->opened && !t->closing) {
-		evbuffer_add(t->out, p, len);
-		return;
-	}
-	if (t->write_failed || t->wfd == -1 || t->shut) {
-		t->lost += len;
-		return;
-	}
-	evbuffer_add(t->out, p, len);
-	flush(t);
+	return f->len[f->head];
 }
 
 static void
-flush(struct transport *t)
+frames_pop(struct frames *f)
 {
-	size_t	 len, allow;
-	ssize_t	 n;
-	int	 wrote = 0;
+	if (++f->head == f->tail)
+		f->head = f->tail = 0;
+}
 
-	if (t->wfd == -1 || t->write_failed || t->pacing)
-		return;
-	while ((len = evbuffer_get_length(t->out)) > 0) {
-		if ((allow = flow_rate_allow(&t->rate, len)) == 0) {
-			if (t->wpoll)
-				event_del(t->wev);
-			arm_timer(t, flow_rate_wait(&t->rate, len));
-			break;
-		}
-		n = evbuffer_write_atmost(t->out, t->wfd, (ev_ssize_t)allow);
-		if (n > 0) {
-			flow_rate_spend(&t->rate, (size_t)n);
-			t->stats.bytes_out += (uint64_t)n;
-			wrote = 1;
-			if ((size_t)n < allow && t->wpoll) {
-				event_add(t->wev, NULL);
-				break;
-			}
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (t->wpoll)
-				event_add(t->wev, NULL);
-			else
-				arm_timer(t, RETRY_S);
-			break;
-		}
-		t->write_failed = 1;
-		t->lost += evbuffer_get_length(t->out);
-		evbuffer_drain(t->out, evbuffer_get_length(t->out));
-		if (t->wev != NULL)
-			event_del(t->wev);
-		io_fail(t, TRANSPORT_OP_WRITE, "write: %s", n == 0 ?
-		    "wrote nothing" : strerror(errno));
+static void
+frames_clear(struct frames *f)
+{
+	f->head = f->tail = 0;
+}
+
+/*
+ * Whether output of len bytes (n frames) can still be written; a kind
+ * that carries messages keeps where each frame ends.
+ */
+static int
+take_out(struct transport *t, size_t len, const size_t *lens, size_t n)
+{
+	if ((t->opened || t->closing) &&
+	    (t->write_failed || t->wfd == -1 || t->shut)) {
+		t->lost += len;
+		return 0;
+	}
+	if (t->messages)
+		frames_push(&t->frames, lens, n);
+	return 1;
+}
+
+/*
+ * Queue buf's bytes (moved, not copied), n frames whose lengths are
+ * lens, and write what the peer takes now.
+ */
+void
+transport_write(struct transport *t, struct evbuffer *buf, const size_t *lens,
+    size_t n)
+{
+	size_t	 len = evbuffer_get_length(buf);
+
+	if (!take_out(t, len, lens, n)) {
+		evbuffer_drain(buf, len);
 		return;
 	}
-	if (len == 0) {
-		if (t->wpoll)
+	evbuffer_add_buffer(t->out, buf);
+	if (t->opened)
+		flush(t);
+}
+
+/* Queue a copy of len bytes (frames fanned out to several consumers). */
+void
+transport_write_bytes(struct transport *t, const void *p, size_t len,
+    const size_t *lens, size_t n)
+{
+	if (!take_out(t, len, lens, n))
+		return;
+	evbuffer_add(t->out, p, len);
+	if (t->opened)
+		flush(t);
+}
+
+/*
+ * Write at most *allow bytes from the output buffer; *allow becomes what
+ * was offered, so a short write is one the peer would not take.
+ */
+static ssize_t
+write_some(struct transport *t, size_t *allow)
+{
+	struct evbuffer_iovec	 v[WRITE_IOV];
+	struct iovec		 iov[WRITE_IOV];
+	size_t			 offered = 0;
+	int			 n, i;
+
+	if (t->ops->write == NULL)
+		return evbuffer_write_atmost(t->out, t->wfd,
+		    (ev_ssize_t)*allow);
+	n = evbuffer_peek(t->out, (ev_ssize_t)*allow, NULL, v, WRITE_IOV);
+	if (n > WRITE_IOV)
+		n = WRITE_IOV;
+	for (i = 0; i < n && offered < *allow; i++) {
+		iov[i].iov_base = v[i].iov_base;
+		iov[i].iov_len = v[i].iov_len < *allow - offered ?
+		    v[i].iov_len : *allow - offered;
+		offered += iov[i].iov_len;
+	}
+	*allow = offered;
+	t->want = 0;
+	if ((n = (int)t->ops->write(t, iov, i)) > 0)
+		evbuffer_drain(t->out, (size_t)n);
+	return n;
+}
+
+/* A write must wait: for writability, readability (TLS), or time. */
+static void
+write_wait(struct transport *t)
+{
+	if (t->want == TRANSPORT_WANT_READ) {
+		t->write_waits = 1;
+		watch_read(t);
+	} else if (t->wpoll)
+		event_add(t->wev, NULL);
+	else
+		arm_timer(t, RETRY_S);
+}
+
+/* Output is written (or waits): what follows, and the owner told. */
+static void
+flushed(struct transport *t, int wrote)
+{
+	if (evbuffer_get_length(t->out) == 0) {
+		if (t->wpoll && !t->read_waits)
 			event_del(t->wev);
 		if (t->want_shutdown && !t->shut)
 			half_close(t);
@@ -521,15 +794,173 @@ flush(struct transport *t)
 		t->cbs->wrote(t, t->arg);
 }
 
+/* A write failed for good: what was queued is lost. */
+static void
+write_error(struct transport *t, ssize_t n)
+{
+	t->write_failed = 1;
+	t->lost += evbuffer_get_length(t->out);
+	evbuffer_drain(t->out, evbuffer_get_length(t->out));
+	frames_clear(&t->frames);
+	if (t->wev != NULL)
+		event_del(t->wev);
+	io_fail(t, TRANSPORT_OP_WRITE, "write: %s", n == 0 ?
+	    "wrote nothing" : why(t));
+}
+
+/* Rate-limited: stop watching for writability, write again in time. */
+static void
+pace(struct transport *t, size_t len)
+{
+	if (t->wpoll && !t->read_waits)
+		event_del(t->wev);
+	arm_timer(t, flow_rate_wait(&t->rate, len));
+}
+
+static void
+flush(struct transport *t)
+{
+	size_t	 len, allow;
+	ssize_t	 n;
+	int	 wrote = 0, r;
+
+	if (t->wfd == -1 || t->write_failed || t->pacing || t->write_waits)
+		return;
+	if (t->messages) {
+		flush_frames(t);
+		return;
+	}
+	while ((len = evbuffer_get_length(t->out)) > 0) {
+		if ((allow = flow_rate_allow(&t->rate, len)) == 0) {
+			pace(t, len);
+			break;
+		}
+		n = write_some(t, &allow);
+		if (n > 0) {
+			wrote = spent(t, (size_t)n);
+			if ((size_t)n < allow && t->wpoll) {
+				event_add(t->wev, NULL);
+				break;
+			}
+			continue;
+		}
+		if ((r = retry(t, n)) == -1)
+			return;
+		if (r == 0)
+			break;
+	}
+	flushed(t, wrote);
+}
+
+/* n bytes written: the rate and the counters know. */
+static int
+spent(struct transport *t, size_t n)
+{
+	flow_rate_spend(&t->rate, n);
+	t->stats.bytes_out += n;
+	return 1;
+}
+
 /*
- * Pass EOF on: shutdown(SHUT_WR) on a socket; a pipe or file of its own
- * is closed; a descriptor also being read from is left until the end.
+ * A write that moved nothing: 1 to try again at once, 0 to wait (for
+ * what it needs), -1 when it failed for good (reported).
+ */
+static int
+retry(struct transport *t, ssize_t n)
+{
+	if (n < 0 && errno == EINTR)
+		return 1;
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		write_wait(t);
+		return 0;
+	}
+	write_error(t, n);
+	return -1;
+}
+
+/* Write the first queued frame, whole, as one message. */
+static ssize_t
+write_frame(struct transport *t, size_t len)
+{
+	struct evbuffer_iovec	 v[WRITE_IOV];
+	struct iovec		 iov[WRITE_IOV];
+	struct msghdr		 m;
+	size_t			 offered = 0;
+	int			 n = 0, i;
+
+	if (len > 0 && (n = evbuffer_peek(t->out, (ev_ssize_t)len, NULL, v,
+	    WRITE_IOV)) > WRITE_IOV) {
+		evbuffer_pullup(t->out, (ev_ssize_t)len);
+		n = evbuffer_peek(t->out, (ev_ssize_t)len, NULL, v, 1);
+	}
+	for (i = 0; i < n && offered < len; i++) {
+		iov[i].iov_base = v[i].iov_base;
+		iov[i].iov_len = v[i].iov_len < len - offered ? v[i].iov_len :
+		    len - offered;
+		offered += iov[i].iov_len;
+	}
+	t->want = 0;
+	if (t->ops->write != NULL)
+		return t->ops->write(t, iov, i);
+	/* A message socket's own: writev sends nothing for an empty one. */
+	memset(&m, 0, sizeof m);
+	m.msg_iov = iov;
+	m.msg_iovlen = (size_t)i;
+	return sendmsg(t->wfd, &m, 0);
+}
+
+/*
+ * A kind that carries messages: one write per frame, each whole (a
+ * datagram, a WebSocket message), empty ones included.
+ */
+static void
+flush_frames(struct transport *t)
+{
+	size_t	 len;
+	ssize_t	 n;
+	int	 wrote = 0, r;
+
+	while (t->frames.tail > t->frames.head) {
+		len = frames_first(&t->frames);
+		if (len > 0 && flow_rate_allow(&t->rate, len) == 0) {
+			pace(t, len);
+			break;
+		}
+		n = write_frame(t, len);
+		if (n >= 0 && (size_t)n == len) {
+			evbuffer_drain(t->out, len);
+			frames_pop(&t->frames);
+			wrote = spent(t, len);
+			continue;
+		}
+		if (n >= 0) {
+			errno = EMSGSIZE;	/* a message cut short */
+			n = -1;
+		}
+		if ((r = retry(t, n)) == -1)
+			return;
+		if (r == 0)
+			break;
+	}
+	flushed(t, wrote);
+}
+
+/*
+ * Pass EOF on: the kind says it first (TLS close_notify), then
+ * shutdown(SHUT_WR) on a socket; a pipe or file of its own is closed; a
+ * descriptor also being read from is left until the end.
  */
 static void
 half_close(struct transport *t)
 {
+	t->want = 0;
+	if (t->ops->shutdown != NULL && t->ops->shutdown(t) == -1 &&
+	    (errno == EAGAIN || errno == EINTR)) {
+		write_wait(t);
+		return;
+	}
 	t->shut = 1;
-	if (t->wev != NULL)
+	if (t->wev != NULL && !t->read_waits)
 		event_del(t->wev);
 	if (t->wsock)
 		shutdown(t->wfd, SHUT_WR);
@@ -537,7 +968,18 @@ half_close(struct transport *t)
 		release_fd(t->wfd);
 		t->wfd = -1;
 	}
-	t->cbs->shutdown(t, t->arg);
+	if (t->ops->linger && !(t->halves & TRANSPORT_READ)) {
+		t->lingering = 1;
+		watch_read(t);
+		return;
+	}
+	shut_done(t);
+}
+
+static void
+shut_done(struct transport *t)
+{
+	note(t, NOTE_SHUTDOWN, TRANSPORT_OP_WRITE, NULL);
 }
 
 void
@@ -550,12 +992,27 @@ transport_shutdown(struct transport *t)
 	}
 	if (t->wfd == -1 && !t->shut) {
 		t->shut = 1;
-		t->cbs->shutdown(t, t->arg);
+		shut_done(t);
 		return;
 	}
 	t->want_shutdown = 1;
 	if (!t->shut && !t->write_failed && evbuffer_get_length(t->out) == 0)
 		half_close(t);
+}
+
+/* Ends the owner no longer needs told: the transport is closing. */
+static void
+drop_notes(struct transport *t)
+{
+	struct note	**pp, *n;
+
+	for (pp = &t->notes; (n = *pp) != NULL;) {
+		if (n->what == NOTE_EOF || n->what == NOTE_SHUTDOWN) {
+			*pp = n->next;
+			free(n);
+		} else
+			pp = &n->next;
+	}
 }
 
 /* Graceful end: the kind may still have work (reaping a child). */
@@ -565,12 +1022,17 @@ transport_close(struct transport *t)
 	if (t->closing)
 		return;
 	t->closing = 1;
+	t->lingering = t->read_waits = t->write_waits = 0;
 	transport_read_stop(t);
 	if (t->rev != NULL)
 		event_del(t->rev);
 	if (t->wev != NULL)
 		event_del(t->wev);
 	evtimer_del(t->timer);
+	drop_notes(t);
+	/* Before the descriptors go: TLS may say close_notify on them. */
+	if (t->ops->release != NULL)
+		t->ops->release(t);
 	if (t->wfd != t->rfd)
 		release_fd(t->wfd);
 	release_fd(t->rfd);
@@ -584,7 +1046,7 @@ transport_close(struct transport *t)
 void
 transport_closed(struct transport *t)
 {
-	t->cbs->closed(t, t->arg);
+	note(t, NOTE_CLOSED, TRANSPORT_OP_CLOSE, NULL);
 }
 
 /* Drop whatever is queued, then close. */
@@ -593,6 +1055,7 @@ transport_abort(struct transport *t)
 {
 	t->stats.undelivered += evbuffer_get_length(t->out);
 	evbuffer_drain(t->out, evbuffer_get_length(t->out));
+	frames_clear(&t->frames);
 	/*
 	 * Closing already, and its kind still at work (a command not yet
 	 * exited): tell the kind it is an abort now.
@@ -611,6 +1074,8 @@ transport_abort(struct transport *t)
 void
 transport_free(struct transport *t)
 {
+	struct note	*n;
+
 	if (t == NULL)
 		return;
 	if (t->rev != NULL)
@@ -618,8 +1083,16 @@ transport_free(struct transport *t)
 	if (t->wev != NULL)
 		event_free(t->wev);
 	event_free(t->timer);
+	event_free(t->notify);
+	while ((n = t->notes) != NULL) {
+		t->notes = n->next;
+		free(n->msg);
+		free(n);
+	}
 	evbuffer_free(t->in);
 	evbuffer_free(t->out);
+	free(t->frames.len);
+	free(t->err);
 	free(t->name);
 	free(t);
 }

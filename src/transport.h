@@ -1,8 +1,10 @@
 /*
  * A transport moves bytes over one stream: it reads into its input buffer,
  * writes its output buffer, can pause and resume reading, half-close after
- * draining, and close.  Every kind (stdio, files, TCP, Unix, exec) sits
- * behind this one interface; the hub never asks which kind it holds.
+ * draining, and close.  Every kind sits behind this one interface; the hub
+ * never asks which kind it holds.  The callbacks that end something (eof,
+ * shutdown, failed, closed) come from the loop, never from inside a call
+ * the owner made.
  */
 #ifndef WEIR_TRANSPORT_H
 #define WEIR_TRANSPORT_H
@@ -44,14 +46,18 @@ struct transport_cbs {
 struct transport *transport_new(struct event_base *, const struct addr *,
 		    const struct config *, int, const struct transport_cbs *,
 		    void *);
-struct transport *transport_new_fd(struct event_base *, const struct addr *,
-		    const struct config *, int, const char *, int,
+struct transport *transport_new_accepted(struct event_base *,
+		    const struct addr *, const struct config *, int,
+		    const char *, int, const struct transport_cbs *, void *);
+void		 transport_set_owner(struct transport *,
 		    const struct transport_cbs *, void *);
 void		 transport_open(struct transport *);
 void		 transport_read_start(struct transport *);
 void		 transport_read_stop(struct transport *);
-void		 transport_write(struct transport *, struct evbuffer *);
-void		 transport_write_bytes(struct transport *, const void *, size_t);
+void		 transport_write(struct transport *, struct evbuffer *,
+		    const size_t *, size_t);
+void		 transport_write_bytes(struct transport *, const void *, size_t,
+		    const size_t *, size_t);
 void		 transport_shutdown(struct transport *);
 void		 transport_close(struct transport *);
 void		 transport_abort(struct transport *);

@@ -167,6 +167,19 @@ util_parse_seconds(const char *s, double *out, char *err, size_t errlen)
 	return 0;
 }
 
+/* A hexadecimal digit's value, or -1. */
+int
+util_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 int
 util_set_nonblock(int fd)
 {

@@ -18,6 +18,7 @@ int	 util_parse_size(const char *, uint64_t, uint64_t, uint64_t *,
 	     char *, size_t);
 int	 util_parse_seconds(const char *, double *, char *, size_t);
 int	 util_parse_uint(const char *, uint64_t, uint64_t *);
+int	 util_hexval(int);
 int	 util_set_nonblock(int);
 int	 util_pollable(int);
 double	 util_now(void);

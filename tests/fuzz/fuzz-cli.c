@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "kind.h"
 
 #define MAX_ARGS	256
 #define TRY_LINE	"\nTry 'weir --help'.\n"
@@ -27,6 +28,8 @@ int		 LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 const char	*__ubsan_default_options(void);
 
 static void	 bug(const char *);
+static int	 is(const struct addr *, const char *);
+static int	 hostport(const struct addr *);
 static void	 check_addr(const struct addr *);
 static void	 check_config(const struct config *, int);
 static int	 timeout_ok(double);
@@ -63,41 +66,48 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* Whether a is of the kind named. */
+static int
+is(const struct addr *a, const char *kind)
+{
+	return strcmp(a->kind->name, kind) == 0;
+}
+
+/* The kinds whose argument is [HOST:]PORT. */
+static int
+hostport(const struct addr *a)
+{
+	return is(a, "tcp") || is(a, "tcp-listen") || is(a, "tls") ||
+	    is(a, "tls-listen");
+}
+
 static void
 check_addr(const struct addr *a)
 {
 	if (a->name == NULL)
 		bug("an address without a name");
-	if ((unsigned)a->type > ADDR_EXEC)
-		bug("an address type out of range");
-	switch (a->type) {
-	case ADDR_STDIO:
-	case ADDR_FD:
-		if (a->fd < 0)
-			bug("a negative descriptor");
-		break;
-	case ADDR_TCP:
-	case ADDR_TCP_LISTEN:
+	if (a->kind == NULL || kind_find(a->kind->name,
+	    strlen(a->kind->name)) != a->kind)
+		bug("an address of no kind in the table");
+	if ((is(a, "stdio") || is(a, "fd")) && a->fd < 0)
+		bug("a negative descriptor");
+	if (hostport(a)) {
 		if (a->port == NULL || *a->port == '\0')
 			bug("a TCP address without a port");
-		if (a->type == ADDR_TCP && a->host == NULL)
-			bug("tcp: without a host");
+		if (!cli_is_listener(a) && a->host == NULL)
+			bug("a connecting address without a host");
 		if (a->host != NULL && *a->host == '\0')
 			bug("an empty host");
-		break;
-	case ADDR_UNIX:
-	case ADDR_UNIX_LISTEN:
+	} else if (is(a, "unix") || is(a, "unix-listen")) {
 		if (a->path == NULL || *a->path == '\0')
 			bug("a Unix address without a path");
 		if (strlen(a->path) > 107)
 			bug("a Unix path longer than sun_path");
-		break;
-	default:
+	} else if (!is(a, "stdio") && !is(a, "fd")) {
 		if (a->path == NULL || *a->path == '\0')
 			bug("a file or exec address without a path");
-		break;
 	}
-	if (a->mode != -1 && (a->type != ADDR_UNIX_LISTEN || a->mode < 0 ||
+	if (a->mode != -1 && (!is(a, "unix-listen") || a->mode < 0 ||
 	    a->mode > 0777))
 		bug("mode= out of range or not on unix-listen:");
 	if (a->high_water < 1 || a->high_water > ((uint64_t)1 << 40))
@@ -114,10 +124,10 @@ check_addr(const struct addr *a)
 		bug("crlf with a delimiter other than LF");
 	if (a->proto.skip != 0 && a->proto.skip != 1)
 		bug("skip neither 0 nor 1");
-	if (a->can_read != (a->type != ADDR_WRITE && a->type != ADDR_APPEND))
-		bug("can_read does not follow the type");
-	if (a->can_write != (a->type != ADDR_FILE))
-		bug("can_write does not follow the type");
+	if (a->can_read != ((a->kind->flags & KIND_READS) != 0))
+		bug("can_read does not follow the kind");
+	if (a->can_write != ((a->kind->flags & KIND_WRITES) != 0))
+		bug("can_write does not follow the kind");
 }
 
 static int
@@ -161,8 +171,9 @@ check_config(const struct config *cfg, int nlisten)
 	if ((unsigned)cfg->stats > STATS_JSON)
 		bug("a stats format out of range");
 	if ((cfg->acl.nallow > 0 || cfg->acl.ndeny > 0) &&
-	    l->type != ADDR_TCP_LISTEN && r->type != ADDR_TCP_LISTEN)
-		bug("--allow or --deny without tcp-listen:");
+	    !(cli_is_listener(l) && (l->kind->flags & KIND_INET)) &&
+	    !(cli_is_listener(r) && (r->kind->flags & KIND_INET)))
+		bug("--allow or --deny without a listener with IP peers");
 	if (cfg->ready_file != NULL && *cfg->ready_file == '\0')
 		bug("an empty ready file");
 	if (cfg->verbose < 0)

@@ -1,0 +1,207 @@
+/*
+ * The table of kinds, and the parsers of arguments that several kinds
+ * share: paths, and [HOST:]PORT.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "kind.h"
+#include "util.h"
+
+#define HOST_MAX	253	/* the longest DNS name */
+#define NAME_LONG	256	/* a name longer than this is shown cut */
+#define NAME_SHOWN	60	/* of a name shown cut */
+
+extern const struct kind kind_fd, kind_file, kind_write, kind_append,
+    kind_tcp, kind_tcp_listen, kind_unix, kind_unix_listen, kind_exec,
+    kind_tls, kind_tls_listen;
+
+/* Every kind an address may name, "-" (kind_stdio) included. */
+static const struct kind *const kinds[] = {
+	&kind_stdio,
+	&kind_fd,
+	&kind_file,
+	&kind_write,
+	&kind_append,
+	&kind_tcp,
+	&kind_tcp_listen,
+	&kind_unix,
+	&kind_unix_listen,
+	&kind_exec,
+	&kind_tls,
+	&kind_tls_listen,
+};
+
+static int	host_chars_ok(const char *, size_t);
+
+const struct kind *
+kind_find(const char *name, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+		if (strlen(kinds[i]->name) == len &&
+		    strncmp(kinds[i]->name, name, len) == 0)
+			return kinds[i];
+	return NULL;
+}
+
+/* --help's lines on each kind's addresses, or on their own options. */
+void
+kind_help(FILE *f, int opts)
+{
+	size_t	 i;
+	const char *text;
+
+	for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+		if ((text = opts ? kinds[i]->help_opts : kinds[i]->help) !=
+		    NULL)
+			fputs(text, f);
+}
+
+/* An address's name for a message, cut when it would flood the screen. */
+static char *
+shown(const struct addr *a)
+{
+	if (strlen(a->name) <= NAME_LONG)
+		return xstrdup(a->name);
+	return xasprintf("%.*s...", NAME_SHOWN, a->name);
+}
+
+/* A path (or command) of at most max - 1 bytes. */
+int
+kind_arg_path(struct addr *a, const char *arg, size_t max, char **err)
+{
+	char	*name;
+
+	if (*arg == '\0') {
+		*err = xasprintf("%s: missing path", a->name);
+		return -1;
+	}
+	if (strlen(arg) >= max) {
+		name = shown(a);
+		*err = xasprintf("%s: path too long (at most %zu bytes)", name,
+		    max - 1);
+		free(name);
+		return -1;
+	}
+	a->path = xstrdup(arg);
+	return 0;
+}
+
+/*
+ * A host name or address: no spaces or control bytes, valid UTF-8 (a
+ * resolver may know names beyond ASCII; bytes that are no text it cannot).
+ */
+static int
+host_chars_ok(const char *s, size_t n)
+{
+	const unsigned char	*p = (const unsigned char *)s, *end = p + n;
+	size_t			 len, i;
+	unsigned		 cp, min;
+
+	while (p < end) {
+		if (*p < 0x80) {
+			if (*p <= 0x20 || *p == 0x7f)
+				return 0;
+			p++;
+			continue;
+		}
+		if ((*p & 0xe0) == 0xc0)
+			len = 2, cp = *p & 0x1f, min = 0x80;
+		else if ((*p & 0xf0) == 0xe0)
+			len = 3, cp = *p & 0x0f, min = 0x800;
+		else if ((*p & 0xf8) == 0xf0)
+			len = 4, cp = *p & 0x07, min = 0x10000;
+		else
+			return 0;
+		if ((size_t)(end - p) < len)
+			return 0;
+		for (i = 1; i < len; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (p[i] & 0x3f);
+		}
+		/* Overlong forms, surrogates, beyond U+10FFFF. */
+		if (cp < min || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+			return 0;
+		p += len;
+	}
+	return 1;
+}
+
+static int
+port_ok(struct addr *a, const char *port, int listen, char **err)
+{
+	uint64_t	 num;
+
+	if (*port == '\0')
+		*err = xasprintf("%s: missing port", a->name);
+	else if (*port >= '0' && *port <= '9') {
+		if (util_parse_uint(port, 65535, &num) == -1)
+			*err = xasprintf("%s: invalid port '%s'", a->name, port);
+		else if (num == 0 && !listen)
+			*err = xasprintf("%s: port 0 cannot be connected to",
+			    a->name);
+	} else if (strspn(port, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != strlen(port))
+		*err = xasprintf("%s: invalid port '%s'", a->name, port);
+	return *err == NULL ? 0 : -1;
+}
+
+/* [HOST:]PORT (listen) or HOST:PORT; HOST may be [IPv6]. */
+int
+kind_arg_hostport(struct addr *a, const char *s, int listen, char **err)
+{
+	const char	*colon, *host = NULL, *port;
+	size_t		 hlen = 0;
+
+	*err = NULL;
+	if (*s == '[') {
+		if ((colon = strchr(s, ']')) == NULL)
+			*err = xasprintf("%s: missing ']'", a->name);
+		else if (colon[1] != ':')
+			*err = xasprintf("%s: missing port", a->name);
+		else if (colon == s + 1)
+			*err = xasprintf("%s: missing host", a->name);
+		if (*err != NULL)
+			return -1;
+		host = s + 1;
+		hlen = (size_t)(colon - host);
+		port = colon + 2;
+	} else if ((colon = strrchr(s, ':')) == NULL) {
+		if (!listen) {
+			*err = xasprintf("%s: missing port", a->name);
+			return -1;
+		}
+		port = s;
+	} else {
+		host = s;
+		hlen = (size_t)(colon - s);
+		port = colon + 1;
+		if (memchr(host, ':', hlen) != NULL)
+			*err = xasprintf("%s: an IPv6 address needs brackets",
+			    a->name);
+		else if (hlen == 0)
+			*err = xasprintf("%s: missing host", a->name);
+		if (*err != NULL)
+			return -1;
+	}
+	if (port_ok(a, port, listen, err) == -1)
+		return -1;
+	if (host != NULL && hlen > HOST_MAX) {
+		*err = xasprintf("%.*s...: host name too long (at most %d "
+		    "bytes)", NAME_SHOWN, a->name, HOST_MAX);
+		return -1;
+	}
+	if (host != NULL && !host_chars_ok(host, hlen)) {
+		*err = xasprintf("%s: invalid host name", a->name);
+		return -1;
+	}
+	if (host != NULL)
+		a->host = xasprintf("%.*s", (int)hlen, host);
+	a->port = xstrdup(port);
+	return 0;
+}

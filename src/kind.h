@@ -1,0 +1,67 @@
+/*
+ * A kind of address, described once in its own file (transport-*.c): its
+ * name, what it can do, how its arguments and options parse, and the
+ * operations of its transports (transport-kind.h).  kind.c holds the
+ * table of kinds and the argument parsers several kinds share.
+ */
+#ifndef WEIR_KIND_H
+#define WEIR_KIND_H
+
+#include <stddef.h>
+
+struct addr;
+struct config;
+struct transport_ops;
+
+/* What a kind can do. */
+#define KIND_READS	0x01	/* can be read from */
+#define KIND_WRITES	0x02	/* can be written to */
+#define KIND_LISTENS	0x04	/* accepts connections */
+#define KIND_REOPENS	0x08	/* can be opened again for each connection */
+#define KIND_STDIO	0x10	/* standard input and output */
+#define KIND_INET	0x20	/* its peers have IP addresses (--allow) */
+#define KIND_MESSAGES	0x40	/* carries messages: one frame, one message */
+
+/* A listening socket, bound. */
+struct bound {
+	int		 fd;
+	char		*ready;		/* an address another weir connects to */
+	void		*priv;		/* the kind's, for unbind */
+};
+
+struct kind_listen {
+	int	(*bind)(const struct addr *, const struct config *,
+		    struct bound *, char **);
+	void	(*unbind)(const struct addr *, struct bound *);
+	/* What each accepted connection is, handshake included. */
+	const struct transport_ops *conn;
+};
+
+struct kind {
+	const char	*name;
+	int		 flags;
+	const char	*help;		/* --help: its addresses */
+	const char	*help_opts;	/* --help: its options, if any */
+	/* TYPE:ARGS's ARGS; -1 with a message (without "weir: "). */
+	int	(*parse)(struct addr *, const char *, char **);
+	/* OPT=VALUE; 1: not an option of this kind; -1 with a message. */
+	int	(*option)(struct addr *, const char *, const char *, char **);
+	/* Once every option is in. */
+	int	(*check)(struct addr *, char **);
+	/* Releases what parse and option made beyond the common fields. */
+	void	(*free)(struct addr *);
+	const struct transport_ops *ops;	/* open, read, write, ... */
+	const struct kind_listen *listen;	/* listeners only */
+};
+
+extern const struct kind kind_stdio;
+
+#include <stdio.h>
+
+const struct kind *kind_find(const char *, size_t);
+void	 kind_help(FILE *, int);
+
+int	 kind_arg_path(struct addr *, const char *, size_t, char **);
+int	 kind_arg_hostport(struct addr *, const char *, int, char **);
+
+#endif
