@@ -657,10 +657,12 @@ frames_push(struct frames *f, const size_t *lens, size_t n)
 	size_t	 i;
 
 	if (f->tail + n > f->cap) {
-		memmove(f->len, f->len + f->head,
-		    (f->tail - f->head) * sizeof *f->len);
-		f->tail -= f->head;
-		f->head = 0;
+		if (f->head > 0) {
+			memmove(f->len, f->len + f->head,
+			    (f->tail - f->head) * sizeof *f->len);
+			f->tail -= f->head;
+			f->head = 0;
+		}
 		while (f->tail + n > f->cap)
 			f->cap = f->cap == 0 ? 16 : f->cap * 2;
 		f->len = xrealloc(f->len, f->cap * sizeof *f->len);
