@@ -41,30 +41,30 @@ make_certs() {
 		keyUsage = critical, digitalSignature
 		extendedKeyUsage = clientAuth
 	EOF
-	# key NAME; selfsigned NAME CN SECTION; signed NAME CN SECTION CA
-	key() {
+	# mk_key NAME; mk_selfsigned NAME CN SECTION; mk_signed NAME CN SECTION CA
+	mk_key() {
 		openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$d/$1.key"
 	}
-	selfsigned() {
-		key "$1" &&
+	mk_selfsigned() {
+		mk_key "$1" &&
 			openssl req -new -x509 -key "$d/$1.key" -subj "/CN=$2" -days 3 \
 				-config "$d/ext.cnf" -extensions "$3" -out "$d/$1.pem"
 	}
-	signed() {
-		key "$1" &&
+	mk_signed() {
+		mk_key "$1" &&
 			openssl req -new -key "$d/$1.key" -subj "/CN=$2" -config "$d/ext.cnf" \
 				-out "$d/$1.csr" &&
 			openssl x509 -req -in "$d/$1.csr" -CA "$d/$4.pem" -CAkey "$d/$4.key" \
 				-CAcreateserial -days 3 -extfile "$d/ext.cnf" -extensions "$3" \
 				-out "$d/$1.pem" 2>/dev/null
 	}
-	selfsigned ca "weir test CA" ca &&
-		selfsigned other "other CA" ca &&
-		selfsigned self localhost server &&
-		signed server localhost server ca &&
-		signed dnsonly localhost dnsonly ca &&
-		signed client "weir test client" client ca &&
-		signed rogue "rogue client" client other &&
+	mk_selfsigned ca "weir test CA" ca &&
+		mk_selfsigned other "other CA" ca &&
+		mk_selfsigned self localhost server &&
+		mk_signed server localhost server ca &&
+		mk_signed dnsonly localhost dnsonly ca &&
+		mk_signed client "weir test client" client ca &&
+		mk_signed rogue "rogue client" client other &&
 		cp "$d/ca.pem" "$d/cadir/" &&
 		openssl rehash "$d/cadir" &&
 		cat "$d/server.pem" "$d/server.key" >"$d/combined.pem" &&
@@ -244,7 +244,7 @@ elapsed_ms() {
 	assert_output "ok"
 }
 
-@test "tls: pin= accepts exactly that certificate, self-signed or not; a wrong pin is refused" {
+@test "tls: pin= accepts exactly that certificate, self-signed as it is; other pins are refused" {
 	start_tlspeer "$T/rp" --cert "$C/self.pem" --key "$C/self.key" --count 0 --reply 'pinned\n'
 	local fp bad colons
 	fp=$(fingerprint "$C/self.pem")
