@@ -44,6 +44,8 @@ SIZE=${PROXY_SIZE:-2G} CONNS=${CONNS:-2000} bash "$here/proxy.sh" || st=1
 echo
 IDLE_CONNS=${IDLE_CONNS:-10000} bash "$here/idle.sh" || st=1
 echo
+SIZE=${TLS_SIZE:-${SIZE:-1G}} CONNS=${CONNS:-1000} IDLE_CONNS=${IDLE_CONNS:-10000} bash "$here/tls.sh" || st=1
+echo
 echo "== summary (ratios are throughput: > 1 means weir is faster)"
 cat "$SUMMARY"
 if [ "$st" != 0 ]; then echo "== some runs FAILED (see above)"; fi

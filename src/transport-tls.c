@@ -278,16 +278,20 @@ static ssize_t
 tls_write(struct transport *t, const struct iovec *iov, int n)
 {
 	struct tls_stream	*ts = t->kind;
-	size_t			 put = 0, k;
-	int			 i, r;
+	size_t			 put = 0, off = 0, k;
+	int			 i = 0, r;
 
-	for (i = 0; i < n; i++) {
+	while (i < n) {
 		ERR_clear_error();
-		r = SSL_write_ex(ts->ssl, iov[i].iov_base, iov[i].iov_len, &k);
+		r = SSL_write_ex(ts->ssl, (const char *)iov[i].iov_base + off,
+		    iov[i].iov_len - off, &k);
 		if (r == 1) {
+			/* A record at a time: on until the socket is full. */
 			put += k;
-			if (k < iov[i].iov_len)
-				break;
+			if ((off += k) == iov[i].iov_len) {
+				i++;
+				off = 0;
+			}
 			continue;
 		}
 		if (put > 0)
@@ -327,7 +331,8 @@ tls_buffered(const struct transport *t)
 
 	if (ts == NULL || ts->ssl == NULL)
 		return 0;
-	return (size_t)SSL_pending(ts->ssl) + (size_t)ts->late;
+	/* Read ahead, whole records wait undecrypted: SSL_pending misses them. */
+	return (size_t)SSL_has_pending(ts->ssl) + (size_t)ts->late;
 }
 
 /*
