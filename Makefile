@@ -80,28 +80,28 @@ deps:
 		fi; \
 	fi
 
-UNIT_TESTS = tests/unit/test-proto tests/unit/test-frames
+UNIT_TESTS = tests/unit/test-proto tests/unit/test-transport
 
 check: deps
 	$(MAKE) all $(UNIT_TESTS)
 	tests/unit/test-proto
-	tests/unit/test-frames
+	tests/unit/test-transport
 	bats --tap tests
 
 unit: $(UNIT_TESTS)
 	tests/unit/test-proto
-	tests/unit/test-frames
+	tests/unit/test-transport
 
 tests/unit/test-proto: tests/unit/test-proto.c $(CODEC_SRCS) src/util.c $(HDRS)
 	$(CC) $(ALL_CFLAGS) -Isrc $(ALL_LDFLAGS) -o $@ tests/unit/test-proto.c \
 	    $(CODEC_SRCS) src/util.c $(LIBS)
 
 # The glue and the engine, with a message kind over a socket pair.
-FRAMES_SRCS = src/transport.c src/flow.c src/util.c src/log.c src/proto.c \
+TRANSPORT_SRCS = src/transport.c src/flow.c src/util.c src/log.c src/proto.c \
 	   $(CODEC_SRCS)
-tests/unit/test-frames: tests/unit/test-frames.c $(FRAMES_SRCS) $(HDRS)
-	$(CC) $(ALL_CFLAGS) -Isrc $(ALL_LDFLAGS) -o $@ tests/unit/test-frames.c \
-	    $(FRAMES_SRCS) $(LIBS)
+tests/unit/test-transport: tests/unit/test-transport.c $(TRANSPORT_SRCS) $(HDRS)
+	$(CC) $(ALL_CFLAGS) -Isrc $(ALL_LDFLAGS) -o $@ tests/unit/test-transport.c \
+	    $(TRANSPORT_SRCS) $(LIBS)
 
 # libFuzzer targets (clang), each run FUZZ_SECONDS on a copy of its seeds.
 fuzz: $(FUZZ_TARGETS)
@@ -135,7 +135,7 @@ sanitize: deps
 	    CFLAGS="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	    LDFLAGS="-fsanitize=address,undefined"
 	tests/unit/test-proto
-	tests/unit/test-frames
+	tests/unit/test-transport
 	WEIR_SANITIZE=1 ASAN_OPTIONS=detect_leaks=1:quarantine_size_mb=8 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 bats --tap tests
 	$(MAKE) clean

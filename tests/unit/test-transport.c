@@ -1,11 +1,17 @@
 /*
- * Unit tests of frame boundaries between a decoder and a transport that
- * carries messages, printing TAP: the glue (src/proto.c) notes where each
- * frame ends when asked to, and the engine (src/transport.c) writes each
- * frame of a kind with KIND_MESSAGES as one message, whole, empty ones
- * included, while a stream kind ignores the lengths.  The message kind
- * here is a test double over a SOCK_SEQPACKET socket pair, which keeps
- * message boundaries as a datagram socket does.
+ * Unit tests of the transport engine (src/transport.c), printing TAP.
+ *
+ * Frame boundaries: the glue (src/proto.c) notes where each frame ends
+ * when asked to, and the engine writes each frame of a kind with
+ * KIND_MESSAGES as one message, whole, empty ones included, while a
+ * stream kind ignores the lengths.  The message kind is a test double
+ * over a SOCK_SEQPACKET socket pair, which keeps message boundaries as a
+ * datagram socket does.
+ *
+ * Kinds with I/O of their own: a read that asks for writability (as
+ * OpenSSL's WANT_WRITE does) is tried again once the socket is
+ * writable, a write or a close_notify that asks for readability waits
+ * until the socket is readable, not before.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -34,10 +40,47 @@ static void	 ignore_cb(struct transport *, void *);
 static void	 ignore_read_cb(struct transport *, struct evbuffer *, void *);
 static void	 failed_cb(struct transport *, enum transport_op, const char *,
 		    void *);
+static struct transport *open_halves(struct event_base *, const struct kind *,
+		    int, int *, struct addr *, struct config *, int,
+		    const struct transport_cbs *);
+
+static ssize_t	 wants_read(struct transport *, const struct iovec *, int);
+static ssize_t	 wants_write(struct transport *, const struct iovec *, int);
+static int	 wants_shutdown(struct transport *);
+static void	 got_cb(struct transport *, struct evbuffer *, void *);
+static void	 shut_cb(struct transport *, void *);
 
 static int	 npoints, nfailed;
 static int	 pair_fd = -1;	/* the descriptor pair_open hands over */
 static int	 failures;
+static int	 balks;		/* I/O calls a double still refuses */
+static int	 calls;		/* I/O calls made to a double */
+static int	 shut;		/* the shutdown callback came */
+static char	 got[256];	/* what a reading transport was given */
+
+/* Its I/O refuses the first `balks` calls, asking for the other readiness. */
+static const struct transport_ops wanting_ops = {
+	.open = pair_open,
+	.read = wants_read,
+	.write = wants_write,
+	.shutdown = wants_shutdown
+};
+
+static const struct kind wanting_kind = {
+	.name = "wanting",
+	.flags = KIND_READS | KIND_WRITES,
+	.ops = &wanting_ops
+};
+
+static const struct transport_cbs reading_cbs = {
+	ignore_cb,
+	got_cb,
+	ignore_cb,
+	ignore_cb,
+	shut_cb,
+	failed_cb,
+	ignore_cb
+};
 
 static const struct transport_ops pair_ops = {
 	.open = pair_open
@@ -112,6 +155,68 @@ failed_cb(struct transport *t, enum transport_op op, const char *msg,
 	failures++;
 }
 
+static ssize_t
+wants_read(struct transport *t, const struct iovec *iov, int n)
+{
+	calls++;
+	if (balks > 0) {
+		balks--;
+		t->want = TRANSPORT_WANT_WRITE;
+		errno = EAGAIN;
+		return -1;
+	}
+	return readv(t->rfd, iov, n);
+}
+
+static ssize_t
+wants_write(struct transport *t, const struct iovec *iov, int n)
+{
+	calls++;
+	if (balks > 0) {
+		balks--;
+		t->want = TRANSPORT_WANT_READ;
+		errno = EAGAIN;
+		return -1;
+	}
+	return writev(t->wfd, iov, n);
+}
+
+static int
+wants_shutdown(struct transport *t)
+{
+	calls++;
+	if (balks > 0) {
+		balks--;
+		t->want = TRANSPORT_WANT_READ;
+		errno = EAGAIN;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+got_cb(struct transport *t, struct evbuffer *in, void *arg)
+{
+	size_t	 len = evbuffer_get_length(in), have = strlen(got);
+
+	(void)t;
+	(void)arg;
+	if (have + len >= sizeof got) {
+		evbuffer_drain(in, len);
+		return;
+	}
+	evbuffer_remove(in, got + have, len);
+	got[have + len] = '\0';
+}
+
+static void
+shut_cb(struct transport *t, void *arg)
+{
+	(void)t;
+	(void)arg;
+	shut = 1;
+}
+
 /* Frames forwarded through the glue, with their lengths kept. */
 static int
 forward(enum proto_kind in, const char *data, size_t len, const size_t *want,
@@ -179,6 +284,15 @@ static struct transport *
 open_pair(struct event_base *base, const struct kind *k, int type, int *peer,
     struct addr *a, struct config *cfg)
 {
+	return open_halves(base, k, type, peer, a, cfg, TRANSPORT_WRITE,
+	    &cbs);
+}
+
+static struct transport *
+open_halves(struct event_base *base, const struct kind *k, int type,
+    int *peer, struct addr *a, struct config *cfg, int halves,
+    const struct transport_cbs *with)
+{
 	struct transport	*t;
 	int			 sv[2];
 
@@ -195,9 +309,86 @@ open_pair(struct event_base *base, const struct kind *k, int type, int *peer,
 	a->low_water = 1 << 18;
 	pair_fd = sv[0];
 	*peer = sv[1];
-	t = transport_new(base, a, cfg, TRANSPORT_WRITE, &cbs, NULL);
+	t = transport_new(base, a, cfg, halves, with, NULL);
 	transport_open(t);
 	return t;
+}
+
+static void
+turns(struct event_base *base, int n)
+{
+	while (n-- > 0)
+		event_base_loop(base, EVLOOP_NONBLOCK);
+}
+
+static void
+test_wants(void)
+{
+	struct event_base	*base = event_base_new();
+	struct transport	*t;
+	struct addr		 a;
+	struct config		 cfg;
+	char			 buf[64], fill[65536];
+	ssize_t			 n;
+	int			 peer;
+
+	t = open_halves(base, &wanting_kind, SOCK_STREAM, &peer, &a, &cfg,
+	    TRANSPORT_READ | TRANSPORT_WRITE, &reading_cbs);
+	/* Our socket full, not writable; the peer's data readable. */
+	memset(fill, 'x', sizeof fill);
+	while (write(pair_fd, fill, sizeof fill) > 0)
+		;
+	balks = 1;
+	calls = 0;
+	if (write(peer, "hello", 5) != 5)
+		point(0, "write to the peer");
+	transport_read_start(t);
+	turns(base, 10);
+	point(got[0] == '\0' && calls == 1, "a read that asks for "
+	    "writability is not tried again while only readable (%d call)",
+	    calls);
+	while (recv(peer, fill, sizeof fill, MSG_DONTWAIT) > 0)
+		;
+	turns(base, 10);
+	point(strcmp(got, "hello") == 0 && calls >= 2,
+	    "... and is once writable (%d calls, got \"%s\")", calls, got);
+
+	balks = 1;
+	calls = 0;
+	transport_read_stop(t);
+	transport_write_bytes(t, "world", 5, NULL, 0);
+	turns(base, 10);
+	n = recv(peer, buf, sizeof buf, MSG_DONTWAIT);
+	point(n == -1 && calls == 1,
+	    "a write that asks for readability waits while nothing is readable "
+	    "(%d call)", calls);
+	if (write(peer, "!", 1) != 1)
+		point(0, "write to the peer");
+	turns(base, 10);
+	n = recv(peer, buf, sizeof buf, MSG_DONTWAIT);
+	point(n == 5 && memcmp(buf, "world", 5) == 0 && calls == 2,
+	    "... and writes once the socket is readable (%d calls)", calls);
+	/* Take that byte: nothing is readable any more. */
+	transport_read_start(t);
+	turns(base, 10);
+	transport_read_stop(t);
+
+	balks = 1;
+	calls = 0;
+	transport_shutdown(t);
+	turns(base, 10);
+	point(!shut && calls == 1, "a close_notify that asks for readability "
+	    "waits too");
+	if (write(peer, "?", 1) != 1)
+		point(0, "write to the peer");
+	turns(base, 10);
+	n = recv(peer, buf, sizeof buf, MSG_DONTWAIT);
+	point(shut && n == 0, "... then the write half is shut (recv %zd)", n);
+	transport_close(t);
+	turns(base, 1);
+	transport_free(t);
+	close(peer);
+	event_base_free(base);
 }
 
 static void
@@ -236,7 +427,7 @@ test_messages(void)
 	struct evbuffer		*buf = evbuffer_new();
 	struct addr		 a;
 	struct config		 cfg;
-	char			 got[256], big[40];
+	char			 msgs[256], big[40];
 	size_t			 many[20];
 	int			 peer, i;
 
@@ -245,10 +436,10 @@ test_messages(void)
 	transport_write(t, buf, lens, 3);
 	transport_write_bytes(t, "ef", 2, one, 1);
 	run(base, t);
-	received(peer, got, sizeof got);
-	point(strcmp(got, "a||bcd|ef") == 0 && failures == 0,
+	received(peer, msgs, sizeof msgs);
+	point(strcmp(msgs, "a||bcd|ef") == 0 && failures == 0,
 	    "a message kind writes each frame as one message, the empty one "
-	    "too (got \"%s\")", got);
+	    "too (got \"%s\")", msgs);
 	/* One frame of 20 chains, more than one write takes at once. */
 	for (i = 0; i < 20; i++) {
 		big[i * 2] = (char)('a' + i);
@@ -258,13 +449,13 @@ test_messages(void)
 	}
 	transport_write(t, buf, (size_t[]){ 40 }, 1);
 	run(base, t);
-	received(peer, got, sizeof got);
-	point(strlen(got) == 40 && strchr(got, '|') == NULL,
+	received(peer, msgs, sizeof msgs);
+	point(strlen(msgs) == 40 && strchr(msgs, '|') == NULL,
 	    "a frame of many chains is still one message");
 	transport_write_bytes(t, big, 40, many, 20);
 	run(base, t);
-	received(peer, got, sizeof got);
-	point(strlen(got) == 59 && got[2] == '|' && got[56] == '|',
+	received(peer, msgs, sizeof msgs);
+	point(strlen(msgs) == 59 && msgs[2] == '|' && msgs[56] == '|',
 	    "twenty frames in one write are twenty messages");
 	transport_close(t);
 	event_base_loop(base, EVLOOP_NONBLOCK);
@@ -283,16 +474,16 @@ test_stream(void)
 	struct evbuffer		*buf = evbuffer_new();
 	struct addr		 a;
 	struct config		 cfg;
-	char			 got[256];
+	char			 msgs[256];
 	int			 peer;
 
 	t = open_pair(base, &stream_kind, SOCK_STREAM, &peer, &a, &cfg);
 	evbuffer_add(buf, "abcd", 4);
 	transport_write(t, buf, lens, 3);
 	run(base, t);
-	received(peer, got, sizeof got);
-	point(strcmp(got, "abcd") == 0, "a stream kind ignores the lengths "
-	    "(got \"%s\")", got);
+	received(peer, msgs, sizeof msgs);
+	point(strcmp(msgs, "abcd") == 0, "a stream kind ignores the lengths "
+	    "(got \"%s\")", msgs);
 	transport_close(t);
 	event_base_loop(base, EVLOOP_NONBLOCK);
 	transport_free(t);
@@ -307,6 +498,7 @@ main(void)
 	test_glue();
 	test_messages();
 	test_stream();
+	test_wants();
 	printf("1..%d\n", npoints);
 	return nfailed ? 1 : 0;
 }
