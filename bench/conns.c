@@ -21,50 +21,19 @@
 #include <time.h>
 #include <unistd.h>
 
-static double
-now(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int
-cmp(const void *a, const void *b)
-{
-	double	 x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
+#include "benchutil.h"
 
 static int
 echo(const char *portfile)
 {
-	struct sockaddr_in	 sin;
-	socklen_t		 len = sizeof sin;
-	char			 buf[65536], tmp[4096];
-	FILE			*f;
+	char			 buf[65536];
 	ssize_t			 n;
 	int			 s, c, on = 1;
 
-	s = socket(AF_INET, SOCK_STREAM, 0);
-	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(s, (struct sockaddr *)&sin, sizeof sin) == -1 ||
-	    listen(s, 1024) == -1 ||
-	    getsockname(s, (struct sockaddr *)&sin, &len) == -1) {
+	if ((s = listen_loopback(portfile)) == -1) {
 		perror("conns echo");
 		return 1;
 	}
-	snprintf(tmp, sizeof tmp, "%s.tmp", portfile);
-	if ((f = fopen(tmp, "w")) == NULL)
-		return 1;
-	fprintf(f, "%u\n", ntohs(sin.sin_port));
-	fclose(f);
-	rename(tmp, portfile);
 	for (;;) {
 		if ((c = accept(s, NULL, NULL)) == -1)
 			continue;
@@ -84,7 +53,6 @@ client(int port, int nconns, size_t size, const char *result)
 	char			*payload, *got, first[256] = "";
 	size_t			 have;
 	ssize_t			 n;
-	FILE			*f;
 	int			 i, s, ok = 0, err = 0, on = 1;
 
 	payload = malloc(size + 1);
@@ -125,13 +93,8 @@ client(int port, int nconns, size_t size, const char *result)
 		lat[ok++] = now() - a;
 	}
 	secs = now() - t0;
-	qsort(lat, (size_t)ok, sizeof *lat, cmp);
-	if ((f = fopen(result, "w")) == NULL)
+	if (write_conns_result(result, secs, lat, ok, err, first) == -1)
 		return 1;
-	fprintf(f, "%.4f %.4f %.4f %d %d %s\n", secs,
-	    ok ? lat[ok / 2] * 1000 : 0, ok ? lat[(ok * 99) / 100] * 1000 : 0,
-	    ok, err, first);
-	fclose(f);
 	return 0;
 }
 

@@ -58,7 +58,7 @@ server_cmd() {
 
 # run_once TOOL SEED: sets SECS RSS_KIB CPU TORN LOST DUP REORD, or ERR
 run_once() {
-	local tool=$1 seed=$2 port=0 tp spid cp st i sent size cerr serr ncl tmo_c
+	local tool=$1 seed=$2 port=0 tp spid cp st sent size cerr serr ncl tmo_c
 	rm -f "$OUT" "$TMP/ready" "$TMP/spid" "$TMP/rss" "$TMP/res" "$TMP/tool.err" "$TMP/client.err"
 	[ "$tool" = weir ] || port=$("$PY" "$HELPERS" freeport)
 	server_cmd "$tool" "$port"
@@ -83,16 +83,7 @@ run_once() {
 		[ "$WST" = 0 ] || ERR="client exit status $WST$([ -s "$TMP/client.err" ] && echo ": $(head -c 300 "$TMP/client.err" | tr '\n' ' ')")"
 	fi
 	# stop the server: SIGTERM, then at most 10 s (weir flushes for at most 5)
-	if [ -n "$spid" ]; then kill -TERM "$spid" 2>/dev/null || true; fi
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$tp" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$tp" 2>/dev/null; then
-		[ -n "$ERR" ] || ERR="still running 10 s after SIGTERM (hang?)"
-		if [ -n "$spid" ]; then kill -KILL "$spid" 2>/dev/null || true; fi
-	fi
-	wait_st $tp; st=$WST
+	term_wait "$spid" "$tp" 10; st=$WST
 	if [ -s "$TMP/rss" ]; then read -r RSS_KIB CPU_U CPU_S < <(tail -n1 "$TMP/rss") || true; fi
 	case $RSS_KIB in '' | *[!0-9]*) RSS_KIB=0 CPU_U=0 CPU_S=0 ;; esac
 	CPU=$(awk -v u="${CPU_U:-0}" -v s="${CPU_S:-0}" 'BEGIN { printf "%.2f", u + s }')

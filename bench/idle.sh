@@ -30,12 +30,8 @@ MODES=(shared-u shared broker)
 declare -A HOW=([shared-u]=fin [shared]=rst [broker]=fin)
 
 # weir and the client each need IDLE_CONNS descriptors and a few
-hard=$(ulimit -Hn)
-want=65536
-if [ "$hard" != unlimited ] && [ "$hard" -lt "$want" ]; then want=$hard; fi
-ulimit -n "$want" 2>/dev/null || true
-if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((IDLE_CONNS + 64)) ]; then
-	echo "bench: open files limit $(ulimit -n) (hard $hard) is too low for IDLE_CONNS=$IDLE_CONNS; set IDLE_CONNS lower" >&2
+if ! raise_nofile "$IDLE_CONNS"; then
+	echo "bench: open files limit $(ulimit -n) (hard $HARD_NOFILE) is too low for IDLE_CONNS=$IDLE_CONNS; set IDLE_CONNS lower" >&2
 	exit 2
 fi
 
@@ -48,72 +44,18 @@ mode_cmd() {
 	esac
 }
 
-# run_mode MODE: sets FRESH (KiB), per-round arrays R_*, HWM, or ERR
+# run_mode MODE: sets FRESH (KiB), per-round arrays R_*, HWM, or ERR (see
+# idle_run)
 run_mode() {
-	local mode=$1 wp cp st port hold i k
-	rm -f "$TMP/ready" "$TMP/res" "$TMP/tool.err" "$TMP/in"
+	local mode=$1 hold
+	rm -f "$TMP/in"
 	mkfifo "$TMP/in"
 	# hold the FIFO open for writing, so weir's stdin never ends
 	exec {hold}<>"$TMP/in"
 	mode_cmd "$mode"
-	"${CMD[@]}" <"$TMP/in" >/dev/null 2>"$TMP/tool.err" &
-	wp=$!; track $wp
-	ERR=
-	"$PY" "$HELPERS" waitfile "$TMP/ready" 10 && port=$(sed -n '1s/.*://p' "$TMP/ready") || ERR="no ready file"
-	if [ -z "$ERR" ]; then
-		timeout -k 5 $((ROUNDS * 120 + 60)) "$PY" "$HELPERS" idle "$wp" "$port" "$IDLE_CONNS" "$ROUNDS" "$TMP/res" "${HOW[$mode]}" 2>"$TMP/client.err" &
-		cp=$!; track $cp
-		wait_st $cp
-		if [ "$WST" != 0 ]; then ERR="client exit status $WST: $(tail -n 3 "$TMP/client.err" | tr '\n' ' ')"; fi
-	fi
-	if ! kill -0 "$wp" 2>/dev/null; then
-		[ -n "$ERR" ] || ERR="weir exited during the run"
-	fi
-	kill -TERM "$wp" 2>/dev/null || true
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$wp" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$wp" 2>/dev/null; then
-		[ -n "$ERR" ] || ERR="still running 10 s after SIGTERM (hang?)"
-		kill -KILL "$wp" 2>/dev/null || true
-	fi
-	wait_st $wp; st=$WST
+	idle_run "$TMP/in" "${HOW[$mode]}" "$PY" "$HELPERS" idle
 	exec {hold}>&-
-	if [ -z "$ERR" ] && [ "$st" != 143 ] && [ "$st" != 0 ]; then ERR="exit status $st after SIGTERM"; fi
-	R_N=() R_HELD=() R_CLOSED=() R_BEFORE=() R_FULL=() R_AFTER=() R_LEFT=() R_OPEN=()
-	FRESH=0 HWM=0
-	if [ -s "$TMP/res" ]; then
-		while read -r k a b c d e f g h j x; do
-			case $k in
-			fresh) FRESH=$a ;;
-			hwm) HWM=$a ;;
-			round)
-				R_N+=("$b") R_HELD+=("$c") R_CLOSED+=("$d") R_BEFORE+=("$e") R_FULL+=("$f")
-				R_AFTER+=("$g") R_LEFT+=("$h") R_OPEN+=("$j")
-				if [ -z "$ERR" ]; then
-					if [ "$b" != "$IDLE_CONNS" ]; then
-						ERR="round $a: the client opened $b of $IDLE_CONNS connections (${x#* })"
-					elif [ "$c" -lt "$IDLE_CONNS" ]; then
-						ERR="round $a: weir holds $c of $IDLE_CONNS connections (after 30 s, or 5 s without a change)"
-					elif [ "$d" != 0 ]; then
-						ERR="round $a: weir closed (or wrote to) $d of the idle connections"
-					elif [ "$h" != 0 ]; then
-						ERR="round $a: weir still holds $h of them (the client closed them all; waited until 5 s without a change)"
-					fi
-				fi ;;
-			esac
-		done <"$TMP/res"
-	elif [ -z "$ERR" ]; then
-		ERR="no client result"
-	fi
-	if [ -n "$ERR" ]; then
-		ERR="$ERR: ${CMD[*]/#"$WEIR"/"$WEIR_SRC"}"
-		if [ -s "$TMP/tool.err" ]; then ERR="$ERR; stderr: $(head -c 300 "$TMP/tool.err" | tr '\n' ' ')"; fi
-	fi
 }
-
-per_conn() { awk -v a="$1" -v b="$2" -v n="$IDLE_CONNS" 'BEGIN { printf "%.2f", (a - b) / n }'; }
 
 echo "== idle: $IDLE_CONNS idle connections held by one weir, $ROUNDS rounds   ($(uptime | sed 's/.*load/load/'))"
 echo "   python3 client opens $IDLE_CONNS connections, sends nothing; weir's VmRSS from /proc   (weir: $WEIR_SRC)"
@@ -125,12 +67,7 @@ for m in "${MODES[@]}"; do
 	echo
 	echo "   $m: ${CMD[*]/#"$WEIR"/weir}   (client closes with $([ "${HOW[$m]}" = rst ] && echo a reset || echo a FIN))"
 	echo "   fresh weir: VmRSS $FRESH KiB"
-	printf '   %5s %7s %7s %12s %12s %12s %13s %8s\n' round opened held "RSS before" "RSS full" "RSS closed" "KiB per conn" "open s"
-	for ((i = 0; i < ${#R_N[@]}; i++)); do
-		printf '   %5d %7d %7d %8d KiB %8d KiB %8d KiB %13s %8s\n' $((i + 1)) "${R_N[$i]}" "${R_HELD[$i]}" \
-			"${R_BEFORE[$i]}" "${R_FULL[$i]}" "${R_AFTER[$i]}" "$(per_conn "${R_FULL[$i]}" "$FRESH")" "${R_OPEN[$i]}"
-	done
-	[ "$HWM" = 0 ] || echo "   peak (VmHWM): $HWM KiB"
+	idle_table
 	if [ -n "$ERR" ]; then
 		BAD[$m]=$ERR
 		FAILED=1

@@ -1,6 +1,6 @@
 # shellcheck shell=bash disable=SC2034
-# Shared by bench/pipe.sh, tcp.sh, slow.sh, line.sh, fanin.sh, proxy.sh and
-# idle.sh (sourced, not run).
+# Shared by bench/pipe.sh, tcp.sh, slow.sh, line.sh, fanin.sh, proxy.sh,
+# idle.sh and tls.sh (sourced, not run).
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 WEIR=${WEIR:-$BENCH_DIR/../weir}
@@ -145,36 +145,82 @@ err_ctx() {
 	fi
 }
 
-# bulk_rounds RUN WARM_BYTES BYTES [LABEL]: for each of TOOLS, an untimed
-# warm-up `RUN TOOL WARM_BYTES` (a failure rules the tool out), then ROUNDS
-# rounds of `RUN TOOL BYTES`, each round starting with another tool. RUN sets
-# SECS, CPU and RSS_KIB, or ERR. Fills TIMES, CPUS, PEAK and BAD by tool.
-bulk_rounds() {
-	local run=$1 warm=$2 n=$3 label=${4:-} r i t line
-	TIMES=() CPUS=() PEAK=() BAD=()
-	for t in "${TOOLS[@]}"; do TIMES[$t]=""; CPUS[$t]=""; PEAK[$t]=0; done
-	for t in "${TOOLS[@]}"; do
-		"$run" "$t" "$warm"
-		if [ -n "$ERR" ]; then BAD[$t]=$ERR; echo "   ${label}warm-up $t FAILED: $ERR"; fi
-	done
+# rounds_init PREFIX: empty the associative arrays PREFIX TIMES, CPUS, PEAK
+# and BAD (e.g. CTIMES ... CBAD; the caller declares them) and set them up
+# for each of TOOLS
+rounds_init() {
+	local t
+	local -n _times=${1:-}TIMES _cpus=${1:-}CPUS _peak=${1:-}PEAK _bad=${1:-}BAD
+	_times=() _cpus=() _peak=() _bad=()
+	for t in "${TOOLS[@]}"; do _times[$t]=""; _cpus[$t]=""; _peak[$t]=0; done
+}
+
+# rounds LABEL PREFIX RECORD RUN [ARG...]: ROUNDS rounds of `RUN TOOL ARG...
+# ROUND` for each of TOOLS, each round starting with another tool, leaving out
+# the tools in PREFIX BAD (a run that failed before). RUN sets SECS, CPU and
+# RSS_KIB, or ERR: ERR goes to PREFIX BAD and rules the tool out; else SECS
+# and CPU are added to PREFIX TIMES and CPUS, PREFIX PEAK keeps the largest
+# RSS_KIB (arrays by tool, set up by rounds_init) and `RECORD TOOL` (unless
+# RECORD is -) accounts for the rest. Prints a line a round and one a
+# failure; nothing at all when TOOLS is empty.
+rounds() {
+	local label=$1 record=$3 run=$4 r i t line
+	# shellcheck disable=SC2178 # names of arrays
+	local -n _times=${2}TIMES _cpus=${2}CPUS _peak=${2}PEAK _bad=${2}BAD
+	shift 4
+	[ ${#TOOLS[@]} -gt 0 ] || return 0
 	for ((r = 1; r <= ROUNDS; r++)); do
 		line="   ${label}round $r:"
 		for i in $(rotate ${#TOOLS[@]} $((r - 1))); do
 			t=${TOOLS[$i]}
-			[ -z "${BAD[$t]:-}" ] || continue
-			"$run" "$t" "$n"
+			[ -z "${_bad[$t]:-}" ] || continue
+			"$run" "$t" "$@" "$r"
 			if [ -n "$ERR" ]; then
-				BAD[$t]=$ERR
+				_bad[$t]=$ERR
 				echo "   ${label}round $r $t FAILED: $ERR"
 				continue
 			fi
-			TIMES[$t]="${TIMES[$t]} $SECS"
-			CPUS[$t]="${CPUS[$t]} $CPU"
-			[ "$RSS_KIB" -le "${PEAK[$t]}" ] || PEAK[$t]=$RSS_KIB
+			_times[$t]="${_times[$t]} $SECS"
+			_cpus[$t]="${_cpus[$t]} $CPU"
+			[ "$RSS_KIB" -le "${_peak[$t]}" ] || _peak[$t]=$RSS_KIB
+			[ "$record" = - ] || "$record" "$t"
 			line="$line  $t $SECS s"
 		done
 		echo "$line"
 	done
+}
+
+# bulk_rounds RUN WARM_BYTES BYTES [LABEL [PREFIX]]: for each of TOOLS, an
+# untimed warm-up `RUN TOOL WARM_BYTES` (a failure rules the tool out), then
+# ROUNDS rounds of `RUN TOOL BYTES ROUND` (see rounds). RUN sets SECS, CPU
+# and RSS_KIB, or ERR. Fills TIMES, CPUS, PEAK and BAD by tool (with PREFIX
+# before each name, e.g. PTIMES, when given).
+bulk_rounds() {
+	local run=$1 warm=$2 n=$3 label=${4:-} p=${5:-} t
+	local -n _wbad=${p}BAD
+	rounds_init "$p"
+	for t in "${TOOLS[@]}"; do
+		"$run" "$t" "$warm"
+		if [ -n "$ERR" ]; then _wbad[$t]=$ERR; echo "   ${label}warm-up $t FAILED: $ERR"; fi
+	done
+	rounds "$label" "$p" - "$run" "$n"
+}
+
+# conns_rounds RUN [LABEL]: ROUNDS rounds of `RUN TOOL ROUND` for each of
+# TOOLS (see rounds), no warm-up. RUN sets SECS, P50, P99 (ms), CPU and
+# RSS_KIB, or ERR. Fills CTIMES, CP50, CP99, CCPUS, CPEAK and CBAD by tool.
+conns_rounds() {
+	local t
+	rounds_init C
+	CP50=() CP99=()
+	for t in "${TOOLS[@]}"; do CP50[$t]=""; CP99[$t]=""; done
+	rounds "${2:-}" C conns_record "$1"
+}
+
+# conns_record TOOL: conns_rounds' RECORD, the run's latencies
+conns_record() {
+	CP50[$1]="${CP50[$1]} $P50"
+	CP99[$1]="${CP99[$1]} $P99"
 }
 
 # bulk_table BYTES HEADING: the table of what bulk_rounds measured; sets MED
@@ -209,4 +255,194 @@ ratio_line() {
 	local target="(no target)" v=""
 	if [ -n "${3:-}" ]; then target="target >= $3"; v=$(verdict "$2" '>=' "$3"); fi
 	printf '%-34s %6s   %-14s %s' "$1" "$2" "$target" "$v"
+}
+
+# ready_port FILE: the port of a weir --ready-file line (tcp:127.0.0.1:PORT,
+# tls:127.0.0.1:PORT,pin=...)
+ready_port() { sed -n '1s/^[^:]*:[^:]*:\([0-9][0-9]*\).*/\1/p' "$1"; }
+
+# stop_pid PID (a timeout wrapper, a helper) and reap it
+stop_pid() {
+	kill "$1" 2>/dev/null || true
+	wait_st "$1"
+}
+
+# start_timed STDIN: start the server CMD in the background under
+# /usr/bin/time (its figures to $TMP/rss; CMD's own PID to $TMP/spid), stdin
+# from STDIN, stdout to /dev/null, stderr to $TMP/tool.err; sets TP (the
+# /usr/bin/time wrapper's PID) for stop_server
+start_timed() {
+	# shellcheck disable=SC2016 # $$ and $@ are for sh
+	/usr/bin/time -f '%M %U %S' -o "$TMP/rss" \
+		sh -c 'echo $$ >"$0"; exec "$@"' "$TMP/spid" "${CMD[@]}" <"$1" >/dev/null 2>"$TMP/tool.err" &
+	TP=$!; track "$TP"
+}
+
+# term_wait PID WAIT_PID SECONDS: SIGTERM to PID (none if empty), then wait
+# for WAIT_PID (PID, or a wrapper of it) to exit, SECONDS at most, else
+# SIGKILL to PID and ERR says so (unless ERR is set); sets WST (WAIT_PID's
+# exit status)
+term_wait() {
+	local pid=$1 wp=$2 i
+	if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null || true; fi
+	for ((i = 0; i < $3 * 20; i++)); do
+		kill -0 "$wp" 2>/dev/null || break
+		sleep 0.05
+	done
+	if kill -0 "$wp" 2>/dev/null; then
+		[ -n "$ERR" ] || ERR="still running $3 s after SIGTERM (hang?)"
+		if [ -n "$pid" ]; then kill -KILL "$pid" 2>/dev/null || true; fi
+	fi
+	wait_st "$wp"
+}
+
+# term_status: ERR (unless set) if term_wait's WST is other than 0 or 143
+term_status() {
+	if [ -z "$ERR" ] && [ "$WST" != 0 ] && [ "$WST" != 143 ]; then ERR="exit status $WST after SIGTERM"; fi
+}
+
+# stop_server: stop the server start_timed started (none when TP is empty)
+# with term_wait, 5 s at most; sets PST (its exit status), RSS_KIB, CPU, and
+# ERR as term_wait and term_status do
+stop_server() {
+	RSS_KIB=0 CPU=0 PST=0
+	[ -n "$TP" ] || return 0
+	term_wait "$(cat "$TMP/spid" 2>/dev/null || true)" "$TP" 5
+	term_status
+	PST=$WST TP=
+	time_result "$TMP/rss"
+}
+
+# sink_run SINK_PID COUNTFILE BYTES SENDER...: time SENDER (TMO s at most,
+# stderr to $TMP/send.err) from its start until the sink SINK_PID, which
+# writes the bytes it got to COUNTFILE, exits; sets SECS, or ERR if the sink
+# hangs, got other than BYTES, or either exits non-zero. With ERR set
+# already (no server to send through) it only stops the sink.
+sink_run() {
+	local kp=$1 count=$2 n=$3 sp ss sk got t0 t1
+	shift 3
+	SECS=0
+	if [ -n "$ERR" ]; then
+		stop_pid "$kp"
+		return
+	fi
+	t0=$(now)
+	timeout -k 5 "$TMO" "$@" 2>"$TMP/send.err" &
+	sp=$!; track "$sp"
+	wait_st "$kp"; sk=$WST
+	t1=$(now)
+	wait_st "$sp"; ss=$WST
+	SECS=$(fsub "$t1" "$t0")
+	got=$(cat "$count" 2>/dev/null || echo "?")
+	if [ "$sk" = 124 ] || [ "$sk" = 137 ]; then
+		ERR="the sink never saw EOF within ${TMO}s (hang?)"
+	elif [ "$got" != "$n" ]; then
+		ERR="sink got $got bytes of $n"
+	elif [ "$ss" != 0 ] || [ "$sk" != 0 ]; then
+		ERR="sender/sink status $ss/$sk$([ -s "$TMP/send.err" ] && echo ": $(tail -n1 "$TMP/send.err")")"
+	fi
+}
+
+# conns_result STATUS N [STDERR_FILE]: what the connection client (conns.c,
+# tlsref conns, helpers.py conns) that exited with STATUS wrote to $TMP/res,
+# "secs p50_ms p99_ms ok errors first-error"; sets SECS P50 P99, or ERR
+# unless it echoed all N connections without an error. The start of
+# STDERR_FILE (if given) goes with a bad exit status.
+conns_result() {
+	local ok nerr first
+	if [ "$1" = 124 ] || [ "$1" = 137 ]; then
+		ERR="the client did not finish within ${TMO}s (hang?)"
+	elif [ "$1" != 0 ] || [ ! -s "$TMP/res" ]; then
+		ERR="client exit status $1${3:+: $(head -c 200 "$3")}"
+	else
+		read -r SECS P50 P99 ok nerr first <"$TMP/res"
+		if [ "$nerr" != 0 ] || [ "$ok" != "$2" ]; then
+			ERR="$ok of $2 connections echoed, $nerr errors (first: $first)"
+		fi
+	fi
+}
+
+# raise_nofile N: raise the open files limit (ulimit -n) as far as the hard
+# limit allows, to 65536 at most; fails when it stays below N + 64 (what a
+# process holding N connections needs). Sets HARD_NOFILE (ulimit -Hn).
+raise_nofile() {
+	local want=65536
+	HARD_NOFILE=$(ulimit -Hn)
+	if [ "$HARD_NOFILE" != unlimited ] && [ "$HARD_NOFILE" -lt "$want" ]; then want=$HARD_NOFILE; fi
+	ulimit -n "$want" 2>/dev/null || true
+	[ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge $(($1 + 64)) ]
+}
+
+# idle_run STDIN HOW CLIENT...: start the weir CMD (with --ready-file
+# $TMP/ready; stdin from STDIN, stdout to /dev/null, stderr to
+# $TMP/tool.err), let `CLIENT... PID PORT IDLE_CONNS ROUNDS $TMP/res HOW`
+# (helpers.py idle, tlsref idle) open, check and close its idle connections
+# ROUNDS times, stop weir with term_wait (10 s at most). Sets FRESH (KiB),
+# HWM, the per-round arrays R_* from the client's result, or ERR: weir
+# exited during the run, hung, exited other than 0 or 143; the client
+# failed; a round where not every connection was opened and held, weir
+# closed (or wrote to) one, or kept one the client closed.
+idle_run() {
+	local in=$1 how=$2 wp cp port k a b c d e f g h j x
+	shift 2
+	rm -f "$TMP/ready" "$TMP/res" "$TMP/tool.err"
+	R_N=() R_HELD=() R_CLOSED=() R_BEFORE=() R_FULL=() R_AFTER=() R_LEFT=() R_OPEN=()
+	FRESH=0 HWM=0 ERR=
+	"${CMD[@]}" <"$in" >/dev/null 2>"$TMP/tool.err" &
+	wp=$!; track "$wp"
+	"$PY" "$HELPERS" waitfile "$TMP/ready" 10 && port=$(ready_port "$TMP/ready") || ERR="no ready file"
+	if [ -z "$ERR" ]; then
+		timeout -k 5 $((ROUNDS * 120 + 60)) "$@" "$wp" "$port" "$IDLE_CONNS" "$ROUNDS" "$TMP/res" "$how" \
+			2>"$TMP/client.err" &
+		cp=$!; track "$cp"
+		wait_st "$cp"
+		if [ "$WST" != 0 ]; then ERR="client exit status $WST: $(tail -n 3 "$TMP/client.err" | tr '\n' ' ')"; fi
+	fi
+	if ! kill -0 "$wp" 2>/dev/null; then
+		[ -n "$ERR" ] || ERR="weir exited during the run"
+	fi
+	term_wait "$wp" "$wp" 10
+	term_status
+	if [ -s "$TMP/res" ]; then
+		while read -r k a b c d e f g h j x; do
+			case $k in
+			fresh) FRESH=$a ;;
+			hwm) HWM=$a ;;
+			round)
+				R_N+=("$b") R_HELD+=("$c") R_CLOSED+=("$d") R_BEFORE+=("$e") R_FULL+=("$f")
+				R_AFTER+=("$g") R_LEFT+=("$h") R_OPEN+=("$j")
+				if [ -z "$ERR" ]; then
+					# x: the client's errors and its first error (- for none)
+					if [ "$b" != "$IDLE_CONNS" ]; then
+						ERR="round $a: the client opened $b of $IDLE_CONNS connections (${x#* })"
+					elif [ "$c" -lt "$IDLE_CONNS" ]; then
+						ERR="round $a: weir holds $c of $IDLE_CONNS connections (after 30 s, or 5 s without a change)"
+					elif [ "$d" != 0 ]; then
+						ERR="round $a: weir closed (or wrote to) $d of the idle connections"
+						[ "${x#* }" = - ] || ERR="$ERR (${x#* })"
+					elif [ "$h" != 0 ]; then
+						ERR="round $a: weir still holds $h of them (the client closed them all; waited until 5 s without a change)"
+					fi
+				fi ;;
+			esac
+		done <"$TMP/res"
+	elif [ -z "$ERR" ]; then
+		ERR="no client result"
+	fi
+	err_ctx
+}
+
+# per_conn RSS_KIB FRESH_KIB: KiB per idle connection, (RSS - FRESH) / IDLE_CONNS
+per_conn() { awk -v a="$1" -v b="$2" -v n="$IDLE_CONNS" 'BEGIN { printf "%.2f", (a - b) / n }'; }
+
+# idle_table: idle_run's rounds, a line each (RSS per connection over the
+# fresh weir), and weir's peak RSS
+idle_table() {
+	local i
+	printf '   %5s %7s %7s %12s %12s %12s %13s %8s\n' round opened held "RSS before" "RSS full" "RSS closed" "KiB per conn" "open s"
+	for ((i = 0; i < ${#R_N[@]}; i++)); do
+		printf '   %5d %7d %7d %8d KiB %8d KiB %8d KiB %13s %8s\n' $((i + 1)) "${R_N[$i]}" "${R_HELD[$i]}" \
+			"${R_BEFORE[$i]}" "${R_FULL[$i]}" "${R_AFTER[$i]}" "$(per_conn "${R_FULL[$i]}" "$FRESH")" "${R_OPEN[$i]}"
+	done
+	[ "$HWM" = 0 ] || echo "   peak (VmHWM): $HWM KiB"
 }

@@ -20,6 +20,7 @@
 # does not stop on SIGTERM, or a connection error.
 # Env: SIZE (2G), CONNS (2000), CONN_SIZE (1k), ROUNDS (3), WEIR, WEIR_OPTS,
 #      TIMEOUT (s per run).
+# shellcheck disable=SC2317 # the functions that rounds (lib.sh) calls
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -31,10 +32,10 @@ TMO=${TIMEOUT:-$((N / 20000000 + CONNS / 50 + 60))}
 TOOLS=(weir socat direct)
 
 # start_proxy TOOL UPSTREAM_PORT: sets PORT (where clients connect), TP (the
-# /usr/bin/time wrapper's PID), SPID (the proxy's), CMD; or ERR
+# /usr/bin/time wrapper's PID, for stop_server), CMD; or ERR
 start_proxy() {
 	local tool=$1 up=$2
-	ERR='' TP='' SPID='' CMD=()
+	ERR='' TP='' CMD=() PORT=''
 	rm -f "$TMP/ready" "$TMP/spid" "$TMP/rss" "$TMP/tool.err"
 	if [ "$tool" = direct ]; then
 		PORT=$up
@@ -48,74 +49,31 @@ start_proxy() {
 		PORT=$("$PY" "$HELPERS" freeport)
 		CMD=(socat "tcp-listen:$PORT,bind=127.0.0.1,fork,reuseaddr" "tcp:127.0.0.1:$up") ;;
 	esac
-	# shellcheck disable=SC2016 # $$ and $@ are for sh
-	/usr/bin/time -f '%M %U %S' -o "$TMP/rss" \
-		sh -c 'echo $$ >"$0"; exec "$@"' "$TMP/spid" "${CMD[@]}" </dev/null >/dev/null 2>"$TMP/tool.err" &
-	TP=$!; track "$TP"
+	start_timed /dev/null
 	if [ "$tool" = weir ]; then
 		"$PY" "$HELPERS" waitfile "$TMP/ready" 10 && PORT=$(sed -n '1s/.*://p' "$TMP/ready") || ERR="no ready file"
 	else
 		"$PY" "$HELPERS" waitlisten "$PORT" 10 || ERR="not listening on $PORT"
 	fi
-	SPID=$(cat "$TMP/spid" 2>/dev/null || true)
-}
-
-# stop_proxy: SIGTERM, at most 10 s; sets PST (exit status), RSS_KIB, CPU;
-# sets ERR if it hangs or exits other than 0 or 143 (unless ERR is set)
-stop_proxy() {
-	local i
-	RSS_KIB=0 CPU=0 PST=0
-	[ -n "$TP" ] || return 0
-	if [ -n "$SPID" ]; then kill -TERM "$SPID" 2>/dev/null || true; fi
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$TP" 2>/dev/null || break
-		sleep 0.05
-	done
-	if kill -0 "$TP" 2>/dev/null; then
-		[ -n "$ERR" ] || ERR="still running 5 s after SIGTERM (hang?)"
-		if [ -n "$SPID" ]; then kill -KILL "$SPID" 2>/dev/null || true; fi
-	fi
-	wait_st "$TP"; PST=$WST
-	time_result "$TMP/rss"
-	if [ -z "$ERR" ] && [ "$PST" != 0 ] && [ "$PST" != 143 ]; then ERR="exit status $PST after SIGTERM"; fi
 }
 
 # bulk_once TOOL BYTES: sets SECS RSS_KIB CPU, or ERR
 bulk_once() {
-	local tool=$1 n=$2 kp sp sk ss got t0 t1
+	local tool=$1 n=$2 kp
 	rm -f "$TMP/port" "$TMP/count"
 	timeout -k 5 "$TMO" "$PY" "$HELPERS" sink "$TMP/port" "$TMP/count" &
 	kp=$!; track $kp
 	"$PY" "$HELPERS" waitfile "$TMP/port" 10 || true
 	start_proxy "$tool" "$(cat "$TMP/port")"
-	SECS=0
-	if [ -z "$ERR" ]; then
-		t0=$(now)
-		timeout -k 5 "$TMO" "$PY" "$HELPERS" send "$PORT" "$n" 2>"$TMP/send.err" &
-		sp=$!; track $sp
-		wait_st $kp; sk=$WST
-		t1=$(now)
-		wait_st $sp; ss=$WST
-		SECS=$(fsub "$t1" "$t0")
-		got=$(cat "$TMP/count" 2>/dev/null || echo "?")
-		if [ "$sk" = 124 ] || [ "$sk" = 137 ]; then
-			ERR="the sink never saw EOF within ${TMO}s (hang?)"
-		elif [ "$got" != "$n" ]; then
-			ERR="sink got $got bytes of $n"
-		elif [ "$ss" != 0 ] || [ "$sk" != 0 ]; then
-			ERR="sender/sink status $ss/$sk$([ -s "$TMP/send.err" ] && echo ": $(tail -n1 "$TMP/send.err")")"
-		fi
-	else
-		kill "$kp" 2>/dev/null || true
-		wait_st $kp
-	fi
-	stop_proxy
+	sink_run "$kp" "$TMP/count" "$n" "$PY" "$HELPERS" send "$PORT" "$n"
+	stop_server
 	err_ctx
 }
 
-# conns_once TOOL SEED: sets SECS P50 P99 (ms) RSS_KIB CPU, or ERR
+# conns_once TOOL SEED (the round: the python3 client's seed): sets SECS P50 P99
+# (ms) RSS_KIB CPU, or ERR
 conns_once() {
-	local tool=$1 seed=$2 ep cp ok nerr first
+	local tool=$1 seed=$2 ep cp
 	rm -f "$TMP/port" "$TMP/res"
 	if [ -n "$CONNS_BIN" ]; then
 		"$CONNS_BIN" echo "$TMP/port" &
@@ -134,20 +92,10 @@ conns_once() {
 		fi
 		cp=$!; track $cp
 		wait_st $cp
-		if [ "$WST" = 124 ] || [ "$WST" = 137 ]; then
-			ERR="the client did not finish within ${TMO}s (hang?)"
-		elif [ "$WST" != 0 ] || [ ! -s "$TMP/res" ]; then
-			ERR="client exit status $WST"
-		else
-			read -r SECS P50 P99 ok nerr first <"$TMP/res"
-			if [ "$nerr" != 0 ] || [ "$ok" != "$CONNS" ]; then
-				ERR="$ok of $CONNS connections echoed, $nerr errors (first: $first)"
-			fi
-		fi
+		conns_result "$WST" "$CONNS"
 	fi
-	stop_proxy
-	kill "$ep" 2>/dev/null || true
-	wait_st $ep
+	stop_server
+	stop_pid "$ep"
 	err_ctx
 }
 
@@ -166,32 +114,8 @@ echo "   (b) $CONNS sequential connections, $(human "$(bytes "$CONN_SIZE")") eac
 echo "   weir: $WEIR_SRC"
 
 declare -A TIMES=() CPUS=() PEAK=() BAD=() MED=() CTIMES=() CP50=() CP99=() CCPUS=() CPEAK=() CBAD=() CMED=()
-for t in "${TOOLS[@]}"; do
-	CTIMES[$t]=""; CP50[$t]=""; CP99[$t]=""; CCPUS[$t]=""; CPEAK[$t]=0
-done
-
 bulk_rounds bulk_once $((64 << 20)) "$N" "(a) "
-
-for ((r = 1; r <= ROUNDS; r++)); do
-	line="   (b) round $r:"
-	for i in $(rotate ${#TOOLS[@]} $((r - 1))); do
-		t=${TOOLS[$i]}
-		[ -z "${CBAD[$t]:-}" ] || continue
-		conns_once "$t" "$r"
-		if [ -n "$ERR" ]; then
-			CBAD[$t]=$ERR
-			echo "   (b) round $r $t FAILED: $ERR"
-			continue
-		fi
-		CTIMES[$t]="${CTIMES[$t]} $SECS"
-		CP50[$t]="${CP50[$t]} $P50"
-		CP99[$t]="${CP99[$t]} $P99"
-		CCPUS[$t]="${CCPUS[$t]} $CPU"
-		[ "$RSS_KIB" -le "${CPEAK[$t]}" ] || CPEAK[$t]=$RSS_KIB
-		line="$line  $t $SECS s"
-	done
-	echo "$line"
-done
+conns_rounds conns_once "(b) "
 
 usub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", a - b }'; }
 cps() { awk -v n="$CONNS" -v s="$1" 'BEGIN { printf "%.0f", n / s }'; }

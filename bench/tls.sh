@@ -51,6 +51,7 @@
 #      WEIR_OPTS, TIMEOUT (s per run), TLS_ONLY (a list of the tools to run,
 #      e.g. "ref weir socat": for trying the script; the others are skipped),
 #      TLS_PARTS (the parts to run: "a b c").
+# shellcheck disable=SC2317 # the functions that rounds (lib.sh) calls
 set -eu
 if [ "${1:-}" = quick ]; then
 	: "${SIZE:=64M}" "${CONNS:=200}" "${SOCAT_CONNS:=20}" "${IDLE_CONNS:=1000}" "${ROUNDS:=1}"
@@ -107,15 +108,6 @@ only() {
 
 # pretty CMD...: the command line, weir's private copy named as the original
 pretty() { local s="$*"; echo "${s//"$WEIR"/$WEIR_SRC}"; }
-
-# the port of a weir TLS ready line (tls:127.0.0.1:PORT,pin=...)
-ready_port() { sed -n '1s/^[^:]*:[^:]*:\([0-9][0-9]*\).*/\1/p' "$1"; }
-
-# stop_pid PID (a timeout wrapper) and reap it
-stop_pid() {
-	kill "$1" 2>/dev/null || true
-	wait_st "$1"
-}
 
 # ---------------------------------------------------------------- (a) bulk
 
@@ -174,10 +166,11 @@ send_cmd() {
 
 # run_pair SENDER RECEIVER BYTES FILE: SENDER's sender (stdin FILE) to
 # RECEIVER's receiver; sets SECS, GOT, LOST (bytes missing where a loss is
-# only counted: ncat), S_CPU R_CPU CPU S_RSS R_RSS (KiB), or ERR
+# only counted: ncat), S_CPU R_CPU CPU (both ends), S_RSS and RSS_KIB (the
+# receiver's), or ERR
 run_pair() {
 	local st=$1 rt=$2 n=$3 file=$4 out cp='' sp ss rs cs t0 t1 lossy=0 what
-	SECS=0 GOT=0 LOST=0 S_CPU=0 R_CPU=0 CPU=0 S_RSS=0 R_RSS=0 SCMD=()
+	SECS=0 GOT=0 LOST=0 S_CPU=0 R_CPU=0 CPU=0 S_RSS=0 RSS_KIB=0 SCMD=()
 	[ "$st" != ncat ] && [ "$rt" != ncat ] || lossy=1
 	rm -f "$TMP/out" "$TMP/count" "$TMP/stime" "$TMP/send.err"
 	if [ "$rt" = ref-mem ]; then
@@ -195,7 +188,12 @@ run_pair() {
 	fi
 	if [ -n "$ERR" ]; then
 		if [ -n "${RP:-}" ]; then stop_pid "$RP"; RP=; fi
-		if [ -n "$cp" ]; then stop_pid "$cp"; fi
+		if [ -n "$cp" ]; then
+			# SIGKILL: the counter, just started, may still be in its shell
+			# (opening the FIFO) with our TERM trap, which would lose a SIGTERM
+			kill -KILL "$cp" 2>/dev/null || true
+			wait_st "$cp"
+		fi
 		ERR="$ERR: $(pretty "${RCMD[@]}")"
 		return
 	fi
@@ -216,7 +214,7 @@ run_pair() {
 	RP=
 	SECS=$(fsub "$t1" "$t0")
 	time_result "$TMP/stime"; S_CPU=$CPU S_RSS=$RSS_KIB
-	time_result "$TMP/rtime"; R_CPU=$CPU R_RSS=$RSS_KIB
+	time_result "$TMP/rtime"; R_CPU=$CPU
 	CPU=$(awk -v a="$S_CPU" -v b="$R_CPU" 'BEGIN { printf "%.2f", a + b }')
 	if [ "$rt" = ref-mem ]; then GOT=$(cat "$TMP/rcount" 2>/dev/null || echo "?"); else GOT=$(cat "$TMP/count" 2>/dev/null || echo "?"); fi
 	ERR=
@@ -249,11 +247,11 @@ run_a() {
 # ------------------------------------------------------- (b) termination
 
 # start_server TOOL UPSTREAM_PORT: a TLS server (ref: the echo itself) or
-# proxy to UPSTREAM; sets PORT, TP (the /usr/bin/time wrapper), SPID, CMD,
-# or ERR
+# proxy to UPSTREAM; sets PORT, TP (the /usr/bin/time wrapper, for
+# stop_server), CMD, or ERR
 start_server() {
 	local tool=$1 up=$2
-	ERR='' TP='' SPID='' CMD=() PORT=''
+	ERR='' TP='' CMD=() PORT=''
 	rm -f "$TMP/ready" "$TMP/spid" "$TMP/rss" "$TMP/tool.err"
 	case $tool in
 	ref) CMD=("$TLSREF" echo "$TMP/ready" "$CERT" "$KEY") ;;
@@ -267,51 +265,19 @@ start_server() {
 			"TCP:127.0.0.1:$up")
 		[ "$tool" = socat ] || CMD=(socat "${CMD[1]},nodelay" "${CMD[2]},nodelay") ;;
 	esac
-	# shellcheck disable=SC2016 # $$ and $@ are for sh
-	/usr/bin/time -f '%M %U %S' -o "$TMP/rss" \
-		sh -c 'echo $$ >"$0"; exec "$@"' "$TMP/spid" "${CMD[@]}" <"$TMP/hold" >/dev/null 2>"$TMP/tool.err" &
-	TP=$!; track "$TP"
+	start_timed "$TMP/hold"
 	case $tool in
 	ref) "$PY" "$HELPERS" waitfile "$TMP/ready" 10 && PORT=$(cat "$TMP/ready") || ERR="no port file" ;;
 	weir) "$PY" "$HELPERS" waitfile "$TMP/ready" 10 && PORT=$(ready_port "$TMP/ready") || ERR="no ready file" ;;
 	*) "$PY" "$HELPERS" waitlisten "$PORT" 10 || ERR="not listening on $PORT" ;;
 	esac
-	SPID=$(cat "$TMP/spid" 2>/dev/null || true)
-}
-
-# stop_server: SIGTERM, at most 5 s; sets RSS_KIB, CPU; ERR if it hangs or
-# exits other than 0 or 143 (unless ERR is set)
-stop_server() {
-	local i
-	RSS_KIB=0 CPU=0
-	[ -n "$TP" ] || return 0
-	if [ -n "$SPID" ]; then kill -TERM "$SPID" 2>/dev/null || true; fi
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$TP" 2>/dev/null || break
-		sleep 0.05
-	done
-	if kill -0 "$TP" 2>/dev/null; then
-		[ -n "$ERR" ] || ERR="still running 5 s after SIGTERM (hang?)"
-		if [ -n "$SPID" ]; then kill -KILL "$SPID" 2>/dev/null || true; fi
-	fi
-	wait_st "$TP"
-	time_result "$TMP/rss"
-	if [ -z "$ERR" ] && [ "$WST" != 0 ] && [ "$WST" != 143 ]; then ERR="exit status $WST after SIGTERM"; fi
-	TP=
-}
-
-srv_ctx() {
-	if [ -n "$ERR" ]; then
-		ERR="$ERR: $(pretty "${CMD[@]}")"
-		if [ -s "$TMP/tool.err" ]; then ERR="$ERR; stderr: $(head -c 300 "$TMP/tool.err" | tr '\n' ' ')"; fi
-	fi
 }
 
 nconns() { case $1 in socat*) echo "$SOCAT_CONNS" ;; *) echo "$CONNS" ;; esac; }
 
 # conns_once TOOL: sets SECS P50 P99 (ms) RSS_KIB CPU, or ERR
 conns_once() {
-	local tool=$1 ep='' cp ok nerr first n
+	local tool=$1 ep='' cp n
 	n=$(nconns "$tool")
 	rm -f "$TMP/eport" "$TMP/res"
 	SECS=0 P50=0 P99=0
@@ -325,53 +291,25 @@ conns_once() {
 		timeout -k 5 "$TMO" "$TLSREF" conns 127.0.0.1 "$PORT" "$n" "$CSIZE" "$CERT" "$TMP/res" 2>"$TMP/client.err" &
 		cp=$!; track "$cp"
 		wait_st "$cp"
-		if [ "$WST" = 124 ] || [ "$WST" = 137 ]; then
-			ERR="the client did not finish within ${TMO}s (hang?)"
-		elif [ "$WST" != 0 ] || [ ! -s "$TMP/res" ]; then
-			ERR="client exit status $WST: $(head -c 200 "$TMP/client.err")"
-		else
-			read -r SECS P50 P99 ok nerr first <"$TMP/res"
-			if [ "$nerr" != 0 ] || [ "$ok" != "$n" ]; then
-				ERR="$ok of $n connections echoed, $nerr errors (first: $first)"
-			fi
-		fi
+		conns_result "$WST" "$n" "$TMP/client.err"
 	fi
 	stop_server
 	if [ -n "$ep" ]; then stop_pid "$ep"; fi
-	srv_ctx
+	err_ctx
 }
 
 # pbulk_once TOOL BYTES: one connection of BYTES through the proxy TOOL
 # (tlsref send, zeros -> TOOL -> tlsref tcpsink); sets SECS RSS_KIB CPU, or ERR
 pbulk_once() {
-	local tool=$1 n=$2 kp sp ss sk got t0 t1
+	local tool=$1 n=$2 kp
 	rm -f "$TMP/kport" "$TMP/kcount"
-	SECS=0
 	timeout -k 5 "$TMO" "$TLSREF" tcpsink "$TMP/kport" "$TMP/kcount" &
 	kp=$!; track "$kp"
 	"$PY" "$HELPERS" waitfile "$TMP/kport" 10 || true
 	start_server "$tool" "$(cat "$TMP/kport" 2>/dev/null || echo 0)"
-	if [ -z "$ERR" ]; then
-		t0=$(now)
-		timeout -k 5 "$TMO" "$TLSREF" send 127.0.0.1 "$PORT" "$n" "$CERT" 2>"$TMP/send.err" &
-		sp=$!; track "$sp"
-		wait_st "$kp"; sk=$WST
-		t1=$(now)
-		wait_st "$sp"; ss=$WST
-		SECS=$(fsub "$t1" "$t0")
-		got=$(cat "$TMP/kcount" 2>/dev/null || echo "?")
-		if [ "$sk" = 124 ] || [ "$sk" = 137 ]; then
-			ERR="the sink never saw EOF within ${TMO}s (hang?)"
-		elif [ "$got" != "$n" ]; then
-			ERR="the sink got $got bytes of $n"
-		elif [ "$ss" != 0 ] || [ "$sk" != 0 ]; then
-			ERR="sender/sink status $ss/$sk$([ -s "$TMP/send.err" ] && echo ": $(tail -n1 "$TMP/send.err")")"
-		fi
-	else
-		stop_pid "$kp"
-	fi
+	sink_run "$kp" "$TMP/kcount" "$n" "$TLSREF" send 127.0.0.1 "$PORT" "$n" "$CERT"
 	stop_server
-	srv_ctx
+	err_ctx
 }
 
 # ------------------------------------------------------------- (c) idle
@@ -384,63 +322,17 @@ idle_cmd() {
 	esac
 }
 
-# idle_mode MODE: sets FRESH (KiB), per-round arrays R_*, HWM, or ERR
+# idle_mode MODE: sets FRESH (KiB), per-round arrays R_*, HWM, or ERR (see
+# idle_run)
 idle_mode() {
-	local mode=$1 wp cp st port i k a b c d e f g h j x
-	rm -f "$TMP/ready" "$TMP/res" "$TMP/tool.err"
-	R_N=() R_HELD=() R_CLOSED=() R_BEFORE=() R_FULL=() R_AFTER=() R_LEFT=() R_OPEN=()
-	FRESH=0 HWM=0 ERR=
-	idle_cmd "$mode"
-	if [ "$WEIR_TLS" = 0 ]; then ERR="this weir has no TLS (no tls-listen in weir --help)"; srv_ctx; return; fi
-	"${CMD[@]}" <"$TMP/hold" >/dev/null 2>"$TMP/tool.err" &
-	wp=$!; track "$wp"
-	"$PY" "$HELPERS" waitfile "$TMP/ready" 10 && port=$(ready_port "$TMP/ready") || ERR="no ready file"
-	if [ -z "$ERR" ]; then
-		timeout -k 5 $((ROUNDS * 120 + 60)) "$TLSREF" idle "$wp" "$port" "$IDLE_CONNS" "$ROUNDS" "$TMP/res" \
-			"${IDLE_HOW[$mode]}" 2>"$TMP/client.err" &
-		cp=$!; track "$cp"
-		wait_st "$cp"
-		if [ "$WST" != 0 ]; then ERR="client exit status $WST: $(tail -n 3 "$TMP/client.err" | tr '\n' ' ')"; fi
+	idle_cmd "$1"
+	if [ "$WEIR_TLS" = 0 ]; then
+		R_N=() R_FULL=() FRESH=0 HWM=0
+		ERR="this weir has no TLS (no tls-listen in weir --help)"
+		err_ctx
+		return
 	fi
-	if ! kill -0 "$wp" 2>/dev/null; then
-		[ -n "$ERR" ] || ERR="weir exited during the run"
-	fi
-	kill -TERM "$wp" 2>/dev/null || true
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$wp" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$wp" 2>/dev/null; then
-		[ -n "$ERR" ] || ERR="still running 10 s after SIGTERM (hang?)"
-		kill -KILL "$wp" 2>/dev/null || true
-	fi
-	wait_st "$wp"; st=$WST
-	if [ -z "$ERR" ] && [ "$st" != 143 ] && [ "$st" != 0 ]; then ERR="exit status $st after SIGTERM"; fi
-	if [ -s "$TMP/res" ]; then
-		while read -r k a b c d e f g h j x; do
-			case $k in
-			fresh) FRESH=$a ;;
-			hwm) HWM=$a ;;
-			round)
-				R_N+=("$b") R_HELD+=("$c") R_CLOSED+=("$d") R_BEFORE+=("$e") R_FULL+=("$f")
-				R_AFTER+=("$g") R_LEFT+=("$h") R_OPEN+=("$j")
-				if [ -z "$ERR" ]; then
-					if [ "$b" != "$IDLE_CONNS" ]; then
-						ERR="round $a: the client opened $b of $IDLE_CONNS connections (${x#* })"
-					elif [ "$c" -lt "$IDLE_CONNS" ]; then
-						ERR="round $a: weir holds $c of $IDLE_CONNS connections (after 30 s, or 5 s without a change)"
-					elif [ "$d" != 0 ]; then
-						ERR="round $a: weir closed (or wrote to) $d of the idle connections (${x#* })"
-					elif [ "$h" != 0 ]; then
-						ERR="round $a: weir still holds $h of them (the client closed them all)"
-					fi
-				fi ;;
-			esac
-		done <"$TMP/res"
-	elif [ -z "$ERR" ]; then
-		ERR="no client result"
-	fi
-	srv_ctx
+	idle_run "$TMP/hold" "${IDLE_HOW[$1]}" "$TLSREF" idle
 }
 
 # ---------------------------------------------------------------- main
@@ -500,120 +392,59 @@ if [ ${#A_TOOLS[@]} -gt 0 ]; then
 	done
 fi
 
-# --- (a)
-declare -A TIMES=() CPUS=() SCPUS=() RCPUS=() SPEAK=() RPEAK=() BAD=() MED=() LOSTB=() LOSTR=() RUNS=()
-for t in "${A_TOOLS[@]}"; do
-	TIMES[$t]="" CPUS[$t]="" SCPUS[$t]="" RCPUS[$t]="" SPEAK[$t]=0 RPEAK[$t]=0 LOSTB[$t]=0 LOSTR[$t]=0 RUNS[$t]=0
-done
+# --- (a): TIMES, CPUS, PEAK (the receiver's) and BAD filled by rounds, the
+# rest by a_record and a_round
+declare -A TIMES=() CPUS=() PEAK=() SCPUS=() RCPUS=() SPEAK=() BAD=() MED=() LOSTB=() LOSTR=() RUNS=()
+TOOLS=("${A_TOOLS[@]}")
+rounds_init ""
+for t in "${A_TOOLS[@]}"; do SCPUS[$t]="" RCPUS[$t]="" SPEAK[$t]=0 LOSTB[$t]=0 LOSTR[$t]=0 RUNS[$t]=0; done
 [ ${#A_TOOLS[@]} -eq 0 ] || printf '\n   (a) %s over one TLS connection, sender <FILE -> receiver >PIPE (ref-mem: memory -> /dev/null)\n' "$(human "$N")"
 a_record() { # TOOL: account the run just done
 	local t=$1
 	RUNS[$t]=$((RUNS[$t] + 1))
 	if [ "$LOST" != 0 ]; then LOSTB[$t]=$((LOSTB[$t] + LOST)); LOSTR[$t]=$((LOSTR[$t] + 1)); fi
 }
+a_round() { # TOOL: account the timed run just done
+	local t=$1
+	a_record "$t"
+	SCPUS[$t]="${SCPUS[$t]} $S_CPU"
+	RCPUS[$t]="${RCPUS[$t]} $R_CPU"
+	[ "$S_RSS" -le "${SPEAK[$t]}" ] || SPEAK[$t]=$S_RSS
+}
 for t in "${A_TOOLS[@]}"; do
 	run_a "$t" "$WARM"
 	if [ -n "$ERR" ]; then BAD[$t]=$ERR; echo "   (a) warm-up $t FAILED: $ERR"; else a_record "$t"; fi
 done
-for ((r = 1; r <= (${#A_TOOLS[@]} ? ROUNDS : 0); r++)); do
-	line="   (a) round $r:"
-	for i in $(rotate ${#A_TOOLS[@]} $((r - 1))); do
-		t=${A_TOOLS[$i]}
-		[ -z "${BAD[$t]:-}" ] || continue
-		run_a "$t" "$N"
-		if [ -n "$ERR" ]; then
-			BAD[$t]=$ERR
-			echo "   (a) round $r $t FAILED: $ERR"
-			continue
-		fi
-		a_record "$t"
-		TIMES[$t]="${TIMES[$t]} $SECS"
-		CPUS[$t]="${CPUS[$t]} $CPU"
-		SCPUS[$t]="${SCPUS[$t]} $S_CPU"
-		RCPUS[$t]="${RCPUS[$t]} $R_CPU"
-		[ "$S_RSS" -le "${SPEAK[$t]}" ] || SPEAK[$t]=$S_RSS
-		[ "$R_RSS" -le "${RPEAK[$t]}" ] || RPEAK[$t]=$R_RSS
-		line="$line  $t $SECS s"
-	done
-	echo "$line"
-done
+rounds "(a) " "" a_round run_a "$N"
 
 # --- (b)
 declare -A CTIMES=() CP50=() CP99=() CCPUS=() CPEAK=() CBAD=() CMED=()
-for t in "${B_TOOLS[@]}"; do CTIMES[$t]="" CP50[$t]="" CP99[$t]="" CCPUS[$t]="" CPEAK[$t]=0; done
 [ ${#B_TOOLS[@]} -eq 0 ] || printf '\n   (b) %s sequential TLS connections (socat: %s), %s echoed each: tlsref conns -> SERVER [-> conns.c echo]\n' \
 	"$CONNS" "$SOCAT_CONNS" "$(human "$CSIZE")"
-for ((r = 1; r <= (${#B_TOOLS[@]} ? ROUNDS : 0); r++)); do
-	line="   (b) round $r:"
-	for i in $(rotate ${#B_TOOLS[@]} $((r - 1))); do
-		t=${B_TOOLS[$i]}
-		[ -z "${CBAD[$t]:-}" ] || continue
-		conns_once "$t"
-		if [ -n "$ERR" ]; then
-			CBAD[$t]=$ERR
-			echo "   (b) round $r $t FAILED: $ERR"
-			continue
-		fi
-		CTIMES[$t]="${CTIMES[$t]} $SECS"
-		CP50[$t]="${CP50[$t]} $P50"
-		CP99[$t]="${CP99[$t]} $P99"
-		CCPUS[$t]="${CCPUS[$t]} $CPU"
-		[ "$RSS_KIB" -le "${CPEAK[$t]}" ] || CPEAK[$t]=$RSS_KIB
-		line="$line  $t $SECS s"
-	done
-	echo "$line"
-done
+TOOLS=("${B_TOOLS[@]}")
+conns_rounds conns_once "(b) "
 [ ${#P_TOOLS[@]} -eq 0 ] || echo "   (b) $(human "$N") through the proxy: tlsref send (zeros) -> PROXY -> tlsref tcpsink"
 declare -A PTIMES=() PCPUS=() PPEAK=() PBAD=() PMED=()
-for t in "${P_TOOLS[@]}"; do PTIMES[$t]="" PCPUS[$t]="" PPEAK[$t]=0; done
-for t in "${P_TOOLS[@]}"; do
-	pbulk_once "$t" "$WARM"
-	if [ -n "$ERR" ]; then PBAD[$t]=$ERR; echo "   (b) bulk warm-up $t FAILED: $ERR"; fi
-done
-for ((r = 1; r <= (${#P_TOOLS[@]} ? ROUNDS : 0); r++)); do
-	line="   (b) bulk round $r:"
-	for i in $(rotate ${#P_TOOLS[@]} $((r - 1))); do
-		t=${P_TOOLS[$i]}
-		[ -z "${PBAD[$t]:-}" ] || continue
-		pbulk_once "$t" "$N"
-		if [ -n "$ERR" ]; then PBAD[$t]=$ERR; echo "   (b) bulk round $r $t FAILED: $ERR"; continue; fi
-		PTIMES[$t]="${PTIMES[$t]} $SECS"
-		PCPUS[$t]="${PCPUS[$t]} $CPU"
-		[ "$RSS_KIB" -le "${PPEAK[$t]}" ] || PPEAK[$t]=$RSS_KIB
-		line="$line  $t $SECS s"
-	done
-	echo "$line"
-done
+TOOLS=("${P_TOOLS[@]}")
+bulk_rounds pbulk_once "$WARM" "$N" "(b) bulk " P
 
 # --- (c)
 declare -A IPER=() IGROW=() IBAD=() INR=()
-if [ ${#I_MODES[@]} -gt 0 ]; then
-	hard=$(ulimit -Hn)
-	want=65536
-	if [ "$hard" != unlimited ] && [ "$hard" -lt "$want" ]; then want=$hard; fi
-	ulimit -n "$want" 2>/dev/null || true
-	if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((IDLE_CONNS + 64)) ]; then
-		echo "   (c) open files limit $(ulimit -n) (hard $hard) is too low for IDLE_CONNS=$IDLE_CONNS: (c) skipped; set IDLE_CONNS lower"
-		I_MODES=()
-		FAILED=1
-	fi
+if [ ${#I_MODES[@]} -gt 0 ] && ! raise_nofile "$IDLE_CONNS"; then
+	echo "   (c) open files limit $(ulimit -n) (hard $HARD_NOFILE) is too low for IDLE_CONNS=$IDLE_CONNS: (c) skipped; set IDLE_CONNS lower"
+	I_MODES=()
+	FAILED=1
 fi
 for m in "${I_MODES[@]}"; do
 	idle_mode "$m"
 	echo
 	echo "   (c) $m: $(pretty "${CMD[@]}" | sed "s|$WEIR_SRC|weir|")   (client closes with $([ "${IDLE_HOW[$m]}" = rst ] && echo a reset || echo close_notify + FIN))"
 	echo "   fresh weir (ephemeral certificate made): VmRSS $FRESH KiB; open files limit $(ulimit -n)"
-	printf '   %5s %7s %7s %12s %12s %12s %13s %8s\n' round opened held "RSS before" "RSS full" "RSS closed" "KiB per conn" "open s"
-	for ((i = 0; i < ${#R_N[@]}; i++)); do
-		printf '   %5d %7d %7d %8d KiB %8d KiB %8d KiB %13s %8s\n' $((i + 1)) "${R_N[$i]}" "${R_HELD[$i]}" \
-			"${R_BEFORE[$i]}" "${R_FULL[$i]}" "${R_AFTER[$i]}" \
-			"$(awk -v a="${R_FULL[$i]}" -v b="$FRESH" -v n="$IDLE_CONNS" 'BEGIN { printf "%.2f", (a - b) / n }')" "${R_OPEN[$i]}"
-	done
-	[ "$HWM" = 0 ] || echo "   peak (VmHWM): $HWM KiB"
+	idle_table
 	if [ -n "$ERR" ]; then IBAD[$m]=$ERR; FAILED=1; echo "   (c) $m FAILED: $ERR"; fi
 	INR[$m]=${#R_N[@]}
 	if [ ${#R_N[@]} -gt 0 ]; then
-		IPER[$m]=$(awk -v a="${R_FULL[0]}" -v b="$FRESH" -v n="$IDLE_CONNS" 'BEGIN { printf "%.2f", (a - b) / n }')
+		IPER[$m]=$(per_conn "${R_FULL[0]}" "$FRESH")
 		IGROW[$m]=$((R_FULL[${#R_FULL[@]} - 1] - R_FULL[0]))
 	fi
 done
@@ -640,7 +471,7 @@ for t in "${A_TOOLS[@]}"; do
 	# shellcheck disable=SC2086
 	printf '   %-11s %8.3f %8.3f %8.3f %7s %10s %9s %9s %9s %9s\n' "$t" "${MED[$t]}" "$(fmin ${TIMES[$t]})" \
 		"$(fmax ${TIMES[$t]})" "$(gibps "$N" "${MED[$t]}")" "${ACPU[$t]}" "$(fmt_cpu "$(median ${SCPUS[$t]})")" \
-		"$(fmt_cpu "$(median ${RCPUS[$t]})")" "$(kib_to_mib "${SPEAK[$t]}") MiB" "$(kib_to_mib "${RPEAK[$t]}") MiB"
+		"$(fmt_cpu "$(median ${RCPUS[$t]})")" "$(kib_to_mib "${SPEAK[$t]}") MiB" "$(kib_to_mib "${PEAK[$t]}") MiB"
 done
 for t in "${A_TOOLS[@]}"; do
 	if [ "${LOSTR[$t]}" != 0 ]; then

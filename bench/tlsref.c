@@ -64,24 +64,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "benchutil.h"
+
 #define CHUNK	(64 * 1024)
-
-static double
-now(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int
-cmp(const void *a, const void *b)
-{
-	double	 x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 static void
 die(const char *what)
@@ -140,20 +125,6 @@ ended(SSL *ssl, int r, int *clean)
 	default:
 		return 0;
 	}
-}
-
-static void
-write_atomic(const char *path, const char *text)
-{
-	char	 tmp[4096];
-	FILE	*f;
-
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	if ((f = fopen(tmp, "w")) == NULL)
-		die(tmp);
-	fputs(text, f);
-	if (fclose(f) != 0 || rename(tmp, path) != 0)
-		die(path);
 }
 
 static void
@@ -251,24 +222,22 @@ tcp_connect(const char *host, const char *port)
 static int
 tcp_listen(const char *portfile)
 {
-	struct sockaddr_in	 sin;
-	socklen_t		 len = sizeof sin;
-	char			 text[32];
-	int			 s, on = 1;
+	int	 s;
 
-	if ((s = socket(AF_INET, SOCK_STREAM, 0)) == -1)
-		die("socket");
-	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(s, (struct sockaddr *)&sin, sizeof sin) == -1 ||
-	    listen(s, 1024) == -1 ||
-	    getsockname(s, (struct sockaddr *)&sin, &len) == -1)
-		die("listen");
-	snprintf(text, sizeof text, "%u\n", ntohs(sin.sin_port));
-	write_atomic(portfile, text);
+	if ((s = listen_loopback(portfile)) == -1)
+		die(portfile);
 	return s;
+}
+
+/* a count file (write_atomic) */
+static void
+put_count(const char *countfile, unsigned long long total)
+{
+	char	 text[64];
+
+	snprintf(text, sizeof text, "%llu\n", total);
+	if (write_atomic(countfile, text) == -1)
+		die(countfile);
 }
 
 static int
@@ -389,7 +358,7 @@ do_recv(const char *ready, const char *cert, const char *key,
 	SSL_CTX		*ctx = ctx_server(cert, key);
 	SSL		*ssl;
 	unsigned long long total = 0;
-	char		 err[512], text[64];
+	char		 err[512];
 	size_t		 fill;
 	int		 s, c, r = 0, clean;
 
@@ -437,11 +406,10 @@ do_recv(const char *ready, const char *cert, const char *key,
 		SSL_shutdown(ssl);
 	SSL_free(ssl);
 	close(c);
-	snprintf(text, sizeof text, "%llu\n", total);
 	if (countfile != NULL)
-		write_atomic(countfile, text);
+		put_count(countfile, total);
 	else
-		fputs(text, stderr);
+		fprintf(stderr, "%llu\n", total);
 	SSL_CTX_free(ctx);
 	return 0;
 }
@@ -492,7 +460,6 @@ do_conns(const char *host, const char *port, int nconns, size_t size,
 	double		*lat, t0, a, secs;
 	char		*payload, *got, first[512] = "", err[400];
 	size_t		 have;
-	FILE		*f;
 	int		 i, s, r, ok = 0, nerr = 0, on = 1, bad, clean;
 
 	payload = malloc(size + 1);
@@ -553,13 +520,8 @@ fail:
 			    err);
 	}
 	secs = now() - t0;
-	qsort(lat, (size_t)ok, sizeof *lat, cmp);
-	if ((f = fopen(result, "w")) == NULL)
+	if (write_conns_result(result, secs, lat, ok, nerr, first) == -1)
 		die(result);
-	fprintf(f, "%.4f %.4f %.4f %d %d %s\n", secs,
-	    ok ? lat[ok / 2] * 1000 : 0, ok ? lat[(ok * 99) / 100] * 1000 : 0,
-	    ok, nerr, first);
-	fclose(f);
 	free(payload);
 	free(got);
 	free(lat);
@@ -762,7 +724,6 @@ do_tcpsink(const char *portfile, const char *countfile)
 {
 	static char	 buf[1 << 20];
 	unsigned long long total = 0;
-	char		 text[64];
 	ssize_t		 n;
 	int		 s, c;
 
@@ -779,8 +740,7 @@ do_tcpsink(const char *portfile, const char *countfile)
 		total += (unsigned long long)n;
 	}
 	close(c);
-	snprintf(text, sizeof text, "%llu\n", total);
-	write_atomic(countfile, text);
+	put_count(countfile, total);
 	return 0;
 }
 
@@ -789,7 +749,6 @@ do_count(const char *countfile)
 {
 	static char	 buf[1 << 16];
 	unsigned long long total = 0;
-	char		 text[64];
 	ssize_t		 n;
 	int		 null, splicing = 1;
 
@@ -813,8 +772,7 @@ do_count(const char *countfile)
 		}
 		total += (unsigned long long)n;
 	}
-	snprintf(text, sizeof text, "%llu\n", total);
-	write_atomic(countfile, text);
+	put_count(countfile, total);
 	return 0;
 }
 
