@@ -343,8 +343,6 @@ parse_addr(struct addr *a, const char *text, const struct flow_opts *global)
 			goto out;
 		}
 	}
-	a->can_read = (a->kind->flags & KIND_READS) != 0;
-	a->can_write = (a->kind->flags & KIND_WRITES) != 0;
 
 	for (i = 1; i < npieces; i++)
 		if (parse_addr_option(a, text, pieces[i], &fo) != 0)
@@ -387,8 +385,8 @@ choose_direction(struct config *cfg, int only_lr, int only_rl)
 	struct addr	*l = &cfg->left, *r = &cfg->right;
 	int		 lr, rl;
 
-	lr = l->can_read && r->can_write;
-	rl = r->can_read && l->can_write;
+	lr = (l->kind->flags & KIND_READS) && (r->kind->flags & KIND_WRITES);
+	rl = (r->kind->flags & KIND_READS) && (l->kind->flags & KIND_WRITES);
 	if (only_lr) {
 		if (!lr)
 			return usage_error("-u: %s cannot flow to %s", l->name,

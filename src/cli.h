@@ -33,8 +33,6 @@ struct addr {
 	char		*port;
 	char		*path;		/* files, unix sockets, exec command */
 	int		 fd;
-	int		 can_read;
-	int		 can_write;
 	int		 mode;		/* unix-listen socket file, -1: umask */
 	uint64_t	 high_water;
 	uint64_t	 low_water;

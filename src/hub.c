@@ -156,6 +156,32 @@ pending_total(struct hub *h)
 	return sum;
 }
 
+/* fn(h, p, c) for each usable connection c but p that writes. */
+void
+hub_each_conn_consumer(struct hub *h, struct node *p, node_fn *fn)
+{
+	struct node	*c, *next;
+
+	for (c = TAILQ_FIRST(&h->live); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (c->conn && c != p && c->writes && hub_usable(c))
+			fn(h, p, c);
+	}
+}
+
+/* fn(h, p, c) for each usable connection p but c that reads. */
+void
+hub_each_conn_producer(struct hub *h, struct node *c, node_fn *fn)
+{
+	struct node	*p, *next;
+
+	for (p = TAILQ_FIRST(&h->live); p != NULL; p = next) {
+		next = TAILQ_NEXT(p, entry);
+		if (p->conn && p != c && p->reads && hub_usable(p))
+			fn(h, p, c);
+	}
+}
+
 /* Start reading p if it may: nothing holds it and it has consumers. */
 void
 hub_read_maybe(struct hub *h, struct node *p)

@@ -91,35 +91,21 @@ shared_opened(struct hub *h, struct node *n)
 static void
 shared_each(struct hub *h, struct node *p, node_fn *fn)
 {
-	struct node	*c, *next;
-
 	if (p != h->shared) {
 		if (h->shared->writes)
 			fn(h, p, h->shared);
-		return;
-	}
-	for (c = TAILQ_FIRST(&h->live); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, entry);
-		if (c->conn && c->writes && hub_usable(c))
-			fn(h, p, c);
-	}
+	} else
+		hub_each_conn_consumer(h, p, fn);
 }
 
 static void
 shared_each_producer(struct hub *h, struct node *c, node_fn *fn)
 {
-	struct node	*p, *next;
-
 	if (c != h->shared) {
 		if (h->shared->reads)
 			fn(h, h->shared, c);
-		return;
-	}
-	for (p = TAILQ_FIRST(&h->live); p != NULL; p = next) {
-		next = TAILQ_NEXT(p, entry);
-		if (p->conn && p->reads && hub_usable(p))
-			fn(h, p, c);
-	}
+	} else
+		hub_each_conn_producer(h, c, fn);
 }
 
 /* Each connection is one of the shared node's consumers. */

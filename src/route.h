@@ -132,5 +132,7 @@ void		 hub_hold_if_holding(struct hub *, struct node *,
 void		 hub_finish(struct hub *, int);
 void		 hub_conn_done(struct hub *, struct node *);
 void		 hub_shut(struct hub *, struct node *, struct node *);
+void		 hub_each_conn_consumer(struct hub *, struct node *, node_fn *);
+void		 hub_each_conn_producer(struct hub *, struct node *, node_fn *);
 
 #endif

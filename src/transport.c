@@ -65,9 +65,10 @@ static void	read_cb(evutil_socket_t, short, void *);
 static void	write_cb(evutil_socket_t, short, void *);
 static void	timer_cb(evutil_socket_t, short, void *);
 static void	notify_cb(evutil_socket_t, short, void *);
-static void	linger_cb(evutil_socket_t, short, void *);
+static void	linger(struct transport *);
 static void	read_some(struct transport *, short);
 static ssize_t	write_some(struct transport *, size_t *);
+static int	out_iov(struct transport *, size_t *, struct iovec *);
 static void	watch_read(struct transport *);
 static void	note(struct transport *, enum note_what, enum transport_op,
 		    const char *);
@@ -383,6 +384,9 @@ fail_op(struct transport *t, enum transport_op op, const char *fmt, va_list ap)
 	char	 msg[512];
 
 	vsnprintf(msg, sizeof msg, fmt, ap);
+	/* A kind's words are for this failure alone. */
+	free(t->err);
+	t->err = NULL;
 	t->stats.errors++;
 	note(t, NOTE_FAILED, op, msg);
 }
@@ -489,7 +493,7 @@ read_cb(evutil_socket_t fd, short what, void *arg)
 		flush(t);
 	}
 	if (t->lingering)
-		linger_cb(fd, what, arg);
+		linger(t);
 	else if (t->reading && !t->read_waits)
 		read_some(t, what);
 }
@@ -584,15 +588,12 @@ again:
  * unread bytes never turn the close into a reset.
  */
 static void
-linger_cb(evutil_socket_t fd, short what, void *arg)
+linger(struct transport *t)
 {
-	struct transport	*t = arg;
 	char			 buf[16384];
 	struct iovec		 iov = { buf, sizeof buf };
 	ssize_t			 n;
 
-	(void)fd;
-	(void)what;
 	while ((n = read_iov(t, &iov, 1)) > 0)
 		;
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
@@ -745,28 +746,40 @@ transport_write_bytes(struct transport *t, const void *p, size_t len,
 static ssize_t
 write_some(struct transport *t, size_t *allow)
 {
-	struct evbuffer_iovec	 v[WRITE_IOV];
-	struct iovec		 iov[WRITE_IOV];
-	size_t			 offered = 0;
-	int			 n, i;
+	struct iovec	 iov[WRITE_IOV];
+	ssize_t		 n;
+	int		 i;
 
 	if (t->ops->write == NULL)
 		return evbuffer_write_atmost(t->out, t->wfd,
 		    (ev_ssize_t)*allow);
-	n = evbuffer_peek(t->out, (ev_ssize_t)*allow, NULL, v, WRITE_IOV);
-	if (n > WRITE_IOV)
-		n = WRITE_IOV;
-	for (i = 0; i < n && offered < *allow; i++) {
-		iov[i].iov_base = v[i].iov_base;
-		iov[i].iov_len = v[i].iov_len < *allow - offered ?
-		    v[i].iov_len : *allow - offered;
-		offered += iov[i].iov_len;
-	}
-	*allow = offered;
+	i = out_iov(t, allow, iov);
 	t->want = 0;
-	if ((n = (int)t->ops->write(t, iov, i)) > 0)
+	if ((n = t->ops->write(t, iov, i)) > 0)
 		evbuffer_drain(t->out, (size_t)n);
 	return n;
+}
+
+/*
+ * The extents (at most WRITE_IOV) of the output's first *limit bytes;
+ * *limit becomes what they hold.
+ */
+static int
+out_iov(struct transport *t, size_t *limit, struct iovec *iov)
+{
+	struct evbuffer_iovec	 v[WRITE_IOV];
+	size_t			 held = 0;
+	int			 n, i;
+
+	n = evbuffer_peek(t->out, (ev_ssize_t)*limit, NULL, v, WRITE_IOV);
+	for (i = 0; i < n && i < WRITE_IOV && held < *limit; i++) {
+		iov[i].iov_base = v[i].iov_base;
+		iov[i].iov_len = v[i].iov_len < *limit - held ?
+		    v[i].iov_len : *limit - held;
+		held += iov[i].iov_len;
+	}
+	*limit = held;
+	return i;
 }
 
 /* A write must wait: for writability, readability (TLS), or time. */
@@ -884,23 +897,15 @@ retry(struct transport *t, ssize_t n)
 static ssize_t
 write_frame(struct transport *t, size_t len)
 {
-	struct evbuffer_iovec	 v[WRITE_IOV];
-	struct iovec		 iov[WRITE_IOV];
-	struct msghdr		 m;
-	size_t			 offered = 0;
-	int			 n = 0, i;
+	struct iovec	 iov[WRITE_IOV];
+	struct msghdr	 m;
+	int		 i = 0;
 
-	if (len > 0 && (n = evbuffer_peek(t->out, (ev_ssize_t)len, NULL, v,
-	    WRITE_IOV)) > WRITE_IOV) {
+	/* A frame in more extents than one write takes is made one. */
+	if (evbuffer_peek(t->out, (ev_ssize_t)len, NULL, NULL, 0) > WRITE_IOV)
 		evbuffer_pullup(t->out, (ev_ssize_t)len);
-		n = evbuffer_peek(t->out, (ev_ssize_t)len, NULL, v, 1);
-	}
-	for (i = 0; i < n && offered < len; i++) {
-		iov[i].iov_base = v[i].iov_base;
-		iov[i].iov_len = v[i].iov_len < len - offered ? v[i].iov_len :
-		    len - offered;
-		offered += iov[i].iov_len;
-	}
+	if (len > 0)
+		i = out_iov(t, &len, iov);
 	t->want = 0;
 	if (t->ops->write != NULL)
 		return t->ops->write(t, iov, i);

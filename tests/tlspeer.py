@@ -34,27 +34,10 @@ import ssl
 import sys
 import time
 
-CHUNK = 65536
+from peer import CHUNK, atomic_write, payload, wait_ready_file
+
 # Ciphertext and plaintext the peer holds before it stops taking more.
 HIGH = 1 << 20
-
-
-def atomic_write(path, data):
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.rename(tmp, path)
-
-
-def text(s):
-    return s.encode().decode("unicode_escape").encode("latin-1")
-
-
-def payload(s, path):
-    if path:
-        with open(path, "rb") as f:
-            return f.read()
-    return text(s) if s is not None else b""
 
 
 class Tls:
@@ -265,20 +248,8 @@ def parse_tls_addr(addr):
     return host.strip("[]"), int(port)
 
 
-def wait_ready(path, limit):
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if os.path.exists(path):
-            with open(path) as f:
-                line = f.readline().strip()
-            if line:
-                return line
-        time.sleep(0.01)
-    raise SystemExit("tlspeer: no address in %s" % path)
-
-
 def cmd_client(args):
-    addr = args.connect or wait_ready(args.connect_ready, args.timeout)
+    addr = args.connect or wait_ready_file(args.connect_ready, args.timeout)
     host, port = parse_tls_addr(addr)
     ctx = ssl.create_default_context(cafile=args.ca)
     if args.cert:
@@ -301,11 +272,11 @@ def cmd_client(args):
     try:
         t.send(payload(args.send, args.send_file))
         if args.expect:
-            want = text(args.expect)
+            want = payload(args.expect, None)
             t.run_until(lambda: want in t.got or t.peer_eof)
             if want not in t.got:
                 raise OSError("EOF before %r" % args.expect)
-            t.send(text(args.then or ""))
+            t.send(payload(args.then or "", None))
         if args.wait_file:
             t.run_until(lambda: os.path.exists(args.wait_file))
         if args.close_now:

@@ -124,10 +124,6 @@ check_addr(const struct addr *a)
 		bug("crlf with a delimiter other than LF");
 	if (a->proto.skip != 0 && a->proto.skip != 1)
 		bug("skip neither 0 nor 1");
-	if (a->can_read != ((a->kind->flags & KIND_READS) != 0))
-		bug("can_read does not follow the kind");
-	if (a->can_write != ((a->kind->flags & KIND_WRITES) != 0))
-		bug("can_write does not follow the kind");
 }
 
 static int
@@ -147,9 +143,11 @@ check_config(const struct config *cfg, int nlisten)
 		bug("two listeners");
 	if (cfg->dir != DIR_LR && cfg->dir != DIR_RL && cfg->dir != DIR_BOTH)
 		bug("no direction");
-	if ((cfg->dir & DIR_LR) && !(l->can_read && r->can_write))
+	if ((cfg->dir & DIR_LR) && !((l->kind->flags & KIND_READS) &&
+	    (r->kind->flags & KIND_WRITES)))
 		bug("LEFT -> RIGHT with a side that cannot");
-	if ((cfg->dir & DIR_RL) && !(r->can_read && l->can_write))
+	if ((cfg->dir & DIR_RL) && !((r->kind->flags & KIND_READS) &&
+	    (l->kind->flags & KIND_WRITES)))
 		bug("RIGHT -> LEFT with a side that cannot");
 	if (cfg->family != 0 && cfg->family != 4 && cfg->family != 6)
 		bug("a family other than 4 or 6");

@@ -44,6 +44,7 @@ static struct transport *open_halves(struct event_base *, const struct kind *,
 		    int, int *, struct addr *, struct config *, int,
 		    const struct transport_cbs *);
 
+static int	 balked(struct transport *, int);
 static ssize_t	 wants_read(struct transport *, const struct iovec *, int);
 static ssize_t	 wants_write(struct transport *, const struct iovec *, int);
 static int	 wants_shutdown(struct transport *);
@@ -155,43 +156,35 @@ failed_cb(struct transport *t, enum transport_op op, const char *msg,
 	failures++;
 }
 
+/* Whether a double refuses this call, asking for want instead. */
+static int
+balked(struct transport *t, int want)
+{
+	calls++;
+	if (balks == 0)
+		return 0;
+	balks--;
+	t->want = want;
+	errno = EAGAIN;
+	return 1;
+}
+
 static ssize_t
 wants_read(struct transport *t, const struct iovec *iov, int n)
 {
-	calls++;
-	if (balks > 0) {
-		balks--;
-		t->want = TRANSPORT_WANT_WRITE;
-		errno = EAGAIN;
-		return -1;
-	}
-	return readv(t->rfd, iov, n);
+	return balked(t, TRANSPORT_WANT_WRITE) ? -1 : readv(t->rfd, iov, n);
 }
 
 static ssize_t
 wants_write(struct transport *t, const struct iovec *iov, int n)
 {
-	calls++;
-	if (balks > 0) {
-		balks--;
-		t->want = TRANSPORT_WANT_READ;
-		errno = EAGAIN;
-		return -1;
-	}
-	return writev(t->wfd, iov, n);
+	return balked(t, TRANSPORT_WANT_READ) ? -1 : writev(t->wfd, iov, n);
 }
 
 static int
 wants_shutdown(struct transport *t)
 {
-	calls++;
-	if (balks > 0) {
-		balks--;
-		t->want = TRANSPORT_WANT_READ;
-		errno = EAGAIN;
-		return -1;
-	}
-	return 0;
+	return balked(t, TRANSPORT_WANT_READ) ? -1 : 0;
 }
 
 static void
