@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli.h"
 #include "kind.h"
@@ -37,12 +38,16 @@ static int	next_is_optarg(const char *);
 static int	usage_error(const char *, ...) __attribute__((format(printf, 1, 2)));
 static int	parse_size_opt(const char *, const char *, uint64_t, uint64_t,
 		    uint64_t *);
-static int	split_addr(const char *, char ***, size_t *);
+static int	option_shaped(const char *, const struct kind *);
+static void	split_addr(const char *, const struct kind *, char ***,
+		    size_t *);
+static const struct kind *addr_kind(const char *, size_t *, int *);
 static int	parse_addr(struct addr *, const char *, const struct flow_opts *);
 static int	parse_addr_option(struct addr *, const char *, const char *,
 		    struct flow_opts *);
 static int	kind_option(struct addr *, const char *, const char *, size_t,
 		    const char *);
+static int	family_of(struct addr *, int);
 static int	choose_direction(struct config *, int, int);
 static const char *long_name(const char *, char *, size_t);
 static void	addr_free(struct addr *);
@@ -209,11 +214,36 @@ parse_size_opt(const char *what, const char *s, uint64_t min, uint64_t max,
 }
 
 /*
- * Cut an address at its unescaped commas, undoing "\," and "\\" in each
- * piece; any other backslash stays as written.
+ * Whether s, what follows a comma, is an option: NAME=... or one of the
+ * kind's switches alone.  Any other comma belongs to the argument.
  */
 static int
-split_addr(const char *s, char ***pieces, size_t *npieces)
+option_shaped(const char *s, const struct kind *k)
+{
+	const char *const *sw;
+	size_t		 n;
+
+	if (*s < 'a' || *s > 'z')
+		return 0;
+	n = strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-");
+	if (s[n] == '=')
+		return 1;
+	if (s[n] != ',' && s[n] != '\0')
+		return 0;
+	for (sw = k->switches; sw != NULL && *sw != NULL; sw++)
+		if (strlen(*sw) == n && strncmp(*sw, s, n) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Cut an address at the commas that start options (every comma, for
+ * stdio's, which has no argument), undoing "\," and "\\" in each
+ * piece; any other backslash stays as written.
+ */
+static void
+split_addr(const char *s, const struct kind *k, char ***pieces,
+    size_t *npieces)
 {
 	char	**v = NULL, *cur;
 	size_t	  n = 0, len = 0;
@@ -224,7 +254,8 @@ split_addr(const char *s, char ***pieces, size_t *npieces)
 			cur[len++] = *++s;
 			continue;
 		}
-		if (*s == ',' || *s == '\0') {
+		if ((*s == ',' && (k == &kind_stdio ||
+		    option_shaped(s + 1, k))) || *s == '\0') {
 			cur[len] = '\0';
 			v = xrealloc(v, (n + 1) * sizeof *v);
 			v[n++] = xstrdup(cur);
@@ -238,7 +269,6 @@ split_addr(const char *s, char ***pieces, size_t *npieces)
 	free(cur);
 	*pieces = v;
 	*npieces = n;
-	return 0;
 }
 
 /* One OPT=VALUE of an address; messages name the address as written. */
@@ -251,6 +281,8 @@ parse_addr_option(struct addr *a, const char *text, const char *opt,
 	uint64_t	 v;
 
 	if ((eq = strchr(opt, '=')) == NULL) {
+		if (option_shaped(opt, a->kind))
+			return kind_option(a, text, opt, strlen(opt), NULL);
 		if (*opt == '\0')
 			return usage_error("%s: empty address option", text);
 		return usage_error("%s: option '%s' needs a value", text,
@@ -303,45 +335,59 @@ kind_option(struct addr *a, const char *text, const char *opt, size_t len,
 	if (rv == -1)
 		usage_error("%s: %s", text, err);
 	else if (rv == 1)
-		usage_error("%s: unknown option '%.31s'", text, key);
+		usage_error("%s: unknown option '%.31s' (a comma that is part "
+		    "of the address is written \\,)", text, key);
 	free(key);
 	free(err);
 	return rv == 0 ? 0 : CLI_USAGE;
+}
+
+/*
+ * The kind TYPE names ("-" and "stdio" have no ARGS), its length in
+ * *tlen; NULL with a message printed.
+ */
+static const struct kind *
+addr_kind(const char *text, size_t *tlen, int *family)
+{
+	const struct kind *k;
+	size_t		 n = strcspn(text, ":,");
+
+	*tlen = n;
+	if ((n == 1 && text[0] == '-') || (n == 5 &&
+	    strncasecmp(text, "stdio", 5) == 0 && text[n] != ':'))
+		return &kind_stdio;
+	if (text[n] != ':') {
+		usage_error("%.*s: unknown address (expected TYPE:ARGS)",
+		    (int)strcspn(text, ","), *text != '\0' ? text : "''");
+		return NULL;
+	}
+	if ((k = kind_find(text, n, family)) == NULL || k == &kind_stdio) {
+		usage_error("%.*s: unknown address type '%.*s'",
+		    (int)strcspn(text, ","), text, (int)n, text);
+		return NULL;
+	}
+	return k;
 }
 
 static int
 parse_addr(struct addr *a, const char *text, const struct flow_opts *global)
 {
 	struct flow_opts  fo = *global;
-	char		**pieces, *colon, *err = NULL;
+	char		**pieces, *err = NULL;
 	size_t		  npieces, i, tlen;
 	int		  rv = CLI_USAGE;
 
 	memset(a, 0, sizeof *a);
 	a->mode = -1;
-	split_addr(text, &pieces, &npieces);
+	if ((a->kind = addr_kind(text, &tlen, &a->family)) == NULL)
+		return CLI_USAGE;
+	split_addr(text, a->kind, &pieces, &npieces);
 	a->name = xstrdup(pieces[0]);
-
-	if (strcmp(a->name, "-") == 0 || strcmp(a->name, "stdio") == 0)
-		a->kind = &kind_stdio;
-	else if ((colon = strchr(a->name, ':')) == NULL) {
-		usage_error("%s: unknown address (expected TYPE:ARGS)",
-		    *a->name != '\0' ? a->name : text);
+	if (a->kind != &kind_stdio &&
+	    a->kind->parse(a, a->name + tlen + 1, &err) == -1) {
+		usage_error("%s", err);
+		free(err);
 		goto out;
-	} else {
-		tlen = (size_t)(colon - a->name);
-		if ((a->kind = kind_find(a->name, tlen)) == NULL ||
-		    a->kind == &kind_stdio) {
-			a->kind = NULL;
-			usage_error("%s: unknown address type '%.*s'", a->name,
-			    (int)tlen, a->name);
-			goto out;
-		}
-		if (a->kind->parse(a, colon + 1, &err) == -1) {
-			usage_error("%s", err);
-			free(err);
-			goto out;
-		}
 	}
 
 	for (i = 1; i < npieces; i++)
@@ -377,6 +423,18 @@ int
 cli_is_listener(const struct addr *a)
 {
 	return (a->kind->flags & KIND_LISTENS) != 0;
+}
+
+/* The family an address uses: its own (tcp6:), or -4/-6's. */
+static int
+family_of(struct addr *a, int family)
+{
+	if (a->family != 0 && family != 0 && a->family != family)
+		return usage_error("%s: IPv%d address with -%d", a->name,
+		    a->family, family);
+	if (a->family == 0)
+		a->family = family;
+	return 0;
 }
 
 static int
@@ -627,6 +685,10 @@ cli_parse(int argc, char **argv, struct config *cfg)
 	    parse_addr(&cfg->right, nargs == 2 ? argv[optind + 1] : "-",
 	    &fo) != 0)
 		return CLI_USAGE;
+	for (i = 0; i < 2; i++)
+		if (family_of(i == 0 ? &cfg->left : &cfg->right, cfg->family)
+		    != 0)
+			return CLI_USAGE;
 	/* Messages call "-,OPT=V" what the user wrote: "-". */
 	for (i = 0; i < nargs; i++)
 		if (argv[optind + i] == cfg->stdio_args[0] ||

@@ -33,6 +33,7 @@ struct addr {
 	char		*port;
 	char		*path;		/* files, unix sockets, exec command */
 	int		 fd;
+	int		 family;	/* 4 or 6 (tcp4:, tcp6:), 0: as -4/-6 */
 	int		 mode;		/* unix-listen socket file, -1: umask */
 	uint64_t	 high_water;
 	uint64_t	 low_water;

@@ -141,7 +141,8 @@ hub_node_open(struct hub *h, struct node *n)
 	n->t = transport_new(h->base, n->addr, h->cfg,
 	    (n->reads ? TRANSPORT_READ : 0) | (n->writes ? TRANSPORT_WRITE : 0),
 	    &cbs, n);
-	transport_open(n->t);
+	transport_open(n->t, n->peer != NULL && n->peer->conn ? n->peer->t :
+	    NULL);
 }
 
 static size_t

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli.h"
 #include "kind.h"
@@ -36,16 +37,46 @@ static const struct kind *const kinds[] = {
 
 static int	host_chars_ok(const char *, size_t);
 
-const struct kind *
-kind_find(const char *name, size_t len)
+static const struct kind *
+kind_named(const char *name, size_t len)
 {
 	size_t	 i;
 
 	for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
 		if (strlen(kinds[i]->name) == len &&
-		    strncmp(kinds[i]->name, name, len) == 0)
+		    strncasecmp(kinds[i]->name, name, len) == 0)
 			return kinds[i];
 	return NULL;
+}
+
+/*
+ * The kind a TYPE names, in any case, as socat's are; tcp4, tcp6-listen
+ * and the like name a KIND_FAMILY kind with the family fixed (in *family,
+ * 0 when the name fixes none).
+ */
+const struct kind *
+kind_find(const char *name, size_t len, int *family)
+{
+	const struct kind *k;
+	char		 base[32];
+	size_t		 at;
+
+	*family = 0;
+	if ((k = kind_named(name, len)) != NULL)
+		return k;
+	/* The digit ends the name, or comes before "-listen". */
+	at = len >= 8 && strncasecmp(name + len - 7, "-listen", 7) == 0 ?
+	    len - 8 : len - 1;
+	if (len < 2 || len > sizeof base || (name[at] != '4' &&
+	    name[at] != '6'))
+		return NULL;
+	memcpy(base, name, at);
+	memcpy(base + at, name + at + 1, len - at - 1);
+	if ((k = kind_named(base, len - 1)) == NULL ||
+	    !(k->flags & KIND_FAMILY))
+		return NULL;
+	*family = name[at] - '0';
+	return k;
 }
 
 /* --help's lines on each kind's addresses, or on their own options. */

@@ -21,6 +21,7 @@ struct transport_ops;
 #define KIND_STDIO	0x10	/* standard input and output */
 #define KIND_INET	0x20	/* its peers have IP addresses (--allow) */
 #define KIND_MESSAGES	0x40	/* carries messages: one frame, one message */
+#define KIND_FAMILY	0x80	/* IP: TYPE4 and TYPE6 fix the family */
 
 /* A listening socket, bound. */
 struct bound {
@@ -30,8 +31,7 @@ struct bound {
 };
 
 struct kind_listen {
-	int	(*bind)(const struct addr *, const struct config *,
-		    struct bound *, char **);
+	int	(*bind)(const struct addr *, struct bound *, char **);
 	void	(*unbind)(const struct addr *, struct bound *);
 	/* What each accepted connection is, handshake included. */
 	const struct transport_ops *conn;
@@ -44,8 +44,13 @@ struct kind {
 	const char	*help_opts;	/* --help: its options, if any */
 	/* TYPE:ARGS's ARGS; -1 with a message (without "weir: "). */
 	int	(*parse)(struct addr *, const char *, char **);
-	/* OPT=VALUE; 1: not an option of this kind; -1 with a message. */
+	/*
+	 * OPT=VALUE, or a switch (VALUE NULL); 1: not an option of this
+	 * kind; -1 with a message.
+	 */
 	int	(*option)(struct addr *, const char *, const char *, char **);
+	/* Its options that take no value (exec's pty), NULL-terminated. */
+	const char *const *switches;
 	/* Once every option is in. */
 	int	(*check)(struct addr *, char **);
 	/* Releases what parse and option made beyond the common fields. */
@@ -58,7 +63,7 @@ extern const struct kind kind_stdio;
 
 #include <stdio.h>
 
-const struct kind *kind_find(const char *, size_t);
+const struct kind *kind_find(const char *, size_t, int *);
 void	 kind_help(FILE *, int);
 
 int	 kind_arg_path(struct addr *, const char *, size_t, char **);

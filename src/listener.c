@@ -87,7 +87,7 @@ listener_new(struct event_base *base, const struct addr *a,
 	struct bound	 b;
 
 	memset(&b, 0, sizeof b);
-	if (a->kind->listen->bind(a, cfg, &b, err) == -1)
+	if (a->kind->listen->bind(a, &b, err) == -1)
 		return NULL;
 	l = xcalloc(1, sizeof *l);
 	l->base = base;
@@ -187,7 +187,7 @@ take(struct listener *l, int s, const struct sockaddr *sa, socklen_t len)
 	free(name);
 	TAILQ_INSERT_TAIL(&l->opening, o, entry);
 	l->nopening++;
-	transport_open(o->t);
+	transport_open(o->t, NULL);
 }
 
 static void

@@ -234,7 +234,7 @@ sock_tcp_resolve(struct transport *t, struct sock_target **out, size_t *np)
 	int			 rv;
 
 	memset(&hints, 0, sizeof hints);
-	hints.ai_family = ai_family(t->cfg->family);
+	hints.ai_family = ai_family(t->addr->family);
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_protocol = IPPROTO_TCP;
 	if ((rv = getaddrinfo(t->addr->host, t->addr->port, &hints, &res))
@@ -294,8 +294,8 @@ bind_one(int family, const struct sockaddr *sa, socklen_t len, int v6only,
  * can connect to: SCHEME:HOST:PORT.
  */
 int
-sock_tcp_bind(const struct addr *a, int family, const char *scheme,
-    char **ready, char **err)
+sock_tcp_bind(const struct addr *a, const char *scheme, char **ready,
+    char **err)
 {
 	struct addrinfo		 hints, *res, *ai;
 	struct sockaddr_storage	 ss;
@@ -303,7 +303,7 @@ sock_tcp_bind(const struct addr *a, int family, const char *scheme,
 	struct sockaddr_in6	*in6 = (struct sockaddr_in6 *)&ss;
 	socklen_t		 len;
 	char			 host[INET6_ADDRSTRLEN];
-	int			 fd = -1, rv, v6only;
+	int			 fd = -1, rv, v6only, family = a->family;
 
 	*err = NULL;
 	memset(&hints, 0, sizeof hints);

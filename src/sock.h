@@ -25,7 +25,7 @@ void	 sock_connect_free(struct transport *);
 char	*sock_peer_name(const struct sockaddr *, socklen_t);
 int	 sock_tcp_resolve(struct transport *, struct sock_target **,
 	     size_t *);
-int	 sock_tcp_bind(const struct addr *, int, const char *, char **,
+int	 sock_tcp_bind(const struct addr *, const char *, char **,
 	     char **);
 
 #endif

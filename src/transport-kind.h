@@ -55,6 +55,8 @@ struct frames {
 
 struct transport {
 	const struct transport_ops *ops;
+	/* The accepted connection it is opened for (a proxy's); open only. */
+	const struct transport	*via;
 	const struct addr	*addr;
 	const struct config	*cfg;
 	struct event_base	*base;

@@ -10,8 +10,7 @@
 static int	tcp_parse(struct addr *, const char *, char **);
 static int	tcp_listen_parse(struct addr *, const char *, char **);
 static void	tcp_open(struct transport *);
-static int	tcp_bind(const struct addr *, const struct config *,
-		    struct bound *, char **);
+static int	tcp_bind(const struct addr *, struct bound *, char **);
 
 static const struct transport_ops tcp_ops = {
 	.open = tcp_open,
@@ -20,7 +19,7 @@ static const struct transport_ops tcp_ops = {
 
 const struct kind kind_tcp = {
 	.name = "tcp",
-	.flags = KIND_READS | KIND_WRITES | KIND_REOPENS,
+	.flags = KIND_READS | KIND_WRITES | KIND_REOPENS | KIND_FAMILY,
 	.help = "  tcp:HOST:PORT          connect over TCP (HOST a name, IPv4 "
 	    "or [IPv6])\n",
 	.parse = tcp_parse,
@@ -34,7 +33,8 @@ static const struct kind_listen tcp_listen = {
 
 const struct kind kind_tcp_listen = {
 	.name = "tcp-listen",
-	.flags = KIND_READS | KIND_WRITES | KIND_LISTENS | KIND_INET,
+	.flags = KIND_READS | KIND_WRITES | KIND_LISTENS | KIND_INET |
+	    KIND_FAMILY,
 	.help = "  tcp-listen:[HOST:]PORT listen for TCP connections (PORT 0: "
 	    "any free port)\n",
 	.parse = tcp_listen_parse,
@@ -64,9 +64,8 @@ tcp_open(struct transport *t)
 }
 
 static int
-tcp_bind(const struct addr *a, const struct config *cfg, struct bound *b,
-    char **err)
+tcp_bind(const struct addr *a, struct bound *b, char **err)
 {
-	b->fd = sock_tcp_bind(a, cfg->family, "tcp", &b->ready, err);
+	b->fd = sock_tcp_bind(a, "tcp", &b->ready, err);
 	return b->fd;
 }

@@ -16,8 +16,7 @@
 extern const struct transport_ops transport_tls_accepted_ops;
 
 static int	tls_listen_parse(struct addr *, const char *, char **);
-static int	tls_bind(const struct addr *, const struct config *,
-		    struct bound *, char **);
+static int	tls_bind(const struct addr *, struct bound *, char **);
 
 static const struct kind_listen tls_listen = {
 	.bind = tls_bind,
@@ -48,8 +47,7 @@ tls_listen_parse(struct addr *a, const char *arg, char **err)
 
 /* The context first (a bad certificate binds nothing), then the socket. */
 static int
-tls_bind(const struct addr *a, const struct config *cfg, struct bound *b,
-    char **err)
+tls_bind(const struct addr *a, struct bound *b, char **err)
 {
 	struct tls_addr	*ta = a->opts;
 	char		*ready, *pin;
@@ -57,7 +55,7 @@ tls_bind(const struct addr *a, const struct config *cfg, struct bound *b,
 	if (ta->ctx == NULL && (ta->ctx = tls_ctx_server(&ta->opts, err)) ==
 	    NULL)
 		return -1;
-	if ((b->fd = sock_tcp_bind(a, cfg->family, "tls", &ready, err)) == -1)
+	if ((b->fd = sock_tcp_bind(a, "tls", &ready, err)) == -1)
 		return -1;
 	pin = tls_ctx_pin(ta->ctx);
 	if (ta->opts.cert == NULL)

@@ -27,8 +27,7 @@ static int	unix_listen_option(struct addr *, const char *, const char *,
 static void	unix_open(struct transport *);
 static socklen_t fill_sun(struct sockaddr_un *, const char *);
 static int	socket_is_live(const char *, const struct stat *);
-static int	unix_bind(const struct addr *, const struct config *,
-		    struct bound *, char **);
+static int	unix_bind(const struct addr *, struct bound *, char **);
 static void	unix_unbind(const struct addr *, struct bound *);
 
 static const struct transport_ops unix_ops = {
@@ -231,12 +230,10 @@ bind_path(const struct addr *a, char **ready, char **err)
 
 /* Bind, and remember the socket file made, to remove it at exit. */
 static int
-unix_bind(const struct addr *a, const struct config *cfg, struct bound *b,
-    char **err)
+unix_bind(const struct addr *a, struct bound *b, char **err)
 {
 	struct stat	*made;
 
-	(void)cfg;
 	if ((b->fd = bind_path(a, &b->ready, err)) == -1)
 		return -1;
 	made = xcalloc(1, sizeof *made);

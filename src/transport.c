@@ -180,12 +180,15 @@ open_timeout(const struct transport *t)
 	return t->cfg->connect_timeout;
 }
 
+/* Open t, for the accepted connection via if it serves one. */
 void
-transport_open(struct transport *t)
+transport_open(struct transport *t, const struct transport *via)
 {
 	double	 s = open_timeout(t);
 
+	t->via = via;
 	t->ops->open(t);
+	t->via = NULL;
 	if (!t->opened && !t->closing && t->notes == NULL && s > 0)
 		util_timer_add(t->timer, s);
 }

@@ -51,7 +51,7 @@ struct transport *transport_new_accepted(struct event_base *,
 		    const char *, int, const struct transport_cbs *, void *);
 void		 transport_set_owner(struct transport *,
 		    const struct transport_cbs *, void *);
-void		 transport_open(struct transport *);
+void		 transport_open(struct transport *, const struct transport *);
 void		 transport_read_start(struct transport *);
 void		 transport_read_stop(struct transport *);
 void		 transport_write(struct transport *, struct evbuffer *,

@@ -79,7 +79,7 @@ load helper
 
 @test "unknown address option" {
 	run -2 --separate-stderr weir - tcp:h:1,foo=1 </dev/null
-	assert_usage_error "weir: tcp:h:1,foo=1: unknown option 'foo'"
+	assert_usage_error "weir: tcp:h:1,foo=1: unknown option 'foo' (a comma that is part of the address is written \\,)"
 }
 
 @test "invalid size" {

@@ -303,7 +303,7 @@ open_halves(struct event_base *base, const struct kind *k, int type,
 	pair_fd = sv[0];
 	*peer = sv[1];
 	t = transport_new(base, a, cfg, halves, with, NULL);
-	transport_open(t);
+	transport_open(t, NULL);
 	return t;
 }
 
