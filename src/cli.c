@@ -47,6 +47,7 @@ static int	parse_addr_option(struct addr *, const char *, const char *,
 		    struct flow_opts *);
 static int	kind_option(struct addr *, const char *, const char *, size_t,
 		    const char *);
+static int	addr_can(const struct addr *);
 static int	family_of(struct addr *, int);
 static int	choose_direction(struct config *, int, int);
 static const char *long_name(const char *, char *, size_t);
@@ -90,7 +91,8 @@ static const char usage_options[] =
 "                         drop its frames, or close it\n"
 "      --allow CIDR       admit only peers in CIDR (repeatable)\n"
 "      --deny CIDR        refuse peers in CIDR (repeatable)\n"
-"  -q, --eof-timeout SEC  after the first EOF, end at most SEC later\n"
+"  -q, --eof-timeout SEC  after the first EOF, end at most SEC later;\n"
+"                         with -k, close that connection alone\n"
 "  -w, --connect-timeout SEC  give up a connect after SEC\n"
 "  -i, --idle-timeout SEC end after SEC without traffic either way;\n"
 "                         with -k, close a connection idle that long\n"
@@ -99,6 +101,7 @@ static const char usage_options[] =
 "      --rate SIZE        write at most SIZE bytes per second to each consumer\n"
 "      --stats[=FORMAT]   print counters at exit on stderr (text or json)\n"
 "      --ready-file PATH  write listener addresses to PATH once bound\n"
+"                         (removed at exit)\n"
 "  -v, --verbose          log wiring, pauses and resumes (repeat for more)\n"
 "  -x, --hexdump          trace traffic on stderr as hex\n"
 "  -h, --help             show this help and exit\n"
@@ -106,7 +109,7 @@ static const char usage_options[] =
 "\n"
 "SIZE takes the suffixes k, M, G (powers of 1024); SEC may be a fraction.\n"
 "Exit status: 0 done, 1 transport failure, 2 usage, 3 protocol error,\n"
-"130/143 signal.\n";
+"129/130/143 signal (HUP, INT, TERM).\n";
 
 enum {
 	OPT_HIGH_WATER = 256,
@@ -425,6 +428,17 @@ cli_is_listener(const struct addr *a)
 	return (a->kind->flags & KIND_LISTENS) != 0;
 }
 
+/* What an address can do: its kind's, as far as its open modes allow. */
+static int
+addr_can(const struct addr *a)
+{
+	int	 can = a->kind->flags & (KIND_READS | KIND_WRITES);
+
+	if (a->kind->allows != NULL)
+		can &= a->kind->allows(a);
+	return can;
+}
+
 /* The family an address uses: its own (tcp6:), or -4/-6's. */
 static int
 family_of(struct addr *a, int family)
@@ -443,8 +457,8 @@ choose_direction(struct config *cfg, int only_lr, int only_rl)
 	struct addr	*l = &cfg->left, *r = &cfg->right;
 	int		 lr, rl;
 
-	lr = (l->kind->flags & KIND_READS) && (r->kind->flags & KIND_WRITES);
-	rl = (r->kind->flags & KIND_READS) && (l->kind->flags & KIND_WRITES);
+	lr = (addr_can(l) & KIND_READS) && (addr_can(r) & KIND_WRITES);
+	rl = (addr_can(r) & KIND_READS) && (addr_can(l) & KIND_WRITES);
 	if (only_lr) {
 		if (!lr)
 			return usage_error("-u: %s cannot flow to %s", l->name,

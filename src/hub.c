@@ -34,7 +34,7 @@
 #include "transport.h"
 #include "util.h"
 
-/* After SIGINT or SIGTERM, what was read gets this long to be written. */
+/* After SIGINT, SIGTERM or SIGHUP, what was read gets this long to be written. */
 #define SIGNAL_FLUSH_S	5.0
 
 static void	opened_cb(struct transport *, void *);
@@ -53,10 +53,13 @@ static void	signal_cb(evutil_socket_t, short, void *);
 static void	eof_timer_cb(evutil_socket_t, short, void *);
 static void	idle_timer_cb(evutil_socket_t, short, void *);
 static void	conn_idle_cb(evutil_socket_t, short, void *);
+static void	conn_eof_cb(evutil_socket_t, short, void *);
+static void	eof_timeout(struct hub *, struct node *);
 static void	flush_timer_cb(evutil_socket_t, short, void *);
 static void	node_free(struct hub *, struct node *);
 static uint64_t	unpassed(struct node *);
 static int	write_ready_file(const char *, struct hub *);
+static void	unlink_ready_file(struct hub *);
 static void	log_wiring(struct hub *);
 static void	report(struct hub *);
 static int	side_reads(const struct hub *, int);
@@ -69,6 +72,7 @@ static void	high_water(struct hub *, struct node *);
 static void	protocol_error(struct hub *, struct node *);
 static void	drain(struct hub *);
 static void	settle(struct hub *);
+static void	close_all(struct hub *, int);
 static size_t	pending_total(struct hub *);
 
 static const struct listener_cbs listener_cbs = {
@@ -459,9 +463,29 @@ eof_cb(struct transport *t, void *arg)
 		return;
 	p->eof = 1;
 	h->route->eof(h, p);
-	if (h->cfg->eof_timeout > 0 && !evtimer_pending(h->eof_timer, NULL))
-		util_timer_add(h->eof_timer, h->cfg->eof_timeout);
+	if (h->cfg->eof_timeout > 0)
+		eof_timeout(h, p);
 	node_done(h, p);
+}
+
+/*
+ * -q: end SEC after the first EOF; with -k, only the connection that
+ * EOF belongs to (a proxy's pair both ways), as -i does.
+ */
+static void
+eof_timeout(struct hub *h, struct node *p)
+{
+	struct node	*conn = p->conn ? p : p->peer;
+
+	if (!h->cfg->keep_open) {
+		if (!evtimer_pending(h->eof_timer, NULL))
+			util_timer_add(h->eof_timer, h->cfg->eof_timeout);
+		return;
+	}
+	if (conn == NULL || !conn->conn || conn->eof_timer != NULL)
+		return;
+	conn->eof_timer = evtimer_new(h->base, conn_eof_cb, conn);
+	util_timer_add(conn->eof_timer, h->cfg->eof_timeout);
 }
 
 static void
@@ -524,9 +548,13 @@ failed_cb(struct transport *t, enum transport_op op, const char *msg,
 			hub_finish(h, 1);
 		return;
 	case TRANSPORT_OP_READ:
-		/* A connection that failed reading (reset) is gone both ways. */
-		if (n->conn && !n->paired) {
+		/*
+		 * A connection that failed reading (reset) is gone both ways;
+		 * with -k its partner (a command) goes with it.
+		 */
+		if (n->conn && (!n->paired || h->cfg->keep_open)) {
 			hub_node_close(h, n, 1);
+			hub_node_close(h, other, 1);
 			return;
 		}
 		if (!n->eof) {
@@ -685,6 +713,8 @@ node_free(struct hub *h, struct node *n)
 	}
 	if (n->idle != NULL)
 		event_free(n->idle);
+	if (n->eof_timer != NULL)
+		event_free(n->eof_timer);
 	proto_free(n->proto);
 	free(n);
 }
@@ -712,15 +742,29 @@ hub_finish(struct hub *h, int abort)
 {
 	struct node	*n, *next;
 
-	if (h->ending) {
-		/* Ending gracefully, and out of time: end what still runs. */
-		if (abort)
-			TAILQ_FOREACH(n, &h->live, entry)
-				if (n->t != NULL)
-					transport_abort(n->t);
-		return;
+	if (!h->ending) {
+		h->ending = 1;
+		close_all(h, abort);
 	}
-	h->ending = 1;
+	/*
+	 * Out of time, or after a signal with nothing left to flush: end
+	 * what still runs (a command not yet exited) instead of waiting.
+	 */
+	if (abort || h->signo != 0)
+		for (n = TAILQ_FIRST(&h->live); n != NULL; n = next) {
+			next = TAILQ_NEXT(n, entry);
+			if (n->t != NULL)
+				transport_abort(n->t);
+		}
+	settle(h);
+}
+
+/* Close every node, dropping what is queued when abort is set. */
+static void
+close_all(struct hub *h, int abort)
+{
+	struct node	*n, *next;
+
 	listener_close(h->l);
 	/*
 	 * Read but never to be delivered: parts of frames, input not taken
@@ -741,7 +785,6 @@ hub_finish(struct hub *h, int abort)
 		else
 			transport_close(n->t);
 	}
-	settle(h);
 }
 
 static void
@@ -782,13 +825,19 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 		transport_restore_stdio();
 		transport_exec_kill_all();
 		listener_close(h->l);	/* unlinks a unix-listen: socket file */
+		unlink_ready_file(h);
 		_exit(128 + (int)sig);
 	}
 	h->signo = (int)sig;
+	/* Nothing left to flush, only commands left to end. */
+	if (h->ending) {
+		log_debug("%s: stopping", strsignal((int)sig));
+		hub_finish(h, 1);
+		return;
+	}
 	log_debug("%s: stopping, flushing for at most %g s",
 	    strsignal((int)sig), SIGNAL_FLUSH_S);
-	if (!h->ending)
-		util_timer_add(h->flush_timer, SIGNAL_FLUSH_S);
+	util_timer_add(h->flush_timer, SIGNAL_FLUSH_S);
 	drain(h);
 }
 
@@ -826,6 +875,23 @@ idle_timer_cb(evutil_socket_t fd, short what, void *arg)
 	log_warnx("idle for %g s, closing", h->cfg->idle_timeout);
 	h->status = 1;
 	hub_finish(h, 1);
+}
+
+/* With -k, -q closes a connection SEC after its first EOF, alone. */
+static void
+conn_eof_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct node	*n = arg;
+	struct hub	*h = n->hub;
+
+	(void)fd;
+	(void)what;
+	if (n->closing || h->ending)
+		return;
+	log_debug("%s: eof timeout (%g s): closing", transport_name(n->t),
+	    h->cfg->eof_timeout);
+	hub_node_close(h, n->peer, 1);
+	hub_node_close(h, n, 1);
 }
 
 /* With -k, -i closes a connection idle that long, alone. */
@@ -872,6 +938,16 @@ write_ready_file(const char *path, struct hub *h)
 	}
 	free(tmp);
 	return rv;
+}
+
+/* At exit: a stale ready file must not pass for a live listener. */
+static void
+unlink_ready_file(struct hub *h)
+{
+	if (h->ready && unlink(h->cfg->ready_file) == -1 && errno != ENOENT)
+		log_warnx("--ready-file: %s: %s", h->cfg->ready_file,
+		    strerror(errno));
+	h->ready = 0;
 }
 
 /* The mode of DESIGN.md's table, as -v names it. */
@@ -966,8 +1042,10 @@ hub_run(const struct config *cfg)
 	h.reaper = event_new(h.base, -1, 0, reaper_cb, &h);
 	h.sigint = evsignal_new(h.base, SIGINT, signal_cb, &h);
 	h.sigterm = evsignal_new(h.base, SIGTERM, signal_cb, &h);
+	h.sighup = evsignal_new(h.base, SIGHUP, signal_cb, &h);
 	evsignal_add(h.sigint, NULL);
 	evsignal_add(h.sigterm, NULL);
+	evsignal_add(h.sighup, NULL);
 	h.eof_timer = evtimer_new(h.base, eof_timer_cb, &h);
 	h.idle_timer = evtimer_new(h.base, idle_timer_cb, &h);
 	h.flush_timer = evtimer_new(h.base, flush_timer_cb, &h);
@@ -987,10 +1065,12 @@ hub_run(const struct config *cfg)
 		log_debug("%s: listening (%s)", hub_side_addr(&h, h.lside)->name,
 		    listener_ready(h.l));
 	}
-	if (cfg->ready_file != NULL && write_ready_file(cfg->ready_file, &h)
-	    == -1) {
-		h.status = 1;
-		goto done;
+	if (cfg->ready_file != NULL) {
+		if (write_ready_file(cfg->ready_file, &h) == -1) {
+			h.status = 1;
+			goto done;
+		}
+		h.ready = 1;
 	}
 	h.last_traffic = util_now();
 	if (cfg->idle_timeout > 0 && !cfg->keep_open)
@@ -1010,6 +1090,7 @@ hub_run(const struct config *cfg)
 		report(&h);
 done:
 	status = h.signo != 0 ? 128 + h.signo : h.status;
+	unlink_ready_file(&h);
 	while ((n = TAILQ_FIRST(&h.live)) != NULL) {
 		TAILQ_REMOVE(&h.live, n, entry);
 		node_free(&h, n);
@@ -1020,6 +1101,7 @@ done:
 	event_free(h.reaper);
 	event_free(h.sigint);
 	event_free(h.sigterm);
+	event_free(h.sighup);
 	event_free(h.eof_timer);
 	event_free(h.idle_timer);
 	event_free(h.flush_timer);

@@ -49,6 +49,8 @@ struct kind {
 	 * kind; -1 with a message.
 	 */
 	int	(*option)(struct addr *, const char *, const char *, char **);
+	/* What its descriptors' open modes allow: KIND_READS, _WRITES. */
+	int	(*allows)(const struct addr *);
 	/* Its options that take no value (exec's pty), NULL-terminated. */
 	const char *const *switches;
 	/* Once every option is in. */

@@ -42,6 +42,7 @@ struct node {
 	int			 closing;
 	int			 bad;		/* sent a malformed frame */
 	struct event		*idle;		/* -i for a connection, with -k */
+	struct event		*eof_timer;	/* -q for a connection, with -k */
 	double			 last;		/* its last traffic */
 	TAILQ_ENTRY(node)	 entry;
 };
@@ -101,6 +102,7 @@ struct hub {
 	struct event		*reaper;
 	struct event		*sigint;
 	struct event		*sigterm;
+	struct event		*sighup;
 	struct event		*eof_timer;
 	struct event		*idle_timer;
 	struct event		*flush_timer;
@@ -115,6 +117,7 @@ struct hub {
 	int			 ending;
 	int			 status;
 	int			 signo;
+	int			 ready;		/* wrote --ready-file */
 };
 
 const struct addr *hub_side_addr(const struct hub *, int);

@@ -1,5 +1,6 @@
 /* Inherited descriptors: standard input and output, and fd:N. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <string.h>
 
@@ -7,6 +8,8 @@
 #include "transport-kind.h"
 #include "util.h"
 
+static int	stdio_allows(const struct addr *);
+static int	fd_allows(const struct addr *);
 static void	stdio_open(struct transport *);
 static int	fd_parse(struct addr *, const char *, char **);
 static void	fd_open(struct transport *);
@@ -24,15 +27,17 @@ const struct kind kind_stdio = {
 	.name = "stdio",
 	.flags = KIND_READS | KIND_WRITES | KIND_STDIO,
 	.help = "  -, stdio               standard input and output\n",
+	.allows = stdio_allows,
 	.ops = &stdio_ops
 };
 
 const struct kind kind_fd = {
 	.name = "fd",
 	.flags = KIND_READS | KIND_WRITES,
-	.help = "  fd:N                   an inherited descriptor, read and "
-	    "written\n",
+	.help = "  fd:N                   an inherited descriptor, read and/or "
+	    "written as opened\n",
 	.parse = fd_parse,
+	.allows = fd_allows,
 	.ops = &fd_ops
 };
 
@@ -47,6 +52,41 @@ fd_parse(struct addr *a, const char *arg, char **err)
 	}
 	a->fd = (int)fd;
 	return 0;
+}
+
+/*
+ * What fd's open mode allows.  One that is not open allows both: opening
+ * it fails with the reason.
+ */
+static int
+mode_allows(int fd)
+{
+	int	 fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) == -1)
+		return KIND_READS | KIND_WRITES;
+	switch (fl & O_ACCMODE) {
+	case O_RDONLY:
+		return KIND_READS;
+	case O_WRONLY:
+		return KIND_WRITES;
+	default:
+		return KIND_READS | KIND_WRITES;
+	}
+}
+
+/* Standard input as far as it reads, standard output as it writes. */
+static int
+stdio_allows(const struct addr *a)
+{
+	(void)a;
+	return (mode_allows(0) & KIND_READS) | (mode_allows(1) & KIND_WRITES);
+}
+
+static int
+fd_allows(const struct addr *a)
+{
+	return mode_allows(a->fd);
 }
 
 static void

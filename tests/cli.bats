@@ -82,6 +82,27 @@ load helper
 	assert_usage_error "weir: tcp:h:1,foo=1: unknown option 'foo' (a comma that is part of the address is written \\,)"
 }
 
+@test "commas: only one that an option follows starts an option" {
+	# cut -d, and a printf format need no escaping.
+	run -0 --separate-stderr weir -u - "exec:cut -d, -f2" <<<"a,b,c"
+	assert_output "b"
+	run -0 --separate-stderr weir -u - "exec:cut -d, -f2,proto=line" <<<"a,b,c"
+	assert_output "b"
+	run -0 --separate-stderr weir -U - "exec:printf 'a,b\n'"
+	assert_output "a,b"
+	# A path with a comma, and \, for one that an option's shape follows.
+	run -0 weir - "write:$T/a,b.log" <<<"one"
+	assert_equal "$(cat "$T/a,b.log")" "one"
+	run -0 weir - "write:$T/a\,proto=x.log" <<<"two"
+	assert_equal "$(cat "$T/a,proto=x.log")" "two"
+	run -0 weir - "write:$T/c\\\,d,proto=line" <<<"three"
+	assert_equal "$(cat "$T/c\,d")" "three"
+	# An option's shape with an unknown name is a typo, caught.
+	run -2 --separate-stderr weir - "write:$T/o,nosuch=1" </dev/null
+	assert_usage_error "weir: write:$T/o,nosuch=1: unknown option 'nosuch' (a comma that is part of the address is written \\,)"
+	assert_not_exist "$T/o"
+}
+
 @test "invalid size" {
 	run -2 --separate-stderr weir --rate x - - </dev/null
 	assert_usage_error "weir: --rate: invalid size 'x'"
@@ -260,8 +281,8 @@ load helper
 	run -2 --separate-stderr weir --proto -,x -
 	assert_usage_error "weir: -p: unknown protocol '-,x' (relay, line or netstring)"
 	cd "$T"
-	run -0 --separate-stderr weir --ready-file -,r - - <<<"x"
-	assert_output "x"
+	# The ready file is there while weir runs (and gone at exit).
+	start_weir -,r tcp-listen:127.0.0.1:0 </dev/null >/dev/null
 	assert_file_exists "$T/-,r"
 	assert_file_not_exists "$T/stdio,r"
 }

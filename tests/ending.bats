@@ -204,3 +204,191 @@ load helper
 	run -1 --separate-stderr closed_pipe
 	[[ $stderr == "weir: "*"Broken pipe"* ]] || fail "unexpected stderr: $stderr"
 }
+
+# --- -q with -k, the flush window, SIGHUP, the ready file --------------------
+
+@test "-q with -k: each connection ends SEC after its own EOF, the listener goes on" {
+	# The command never closes its output: only -q ends each connection.
+	start_weir "$T/r" -k -q 0.3 tcp-listen:127.0.0.1:0 \
+		"exec:cat; exec sleep 30" </dev/null 2>"$T/err"
+	local conn
+	for conn in 1 2 3; do
+		run -0 weir "$ADDR" <<<"ping $conn"
+		assert_output "ping $conn"
+	done
+	kill -0 "$WEIR_PID" || fail "the listener ended: $(cat "$T/err")"
+}
+
+# pid_gone PID [SECONDS]: wait (bounded, default 5 s) until PID has ended.
+pid_gone() {
+	local n=$((${2:-5} * 100))
+	while ((n-- > 0)); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.01
+	done
+	echo "process $1 still running" >&2
+	return 1
+}
+
+# track_pids FILE: kill in teardown every PID listed in FILE.
+track_pids() {
+	local pid
+	while read -r pid; do
+		track "$pid"
+	done <"$1"
+}
+
+# signal_ms SIG: send SIG to weir (spawn_weir_sig), wait for it to end
+# (bounded) and set MS to how long that took.
+signal_ms() {
+	local start
+	start=$(date +%s%N)
+	kill "-$1" "$WEIR_PID"
+	wait_exit "$WRAP_PID" 9
+	MS=$((($(date +%s%N) - start) / 1000000))
+}
+
+@test "SIGINT with nothing to flush ends at once, and the command with it" {
+	mkfifo "$T/in"
+	exec 7<>"$T/in"
+	spawn_weir_sig - "exec:echo \$\$ >$T/pid.tmp; mv $T/pid.tmp $T/pid; exec sleep 30" \
+		<"$T/in" 2>"$T/err" 7>&-
+	wait_file "$T/pid"
+	track_pids "$T/pid"
+	signal_ms INT
+	exec 7>&-
+	assert_equal "$EXIT_STATUS" 130
+	# Not the 5 s a flush may take: there was nothing to flush.
+	((MS < 500)) || fail "weir took $MS ms to end"
+	pid_gone "$(cat "$T/pid")"
+	run -0 cat "$T/err"
+	refute_output --partial "undelivered"
+}
+
+@test "SIGTERM with nothing to flush ends a -k listener and its connection's command at once" {
+	spawn_weir_sig -k --ready-file "$T/r" tcp-listen:127.0.0.1:0 \
+		"exec:echo \$\$ >$T/pid.tmp; mv $T/pid.tmp $T/pid; exec sleep 30" 2>"$T/err"
+	wait_file "$T/r"
+	spawn_peer client --connect-ready "$T/r" --no-read --no-shutdown </dev/null
+	wait_file "$T/pid"
+	track_pids "$T/pid"
+	signal_ms TERM
+	assert_equal "$EXIT_STATUS" 143
+	((MS < 500)) || fail "weir took $MS ms to end"
+	pid_gone "$(cat "$T/pid")"
+	assert_not_exist "$T/r"
+}
+
+@test "SIGHUP: 129, flushed as for SIGTERM" {
+	mkfifo "$T/in"
+	exec 7<>"$T/in"
+	spawn_weir_sig --stats=json - "write:$T/out" <"$T/in" 2>"$T/err" 7>&-
+	echo "before the hangup" >&7
+	wait_grep "$T/out" '^before the hangup$'
+	kill -HUP "$WEIR_PID"
+	wait_exit "$WRAP_PID"
+	exec 7>&-
+	assert_equal "$EXIT_STATUS" 129
+	assert_equal "$(cat "$T/out")" "before the hangup"
+	run -0 cat "$T/err"
+	refute_output --partial "killed by signal"
+	assert_conserved "$T/err"
+}
+
+@test "the terminal closes (tmux kill-session): stats printed, no command left, no socket file" {
+	local sock=$T/tmux.sock
+	# weir under a shell on the pane's terminal, as a user runs it; the
+	# command it starts leads a process group of its own, which the
+	# hangup does not reach.
+	tmux -S "$sock" new-session -d -s weir -x 80 -y 24 \
+		"'$WEIR' --stats -k --ready-file '$T/r' 'unix-listen:$T/s' \
+		'exec:echo \$\$ >$T/pid.tmp; mv $T/pid.tmp $T/pid; exec sleep 30' 2>'$T/err'; true"
+	track "$(tmux -S "$sock" display-message -p '#{pane_pid}')"
+	track "$(tmux -S "$sock" display-message -p '#{pid}')"
+	wait_file "$T/r"
+	spawn_peer client --connect "unix:$T/s" --no-read --no-shutdown </dev/null
+	wait_file "$T/pid"
+	track_pids "$T/pid"
+	assert_exist "$T/s"
+	tmux -S "$sock" kill-session -t weir
+	wait_grep "$T/err" '^weir: stats RIGHT exec:'
+	pid_gone "$(cat "$T/pid")"
+	assert_not_exist "$T/s"
+	assert_not_exist "$T/r"
+	run -0 cat "$T/err"
+	assert_line --regexp '^weir: stats LEFT unix-listen:.* \(1 connection\): in '
+}
+
+@test "--ready-file is removed at exit, after a clean end and after a signal" {
+	start_weir "$T/r" tcp-listen:127.0.0.1:0 - </dev/null >/dev/null
+	run -0 weir "$ADDR" </dev/null
+	wait_exit "$WEIR_PID"
+	assert_equal "$EXIT_STATUS" 0
+	assert_not_exist "$T/r"
+	spawn_weir_sig -k --ready-file "$T/r2" "unix-listen:$T/s" - </dev/null >/dev/null
+	wait_file "$T/r2"
+	kill -TERM "$WEIR_PID"
+	wait_exit "$WRAP_PID"
+	assert_equal "$EXIT_STATUS" 143
+	assert_not_exist "$T/r2"
+	assert_not_exist "$T/s"
+}
+
+# --- a proxy's command whose connection is gone --------------------------------
+
+# reset_client PORT WAITFILE: connect, wait for WAITFILE, then reset.
+reset_client() {
+	timeout 10 python3 - "$1" "$2" <<'PY'
+import os, socket, struct, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+deadline = time.monotonic() + 8
+while not os.path.exists(sys.argv[2]) and time.monotonic() < deadline:
+    time.sleep(0.01)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+s.close()
+PY
+}
+
+@test "a proxy's command is ended when its client resets, and -m 1 serves the next" {
+	start_weir "$T/r" -k -m 1 tcp-listen:127.0.0.1:0 \
+		"exec:echo \$\$ >>$T/pids; exec sleep 30" </dev/null 2>"$T/err"
+	reset_client "${ADDR##*:}" "$T/pids"
+	track_pids "$T/pids"
+	pid_gone "$(head -n 1 "$T/pids")"
+	# The one slot is free: the next client gets its own command.
+	spawn_peer client --connect "$ADDR" --no-read --no-shutdown </dev/null
+	wait_lines "$T/pids" 2
+	track_pids "$T/pids"
+}
+
+@test "a proxy's command is ended when its client has closed both ways" {
+	# The command answers, closes its output and lingers: the connection
+	# is closed both ways, so nothing the command does can reach anyone.
+	start_weir "$T/r" -k -m 1 tcp-listen:127.0.0.1:0 \
+		"exec:echo \$\$ >>$T/pids; read l; echo got \$l; exec >&-; exec sleep 30" \
+		</dev/null 2>"$T/err"
+	run -0 weir "$ADDR" <<<"a"
+	assert_output "got a"
+	track_pids "$T/pids"
+	pid_gone "$(head -n 1 "$T/pids")"
+	run -0 weir "$ADDR" <<<"b"
+	assert_output "got b"
+	track_pids "$T/pids"
+	run -0 cat "$T/err"
+	refute_output --partial "killed by signal"
+}
+
+@test "a proxy's command whose output cannot reach its closed client is ended" {
+	start_weir "$T/r" -k -m 1 tcp-listen:127.0.0.1:0 \
+		"exec:echo \$\$ >>$T/pids; cat >/dev/null; while :; do echo tick; sleep 0.05; done" \
+		</dev/null 2>"$T/err"
+	timeout 10 python3 - "${ADDR##*:}" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"x\n")
+s.close()
+PY
+	wait_file "$T/pids"
+	track_pids "$T/pids"
+	pid_gone "$(head -n 1 "$T/pids")"
+}

@@ -244,13 +244,19 @@ print("ok")' "$stderr" "write:$T/out"
 	assert_equal "${stderr%%$'\n'*}" "weir: pair write:$T/out (relay) <- - (relay), one-way"
 }
 
-@test "--ready-file without a listener is written empty at start" {
+@test "--ready-file without a listener is written empty at start, removed at exit" {
 	mkdir "$T/rd"
-	run -0 --separate-stderr weir --ready-file "$T/rd/ready" - - </dev/null
-	assert_file_exist "$T/rd/ready"
+	mkfifo "$T/in"
+	exec 7<>"$T/in"
+	spawn_weir --ready-file "$T/rd/ready" - - <"$T/in" >/dev/null 7>&-
+	wait_file "$T/rd/ready"
 	assert_file_empty "$T/rd/ready"
 	# Written through a temporary file and a rename: nothing else is left.
 	assert_equal "$(ls -A "$T/rd")" "ready"
+	exec 7>&-
+	wait_exit "$LAST_PID"
+	assert_equal "$EXIT_STATUS" 0
+	assert_equal "$(ls -A "$T/rd")" ""
 }
 
 @test "--ready-file with a listener: one line, no temporary file left" {

@@ -110,6 +110,32 @@ load helper
 	assert_output "through fd 5"
 }
 
+@test "fd:N as its open mode allows: fd:0 fd:1 copies a pipe to a pipe, exit 0" {
+	fd_01() {
+		printf 'x\n' | weir fd:0 fd:1 | cat
+		return "${PIPESTATUS[1]}"
+	}
+	run -0 --separate-stderr fd_01
+	assert_output "x"
+	assert_equal "$stderr" ""
+}
+
+@test "fd:N as its open mode allows: a read-only fd:N is a source, a write-only one a sink" {
+	printf 'from the file\n' >"$T/in"
+	# Standard input is never read: fd 5, read-only, only flows to it.
+	ro() { weir - fd:5 5<"$T/in" < <(printf 'not read\n'; sleep 30); }
+	run -0 --separate-stderr ro
+	assert_output "from the file"
+	# fd 6, write-only, only takes what standard input says.
+	wo() { weir fd:6 - 6>"$T/out" <<<"to the file"; }
+	run -0 --separate-stderr wo
+	assert_output ""
+	assert_equal "$(cat "$T/out")" "to the file"
+	# Two sinks: nothing can flow.
+	run -2 --separate-stderr weir fd:6 fd:7 6>"$T/a" 7>"$T/b" </dev/null
+	assert_usage_error "weir: fd:6 and fd:7: no direction can flow"
+}
+
 @test "fd:N read and written: a socket pair both ways" {
 	# fd 5 is a socket to an echo server: what goes in comes back.
 	start_peer "$T/r" echo
