@@ -10,7 +10,7 @@ load helper
 	assert_line "Options:"
 	assert_output --partial "Addresses:"
 	assert_line "Exit status: 0 done, 1 transport failure, 2 usage, 3 protocol error,"
-	assert_line "130/143 signal."
+	assert_line "129/130/143 signal (HUP, INT, TERM)."
 }
 
 @test "-h is --help" {
@@ -282,7 +282,7 @@ load helper
 	assert_usage_error "weir: -p: unknown protocol '-,x' (relay, line or netstring)"
 	cd "$T"
 	# The ready file is there while weir runs (and gone at exit).
-	start_weir -,r tcp-listen:127.0.0.1:0 </dev/null >/dev/null
-	assert_file_exists "$T/-,r"
+	spawn_weir --ready-file -,r tcp-listen:127.0.0.1:0 </dev/null >/dev/null
+	wait_file "$T/-,r"
 	assert_file_not_exists "$T/stdio,r"
 }
