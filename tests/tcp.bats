@@ -4,22 +4,25 @@
 load helper
 
 @test "tcp-listen:127.0.0.1:0 writes its address and serves one client" {
-	spawn_peer client --connect-ready "$T/r" --send 'from client\n' --out "$T/got" </dev/null
-	run -0 --separate-stderr weir --ready-file "$T/r" tcp-listen:127.0.0.1:0 - <<<"from weir"
-	assert_equal "$stderr" ""
-	assert_output "from client"
-	wait_file "$T/got"
-	assert_equal "$(cat "$T/got")" "from weir"
-	run -0 cat "$T/r"
-	assert_output --regexp '^tcp:127\.0\.0\.1:[1-9][0-9]*$'
+	start_weir "$T/r" tcp-listen:127.0.0.1:0 - <<<"from weir" >"$T/out" 2>"$T/err"
+	assert_equal "$(cat "$T/r")" "$ADDR"
+	[[ $ADDR =~ ^tcp:127\.0\.0\.1:[1-9][0-9]*$ ]] || fail "ready file says '$ADDR'"
+	run -0 --separate-stderr peer client --connect "$ADDR" --send 'from client\n'
+	assert_output "from weir"
+	wait_exit "$WEIR_PID"
+	assert_equal "$EXIT_STATUS" 0
+	assert_equal "$(cat "$T/out")" "from client"
+	assert_equal "$(cat "$T/err")" ""
+	assert_not_exist "$T/r"
 }
 
 @test "tcp-listen:0 listens on every interface and reports 127.0.0.1" {
-	spawn_peer client --connect-ready "$T/r" --send 'any\n' --out "$T/got" </dev/null
-	run -0 --separate-stderr weir --ready-file "$T/r" tcp-listen:0 </dev/null
-	assert_output "any"
-	run -0 cat "$T/r"
-	assert_output --regexp '^tcp:127\.0\.0\.1:[1-9][0-9]*$'
+	start_weir "$T/r" tcp-listen:0 </dev/null >"$T/out"
+	[[ $ADDR =~ ^tcp:127\.0\.0\.1:[1-9][0-9]*$ ]] || fail "ready file says '$ADDR'"
+	run -0 peer client --connect "$ADDR" --send 'any\n'
+	wait_exit "$WEIR_PID"
+	assert_equal "$EXIT_STATUS" 0
+	assert_equal "$(cat "$T/out")" "any"
 }
 
 @test "the listener may stand on the right" {
