@@ -4,14 +4,16 @@
 load helper
 
 @test "unix-listen: writes its address, serves a client, unlinks the socket" {
-	spawn_peer client --connect-ready "$T/r" --send 'over unix\n' --out "$T/got" </dev/null
-	run -0 --separate-stderr weir --ready-file "$T/r" "unix-listen:$T/s" - <<<"answer"
-	assert_equal "$stderr" ""
-	assert_output "over unix"
-	assert_equal "$(cat "$T/r")" "unix:$T/s"
-	wait_file "$T/got"
-	assert_equal "$(cat "$T/got")" "answer"
+	start_weir "$T/r" "unix-listen:$T/s" - <<<"answer" >"$T/out" 2>"$T/err"
+	assert_equal "$ADDR" "unix:$T/s"
+	run -0 --separate-stderr peer client --connect "$ADDR" --send 'over unix\n'
+	assert_output "answer"
+	wait_exit "$WEIR_PID"
+	assert_equal "$EXIT_STATUS" 0
+	assert_equal "$(cat "$T/out")" "over unix"
+	assert_equal "$(cat "$T/err")" ""
 	assert_not_exist "$T/s"
+	assert_not_exist "$T/r"
 }
 
 @test "unix: connects to a server" {
