@@ -579,7 +579,7 @@ class Drive:
 def stats_of(path):
     with open(path, "rb") as f:
         for ln in f:
-            if ln.startswith(b"weir: {"):
+            if ln.startswith(b"{"):
                 return json.loads(ln[6:])
     return None
 

@@ -174,9 +174,9 @@ if [ "$check_st" != 0 ]; then
 	echo
 	sed -n 's/^FAIL /   FAIL: /p' "$TMP/check.out" | head -n 30
 	for n in "${NAMES[@]}"; do
-		if grep -qv '^weir: {' "$TMP/$n.err"; then
+		if grep -qv '^{' "$TMP/$n.err"; then
 			echo "   $n stderr (first lines):"
-			grep -v '^weir: {' "$TMP/$n.err" | head -n 5 | sed 's/^/     /'
+			grep -v '^{' "$TMP/$n.err" | head -n 5 | sed 's/^/     /'
 		fi
 	done
 	first=$(sed -n 's/^FAIL //p' "$TMP/check.out" | head -n 1)

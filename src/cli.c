@@ -99,7 +99,9 @@ static const char usage_options[] =
 "      --high-water SIZE  pause producers when a consumer holds SIZE (1M)\n"
 "      --low-water SIZE   resume them when it drains to SIZE (high-water/4)\n"
 "      --rate SIZE        write at most SIZE bytes per second to each consumer\n"
-"      --stats[=FORMAT]   print counters at exit on stderr (text or json)\n"
+"      --stats[=FORMAT]   print counters at exit on stderr (text or json),\n"
+"                         and on SIGUSR1 so far\n"
+"      --stats-file PATH  write the counters to PATH as JSON at exit\n"
 "      --ready-file PATH  write listener addresses to PATH once bound\n"
 "                         (removed at exit)\n"
 "  -v, --verbose          log wiring, pauses and resumes (repeat for more)\n"
@@ -117,6 +119,7 @@ enum {
 	OPT_RATE,
 	OPT_STATS,
 	OPT_READY_FILE,
+	OPT_STATS_FILE,
 	OPT_DELIM,
 	OPT_MAX_FRAME,
 	OPT_OVERSIZE,
@@ -148,6 +151,7 @@ static const struct option long_options[] = {
 	{ "rate",		required_argument,	NULL, OPT_RATE },
 	{ "stats",		optional_argument,	NULL, OPT_STATS },
 	{ "ready-file",		required_argument,	NULL, OPT_READY_FILE },
+	{ "stats-file",		required_argument,	NULL, OPT_STATS_FILE },
 	{ "verbose",		no_argument,		NULL, 'v' },
 	{ "hexdump",		no_argument,		NULL, 'x' },
 	{ "help",		no_argument,		NULL, 'h' },
@@ -500,7 +504,7 @@ cli_parse(int argc, char **argv, struct config *cfg)
 	struct addr	  tmp;
 	uint64_t	  v;
 	int		  i, nstdio = 0, has_max_conns = 0, has_slow = 0;
-	char		  err[128], optname[64];
+	char		  err[128], optname[64], **path;
 	int		  ch, only_lr = 0, only_rl = 0, nargs;
 
 	memset(cfg, 0, sizeof *cfg);
@@ -643,10 +647,14 @@ cli_parse(int argc, char **argv, struct config *cfg)
 				    "'%s' (text or json)", optarg);
 			break;
 		case OPT_READY_FILE:
+		case OPT_STATS_FILE:
 			if (*optarg == '\0')
-				return usage_error("--ready-file: empty path");
-			free(cfg->ready_file);
-			cfg->ready_file = xstrdup(optarg);
+				return usage_error("--%s-file: empty path",
+				    ch == OPT_READY_FILE ? "ready" : "stats");
+			path = ch == OPT_READY_FILE ? &cfg->ready_file :
+			    &cfg->stats_file;
+			free(*path);
+			*path = xstrdup(optarg);
 			break;
 		case 'v':
 			cfg->verbose++;
@@ -770,6 +778,7 @@ cli_free(struct config *cfg)
 	addr_free(&cfg->left);
 	addr_free(&cfg->right);
 	free(cfg->ready_file);
+	free(cfg->stats_file);
 	free(cfg->stdio_args[0]);
 	free(cfg->stdio_args[1]);
 	acl_free(&cfg->acl);

@@ -61,6 +61,7 @@ struct config {
 	struct acl	 acl;
 	enum stats_format stats;
 	char		*ready_file;
+	char		*stats_file;	/* --stats=json there, at exit */
 	char		*stdio_args[2];	/* "-,OPT=V" rewritten as "stdio,OPT=V" */
 };
 

@@ -127,22 +127,35 @@ flow_rate_wait(struct flow_rate *r, size_t want)
 	return (need - r->tokens) / (double)r->rate;
 }
 
-/* One line of --stats: what one transport moved. */
+/* --stats: one line per side. */
 void
-flow_report_text(FILE *f, const char *side, const char *name,
-    const struct flow_stats *st)
+flow_report_text(FILE *f, const struct flow_totals *tt)
 {
-	fprintf(f, "weir: stats %s %s: in %llu B %llu frames, out %llu B "
-	    "%llu frames, paused %llu times %.3f s, dropped %llu, errors %llu, "
-	    "undelivered %llu B, discarded %llu B\n",
-	    side, name, (unsigned long long)st->bytes_in,
-	    (unsigned long long)st->frames_in,
-	    (unsigned long long)st->bytes_out,
-	    (unsigned long long)st->frames_out,
-	    (unsigned long long)st->pauses, st->paused_s,
-	    (unsigned long long)st->dropped, (unsigned long long)st->errors,
-	    (unsigned long long)st->undelivered,
-	    (unsigned long long)st->discarded);
+	const struct flow_side	*sd;
+	const struct flow_stats	*st;
+	int			 i;
+
+	for (i = 0; i < tt->sides; i++) {
+		sd = &tt->side[i];
+		st = &sd->stats;
+		fprintf(f, "weir: stats %s %s", sd->label, sd->name);
+		if (sd->many)
+			fprintf(f, " (%llu connection%s)",
+			    (unsigned long long)sd->conns,
+			    sd->conns == 1 ? "" : "s");
+		fprintf(f, ": in %llu B %llu frames, out %llu B %llu frames, "
+		    "paused %llu times %.3f s, dropped %llu, errors %llu, "
+		    "undelivered %llu B, discarded %llu B\n",
+		    (unsigned long long)st->bytes_in,
+		    (unsigned long long)st->frames_in,
+		    (unsigned long long)st->bytes_out,
+		    (unsigned long long)st->frames_out,
+		    (unsigned long long)st->pauses, st->paused_s,
+		    (unsigned long long)st->dropped,
+		    (unsigned long long)st->errors,
+		    (unsigned long long)st->undelivered,
+		    (unsigned long long)st->discarded);
+	}
 }
 
 static void
@@ -162,28 +175,44 @@ json_string(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-/* One member of the --stats=json object; first says whether to open it. */
+/*
+ * --stats=json: one document on one line, nothing else on it: an object
+ * per side under "left" and "right"; "connections" only on a side with
+ * one stream per connection.
+ */
 void
-flow_report_json(FILE *f, const char *side, const char *name,
-    const struct flow_stats *st, uint64_t conns, int first)
+flow_report_json(FILE *f, const struct flow_totals *tt)
 {
-	fputs(first ? "weir: {\"" : ",\"", f);
-	for (; *side != '\0'; side++)
-		fputc(tolower((unsigned char)*side), f);
-	fputc('"', f);
-	fputs(":{\"name\":", f);
-	json_string(f, name);
-	fprintf(f, ",\"connections\":%llu", (unsigned long long)conns);
-	fprintf(f, ",\"bytes_in\":%llu,\"frames_in\":%llu,\"bytes_out\":%llu,"
-	    "\"frames_out\":%llu,\"pauses\":%llu,\"paused_s\":%.3f,"
-	    "\"dropped\":%llu,\"errors\":%llu,\"undelivered\":%llu,"
-	    "\"discarded\":%llu}",
-	    (unsigned long long)st->bytes_in,
-	    (unsigned long long)st->frames_in,
-	    (unsigned long long)st->bytes_out,
-	    (unsigned long long)st->frames_out,
-	    (unsigned long long)st->pauses, st->paused_s,
-	    (unsigned long long)st->dropped, (unsigned long long)st->errors,
-	    (unsigned long long)st->undelivered,
-	    (unsigned long long)st->discarded);
+	const struct flow_side	*sd;
+	const struct flow_stats	*st;
+	const char		*c;
+	int			 i;
+
+	fputc('{', f);
+	for (i = 0; i < tt->sides; i++) {
+		sd = &tt->side[i];
+		st = &sd->stats;
+		fputs(i == 0 ? "\"" : ",\"", f);
+		for (c = sd->label; *c != '\0'; c++)
+			fputc(tolower((unsigned char)*c), f);
+		fputs("\":{\"name\":", f);
+		json_string(f, sd->name);
+		if (sd->many)
+			fprintf(f, ",\"connections\":%llu",
+			    (unsigned long long)sd->conns);
+		fprintf(f, ",\"bytes_in\":%llu,\"frames_in\":%llu,"
+		    "\"bytes_out\":%llu,\"frames_out\":%llu,\"pauses\":%llu,"
+		    "\"paused_s\":%.3f,\"dropped\":%llu,\"errors\":%llu,"
+		    "\"undelivered\":%llu,\"discarded\":%llu}",
+		    (unsigned long long)st->bytes_in,
+		    (unsigned long long)st->frames_in,
+		    (unsigned long long)st->bytes_out,
+		    (unsigned long long)st->frames_out,
+		    (unsigned long long)st->pauses, st->paused_s,
+		    (unsigned long long)st->dropped,
+		    (unsigned long long)st->errors,
+		    (unsigned long long)st->undelivered,
+		    (unsigned long long)st->discarded);
+	}
+	fputs("}\n", f);
 }

@@ -39,10 +39,25 @@ size_t	 flow_rate_allow(struct flow_rate *, size_t);
 void	 flow_rate_spend(struct flow_rate *, size_t);
 double	 flow_rate_wait(struct flow_rate *, size_t);
 
+/* What the counters say at one moment, per side. */
+struct flow_side {
+	const char	*label;		/* LEFT, RIGHT */
+	const char	*name;		/* the address as written */
+	struct flow_stats stats;
+	uint64_t	 conns;		/* streams it had */
+	int		 many;		/* one per connection: conns is shown */
+};
+
+struct flow_totals {
+	struct flow_side side[2];
+	int		 sides;		/* 1 for a broker */
+	uint64_t	 open;		/* connections open now */
+	uint64_t	 buffered;	/* bytes queued for consumers */
+	int		 paused;	/* some producer is held */
+};
+
 #include <stdio.h>
 
-void	 flow_report_text(FILE *, const char *, const char *,
-	     const struct flow_stats *);
-void	 flow_report_json(FILE *, const char *, const char *,
-	     const struct flow_stats *, uint64_t, int);
+void	 flow_report_text(FILE *, const struct flow_totals *);
+void	 flow_report_json(FILE *, const struct flow_totals *);
 #endif

@@ -58,10 +58,14 @@ static void	eof_timeout(struct hub *, struct node *);
 static void	flush_timer_cb(evutil_socket_t, short, void *);
 static void	node_free(struct hub *, struct node *);
 static uint64_t	unpassed(struct node *);
-static int	write_ready_file(const char *, struct hub *);
 static void	unlink_ready_file(struct hub *);
 static void	log_wiring(struct hub *);
-static void	report(struct hub *);
+static void	report(struct hub *, FILE *, enum stats_format);
+static void	usr1_cb(evutil_socket_t, short, void *);
+static int	write_atomic(const char *, const char *,
+		    void (*)(FILE *, struct hub *), struct hub *);
+static void	fill_ready(FILE *, struct hub *);
+static void	fill_stats(FILE *, struct hub *);
 static int	side_reads(const struct hub *, int);
 static int	side_writes(const struct hub *, int);
 static const struct route *choose_route(const struct config *, int);
@@ -841,6 +845,18 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	drain(h);
 }
 
+/* SIGUSR1: the counters so far, as --stats prints them, and go on. */
+static void
+usr1_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct hub	*h = arg;
+
+	(void)fd;
+	(void)what;
+	report(h, stderr, h->cfg->stats == STATS_JSON ? STATS_JSON :
+	    STATS_TEXT);
+}
+
 static void
 flush_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -916,8 +932,10 @@ conn_idle_cb(evutil_socket_t fd, short what, void *arg)
 	hub_node_close(h, n, 1);
 }
 
+/* Write path atomically: a temporary file, filled, then renamed. */
 static int
-write_ready_file(const char *path, struct hub *h)
+write_atomic(const char *what, const char *path,
+    void (*fill)(FILE *, struct hub *), struct hub *h)
 {
 	char	*tmp;
 	FILE	*f;
@@ -925,19 +943,31 @@ write_ready_file(const char *path, struct hub *h)
 
 	tmp = xasprintf("%s.%ld.tmp", path, (long)getpid());
 	if ((f = fopen(tmp, "w")) == NULL) {
-		log_warnx("--ready-file: %s: %s", tmp, strerror(errno));
+		log_warnx("%s: %s: %s", what, tmp, strerror(errno));
 		free(tmp);
 		return -1;
 	}
-	if (h->l != NULL)
-		fprintf(f, "%s\n", listener_ready(h->l));
+	fill(f, h);
 	if (fclose(f) == EOF || rename(tmp, path) == -1) {
-		log_warnx("--ready-file: %s: %s", path, strerror(errno));
+		log_warnx("%s: %s: %s", what, path, strerror(errno));
 		unlink(tmp);
 		rv = -1;
 	}
 	free(tmp);
 	return rv;
+}
+
+static void
+fill_ready(FILE *f, struct hub *h)
+{
+	if (h->l != NULL)
+		fprintf(f, "%s\n", listener_ready(h->l));
+}
+
+static void
+fill_stats(FILE *f, struct hub *h)
+{
+	report(h, f, STATS_JSON);
 }
 
 /* At exit: a stale ready file must not pass for a live listener. */
@@ -983,32 +1013,53 @@ log_wiring(struct hub *h)
 	    cfg->dir == DIR_BOTH ? "" : ", one-way");
 }
 
-static void
-report(struct hub *h)
+/*
+ * The counters so far, what --stats, SIGUSR1 and --progress read: each
+ * side's closed streams, plus its live ones as they stand now.
+ */
+void
+hub_totals(struct hub *h, struct flow_totals *tt)
 {
-	struct flow_stats	*st;
-	char			*label;
+	struct flow_stats	 st;
+	struct node		*n;
 	int			 i;
 
-	for (i = 0; i < h->route->sides; i++) {
-		st = &h->sides[i].stats;
-		if (cli_is_listener(h->sides[i].addr) || h->route->per_conn)
-			label = xasprintf("%s (%llu connection%s)",
-			    h->sides[i].addr->name,
-			    (unsigned long long)h->sides[i].nodes,
-			    h->sides[i].nodes == 1 ? "" : "s");
-		else
-			label = xstrdup(h->sides[i].addr->name);
-		if (h->cfg->stats == STATS_TEXT)
-			flow_report_text(stderr, h->sides[i].label, label, st);
-		else
-			flow_report_json(stderr, h->sides[i].label,
-			    h->sides[i].addr->name, st, h->sides[i].nodes,
-			    i == 0);
-		free(label);
+	memset(tt, 0, sizeof *tt);
+	tt->sides = h->route->sides;
+	for (i = 0; i < 2; i++) {
+		tt->side[i].name = h->sides[i].addr->name;
+		tt->side[i].label = h->sides[i].label;
+		tt->side[i].stats = h->sides[i].stats;
+		tt->side[i].conns = h->sides[i].nodes;
+		tt->side[i].many = cli_is_listener(h->sides[i].addr) ||
+		    h->route->per_conn;
 	}
-	if (h->cfg->stats == STATS_JSON)
-		fputs("}\n", stderr);
+	TAILQ_FOREACH(n, &h->live, entry) {
+		if (n->t == NULL)
+			continue;
+		st = *transport_stats(n->t);
+		if (st.holds > 0)
+			tt->paused = 1;
+		flow_finish(&st);
+		st.undelivered += transport_lost(n->t);
+		flow_add(&tt->side[n->side].stats, &st);
+		tt->buffered += transport_pending(n->t);
+	}
+	tt->open = h->nconns;
+}
+
+/* --stats (and SIGUSR1): text lines, or one JSON document, on f. */
+static void
+report(struct hub *h, FILE *f, enum stats_format format)
+{
+	struct flow_totals	 tt;
+
+	hub_totals(h, &tt);
+	if (format == STATS_JSON)
+		flow_report_json(f, &tt);
+	else
+		flow_report_text(f, &tt);
+	fflush(f);
 }
 
 int
@@ -1043,6 +1094,8 @@ hub_run(const struct config *cfg)
 	h.sigint = evsignal_new(h.base, SIGINT, signal_cb, &h);
 	h.sigterm = evsignal_new(h.base, SIGTERM, signal_cb, &h);
 	h.sighup = evsignal_new(h.base, SIGHUP, signal_cb, &h);
+	h.sigusr1 = evsignal_new(h.base, SIGUSR1, usr1_cb, &h);
+	evsignal_add(h.sigusr1, NULL);
 	evsignal_add(h.sigint, NULL);
 	evsignal_add(h.sigterm, NULL);
 	evsignal_add(h.sighup, NULL);
@@ -1066,7 +1119,8 @@ hub_run(const struct config *cfg)
 		    listener_ready(h.l));
 	}
 	if (cfg->ready_file != NULL) {
-		if (write_ready_file(cfg->ready_file, &h) == -1) {
+		if (write_atomic("--ready-file", cfg->ready_file, fill_ready,
+		    &h) == -1) {
 			h.status = 1;
 			goto done;
 		}
@@ -1087,7 +1141,10 @@ hub_run(const struct config *cfg)
 			h.status = 1;
 	}
 	if (cfg->stats != STATS_NONE)
-		report(&h);
+		report(&h, stderr, cfg->stats);
+	if (cfg->stats_file != NULL && write_atomic("--stats-file",
+	    cfg->stats_file, fill_stats, &h) == -1 && h.status == 0)
+		h.status = 1;
 done:
 	status = h.signo != 0 ? 128 + h.signo : h.status;
 	unlink_ready_file(&h);
@@ -1102,6 +1159,7 @@ done:
 	event_free(h.sigint);
 	event_free(h.sigterm);
 	event_free(h.sighup);
+	event_free(h.sigusr1);
 	event_free(h.eof_timer);
 	event_free(h.idle_timer);
 	event_free(h.flush_timer);

@@ -103,6 +103,7 @@ struct hub {
 	struct event		*sigint;
 	struct event		*sigterm;
 	struct event		*sighup;
+	struct event		*sigusr1;
 	struct event		*eof_timer;
 	struct event		*idle_timer;
 	struct event		*flush_timer;
@@ -137,5 +138,6 @@ void		 hub_conn_done(struct hub *, struct node *);
 void		 hub_shut(struct hub *, struct node *, struct node *);
 void		 hub_each_conn_consumer(struct hub *, struct node *, node_fn *);
 void		 hub_each_conn_producer(struct hub *, struct node *, node_fn *);
+void		 hub_totals(struct hub *, struct flow_totals *);
 
 #endif

@@ -14,7 +14,7 @@ re() {
 
 # messages FILE: the lines of FILE but the --stats=json one.
 messages() {
-	grep -v '^weir: {' "$1" || true
+	grep -v '^{' "$1" || true
 }
 
 # assert_no_spin PID: PID uses (almost) no CPU over half a second.
@@ -460,7 +460,7 @@ sys.stdout.buffer.write(b"".join(b"%07d %s\n" % (i, b"x" * 1015) for i in range(
 frames_check() {
 	run -0 python3 -c '
 import json, sys
-line = [l for l in open(sys.argv[1]) if l.startswith("weir: {")][0]
+line = [l for l in open(sys.argv[1]) if l.startswith("{")][0]
 doc = json.loads(line[len("weir: "):])
 l, r = doc["left"], doc["right"]
 policy = sys.argv[2]

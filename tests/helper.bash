@@ -213,7 +213,7 @@ spawn_weir_sig() {
 stats_json() {
 	local file=$1
 	shift
-	sed -n 's/^weir: {/{/p' "$file" | python3 -c '
+	sed -n '/^{/p' "$file" | python3 -c '
 import json, sys
 doc = json.loads(sys.stdin.readline())
 for key in sys.argv[1:]:
@@ -279,7 +279,7 @@ vm_hwm() {
 # direction (a last line without its delimiter gains one byte).
 assert_conserved() {
 	local out
-	out=$(sed -n 's/^weir: {/{/p' "$1" | python3 -c '
+	out=$(sed -n '/^{/p' "$1" | python3 -c '
 import json, sys
 line = sys.stdin.readline()
 if not line:
@@ -310,7 +310,7 @@ if bad:
 assert_stats() {
 	local file=$1 out
 	shift
-	out=$(sed -n 's/^weir: {/{/p' "$file" | python3 -c '
+	out=$(sed -n '/^{/p' "$file" | python3 -c '
 import json, re, sys
 line = sys.stdin.readline()
 if not line:
