@@ -49,7 +49,7 @@ _weir()
 	local opts='-u -U -4 -6 -p -n -q -w -i -k -m -v -x -h -V
 		--proto --delim --max-frame --oversize --max-frames
 		--eof-timeout --connect-timeout --idle-timeout --high-water
-		--low-water --rate --stats --stats= --ready-file --keep-open
+		--low-water --rate --stats --stats= --stats-file --ready-file --keep-open
 		--max-conns --share --broker --slow --allow --deny --verbose
 		--hexdump --help --version'
 	local protos='relay line netstring' delims='lf crlf nul'
@@ -88,7 +88,7 @@ _weir()
 		COMPREPLY=()
 		return
 		;;
-	--ready-file)
+	--ready-file|--stats-file)
 		_weir_files ''
 		return
 		;;
@@ -100,6 +100,9 @@ _weir()
 		;;
 	--ready-file=*)
 		_weir_files --ready-file=
+		;;
+	--stats-file=*)
+		_weir_files --stats-file=
 		;;
 	--proto=*)
 		_weir_reply $(for o in $protos; do printf '%s\n' "--proto=$o"; done)

@@ -43,7 +43,8 @@ acl_add(struct acl *acl, int deny, const char *s)
 	if (slash != NULL && util_parse_uint(slash, max, &prefix) == -1)
 		return -1;
 	r.prefix = (unsigned)prefix;
-	r.text = xstrdup(s);
+	/* Why a peer it matches is refused, for the log. */
+	r.text = xasprintf("%s %s", deny ? "denied by --deny" : "--allow", s);
 	if (deny) {
 		acl->deny = xrealloc(acl->deny, (acl->ndeny + 1) * sizeof r);
 		acl->deny[acl->ndeny++] = r;
@@ -70,7 +71,7 @@ rule_matches(const struct acl_rule *r, int family, const unsigned char *a)
 	return (r->addr[full] & mask) == (a[full] & mask);
 }
 
-/* NULL if the peer may in, else why not (the rule, or "not allowed"). */
+/* NULL if the peer may in, else why not (the rule, or "not in --allow"). */
 const char *
 acl_check(const struct acl *acl, const struct sockaddr *sa)
 {

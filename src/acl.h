@@ -10,7 +10,7 @@ struct acl_rule {
 	int		 family;	/* AF_INET or AF_INET6 */
 	unsigned char	 addr[16];
 	unsigned	 prefix;
-	char		*text;		/* as written */
+	char		*text;		/* "denied by --deny CIDR" */
 };
 
 struct acl {

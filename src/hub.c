@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include <errno.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,8 @@
 
 /* After SIGINT, SIGTERM or SIGHUP, what was read gets this long to be written. */
 #define SIGNAL_FLUSH_S	5.0
+/* Refused peers logged in one second; the rest are summed. */
+#define REFUSALS_SHOWN	10
 
 static void	opened_cb(struct transport *, void *);
 static void	readable_cb(struct transport *, struct evbuffer *, void *);
@@ -46,6 +49,8 @@ static void	failed_cb(struct transport *, enum transport_op, const char *,
 		    void *);
 static void	closed_cb(struct transport *, void *);
 static int	admit_cb(const char *, const struct sockaddr *, void *);
+static void	refused(struct hub *, const char *, const char *);
+static void	refusals_cb(evutil_socket_t, short, void *);
 static void	ready_cb(struct transport *, void *);
 static void	handshake_failed_cb(const char *, const char *, void *);
 static void	reaper_cb(evutil_socket_t, short, void *);
@@ -55,6 +60,9 @@ static void	idle_timer_cb(evutil_socket_t, short, void *);
 static void	conn_idle_cb(evutil_socket_t, short, void *);
 static void	conn_eof_cb(evutil_socket_t, short, void *);
 static void	eof_timeout(struct hub *, struct node *);
+static void	node_end(struct node *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+static void	log_conn_end(struct hub *, struct node *);
 static void	flush_timer_cb(evutil_socket_t, short, void *);
 static void	node_free(struct hub *, struct node *);
 static uint64_t	unpassed(struct node *);
@@ -262,24 +270,67 @@ hub_node_opened(struct hub *h, struct node *n)
 
 /* A peer at the door: refused (--allow, --deny, -m) or let in. */
 static int
-admit_cb(const char *name, const struct sockaddr *sa, void *arg)
+admit_cb(const char *peer, const struct sockaddr *sa, void *arg)
 {
 	struct hub	*h = arg;
 	const char	*why;
+	char		 buf[96];
 	uint64_t	 open = h->nconns + listener_pending(h->l);
 
 	if ((why = acl_check(&h->cfg->acl, sa)) != NULL) {
-		log_debug("%s: refused (%s)", name, why);
+		refused(h, peer, why);
 		return 0;
 	}
 	if (open >= h->cfg->max_conns) {
-		log_debug("%s: refused (%llu connection%s open, -m %llu)", name,
+		snprintf(buf, sizeof buf, "%llu connection%s open, -m %llu",
 		    (unsigned long long)open, open == 1 ? "" : "s",
 		    (unsigned long long)h->cfg->max_conns);
+		refused(h, peer, buf);
 		return 0;
 	}
-	log_debug("%s: accepted", name);
+	log_debug("%s (%s): accepted", hub_side_addr(h, h->lside)->name,
+	    peer != NULL ? peer : "a peer");
 	return 1;
+}
+
+/*
+ * A refusal is logged even without -v, at most REFUSALS_SHOWN lines a
+ * second; the rest are summed in one line when that second is over.
+ */
+static void
+refused(struct hub *h, const char *peer, const char *why)
+{
+	double	 now = util_now();
+
+	if (now - h->refusals.since >= 1.0) {
+		h->refusals.since = now;
+		h->refusals.shown = 0;
+	}
+	if (h->refusals.shown < REFUSALS_SHOWN) {
+		h->refusals.shown++;
+		log_warnx("%s: refused %s (%s)", hub_side_addr(h, h->lside)->name,
+		    peer != NULL ? peer : "a connection", why);
+		return;
+	}
+	if (h->refusals.hidden++ == 0)
+		util_timer_add(h->refusals.timer,
+		    1.0 - (now - h->refusals.since));
+}
+
+/* The refusals not shown in the last second, in one line. */
+static void
+refusals_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct hub	*h = arg;
+
+	(void)fd;
+	(void)what;
+	if (h->refusals.hidden == 0)
+		return;
+	log_warnx("%s: refused %llu more connection%s", hub_side_addr(h,
+	    h->lside)->name, (unsigned long long)h->refusals.hidden,
+	    h->refusals.hidden == 1 ? "" : "s");
+	h->refusals.hidden = 0;
 }
 
 /* A connection whose handshake failed: that one alone is closed. */
@@ -304,6 +355,7 @@ ready_cb(struct transport *t, void *arg)
 		listener_close(h->l);
 	h->nconns++;
 	n = hub_node_new(h, hub_side_addr(h, h->lside), h->lside, 1);
+	n->born = util_now();
 	if (h->cfg->keep_open && h->cfg->idle_timeout > 0) {
 		n->idle = evtimer_new(h->base, conn_idle_cb, n);
 		n->last = util_now();
@@ -398,6 +450,7 @@ high_water(struct hub *h, struct node *c)
 	if (h->route->fanout(h, c) && h->cfg->slow == SLOW_CLOSE) {
 		log_warnx("%s: closed: holds %zu B >= high-water (--slow close)",
 		    transport_name(c->t), transport_pending(c->t));
+		node_end(c, "--slow close");
 		transport_stats(c->t)->errors++;
 		hub_node_close(h, c, 1);
 		return;
@@ -543,6 +596,9 @@ failed_cb(struct transport *t, enum transport_op op, const char *msg,
 	h->status = 1;
 	if (h->ending || n->closing)
 		return;
+	node_end(n, "%s", msg);
+	if (other != NULL && other->conn)
+		node_end(other, "%s: %s", transport_name(t), msg);
 	switch (op) {
 	case TRANSPORT_OP_OPEN:
 		if (h->cfg->keep_open && n->paired) {
@@ -619,6 +675,7 @@ protocol_error(struct hub *h, struct node *p)
 	struct node	*other = p->peer;
 
 	log_warnx("%s: %s", transport_name(p->t), proto_error(p->proto));
+	node_end(p, "protocol error");
 	transport_stats(p->t)->errors++;
 	/* What follows a malformed frame is no frame: nothing to deliver. */
 	p->bad = 1;
@@ -676,6 +733,7 @@ closed_cb(struct transport *t, void *arg)
 	TAILQ_REMOVE(&h->live, n, entry);
 	TAILQ_INSERT_TAIL(&h->dead, n, entry);
 	if (n->conn) {
+		log_conn_end(h, n);
 		h->nconns--;
 		listener_resume(h->l);
 	}
@@ -689,6 +747,35 @@ closed_cb(struct transport *t, void *arg)
 	if (h->draining && pending_total(h) == 0)
 		hub_finish(h, 0);
 	settle(h);
+}
+
+/* Why connection n ends, for its last line; the first reason stays. */
+static void
+node_end(struct node *n, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (n->why != NULL)
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(&n->why, fmt, ap) == -1)
+		xoom();
+	va_end(ap);
+}
+
+/* -v: a connection's end in one line, what it moved and why it ended. */
+static void
+log_conn_end(struct hub *h, struct node *n)
+{
+	const struct flow_stats	*st = transport_stats(n->t);
+
+	log_debug("%s: closed after %.3f s (%s): in %llu B %llu frame%s, "
+	    "out %llu B %llu frame%s", transport_name(n->t),
+	    util_now() - n->born, n->why != NULL ? n->why : h->ending ?
+	    "weir ended" : "eof", (unsigned long long)st->bytes_in,
+	    (unsigned long long)st->frames_in, st->frames_in == 1 ? "" : "s",
+	    (unsigned long long)st->bytes_out,
+	    (unsigned long long)st->frames_out, st->frames_out == 1 ? "" : "s");
 }
 
 /* Bytes n read that are not (yet) passed on: input, an unfinished frame. */
@@ -719,6 +806,7 @@ node_free(struct hub *h, struct node *n)
 		event_free(n->idle);
 	if (n->eof_timer != NULL)
 		event_free(n->eof_timer);
+	free(n->why);
 	proto_free(n->proto);
 	free(n);
 }
@@ -906,6 +994,7 @@ conn_eof_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	log_debug("%s: eof timeout (%g s): closing", transport_name(n->t),
 	    h->cfg->eof_timeout);
+	node_end(n, "eof timeout");
 	hub_node_close(h, n->peer, 1);
 	hub_node_close(h, n, 1);
 }
@@ -928,6 +1017,7 @@ conn_idle_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	log_warnx("%s: idle for %g s, closing", transport_name(n->t),
 	    h->cfg->idle_timeout);
+	node_end(n, "idle");
 	hub_node_close(h, n->peer, 1);
 	hub_node_close(h, n, 1);
 }
@@ -1102,6 +1192,7 @@ hub_run(const struct config *cfg)
 	h.eof_timer = evtimer_new(h.base, eof_timer_cb, &h);
 	h.idle_timer = evtimer_new(h.base, idle_timer_cb, &h);
 	h.flush_timer = evtimer_new(h.base, flush_timer_cb, &h);
+	h.refusals.timer = evtimer_new(h.base, refusals_cb, &h);
 	log_wiring(&h);
 
 	if (h.lside >= 0) {
@@ -1134,6 +1225,7 @@ hub_run(const struct config *cfg)
 	if (!h.ending || !TAILQ_EMPTY(&h.live))
 		event_base_dispatch(h.base);
 	reaper_cb(-1, 0, &h);
+	refusals_cb(-1, 0, &h);
 	if (h.undelivered > 0) {
 		log_warnx("%llu bytes undelivered",
 		    (unsigned long long)h.undelivered);
@@ -1163,6 +1255,7 @@ done:
 	event_free(h.eof_timer);
 	event_free(h.idle_timer);
 	event_free(h.flush_timer);
+	event_free(h.refusals.timer);
 	transport_exec_cleanup();
 	event_base_free(h.base);
 	transport_restore_stdio();

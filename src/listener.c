@@ -167,19 +167,18 @@ static void
 take(struct listener *l, int s, const struct sockaddr *sa, socklen_t len)
 {
 	struct opening	*o;
-	char		*peer, *name;
+	char		*peer = NULL, *name;
 
-	if (l->addr->kind->flags & KIND_INET) {
+	if (l->addr->kind->flags & KIND_INET)
 		peer = sock_peer_name(sa, len);
-		name = xasprintf("%s (%s)", l->addr->name, peer);
-		free(peer);
-	} else
-		name = xstrdup(l->addr->name);
-	if (!l->cbs->admit(name, sa, l->arg)) {
+	if (!l->cbs->admit(peer, sa, l->arg)) {
 		close(s);
-		free(name);
+		free(peer);
 		return;
 	}
+	name = peer != NULL ? xasprintf("%s (%s)", l->addr->name, peer) :
+	    xstrdup(l->addr->name);
+	free(peer);
 	o = xcalloc(1, sizeof *o);
 	o->l = l;
 	o->t = transport_new_accepted(l->base, l->addr, l->cfg, s, name,

@@ -16,7 +16,7 @@ struct sockaddr;
 struct transport;
 
 struct listener_cbs {
-	/* Whether to take this peer; 0 closes it at once. */
+	/* Whether to take this peer (its name, if known); 0 closes it. */
 	int	(*admit)(const char *, const struct sockaddr *, void *);
 	/* A connection is ready: the owner takes the transport. */
 	void	(*ready)(struct transport *, void *);

@@ -44,6 +44,8 @@ struct node {
 	struct event		*idle;		/* -i for a connection, with -k */
 	struct event		*eof_timer;	/* -q for a connection, with -k */
 	double			 last;		/* its last traffic */
+	double			 born;		/* accepted, for a connection */
+	char			*why;		/* why it ended, if not an EOF */
 	TAILQ_ENTRY(node)	 entry;
 };
 TAILQ_HEAD(nodes, node);
@@ -119,6 +121,12 @@ struct hub {
 	int			 status;
 	int			 signo;
 	int			 ready;		/* wrote --ready-file */
+	struct {
+		double		 since;		/* this second began */
+		unsigned	 shown;		/* lines in this second */
+		uint64_t	 hidden;	/* refusals not shown */
+		struct event	*timer;		/* ends the second */
+	}			 refusals;
 };
 
 const struct addr *hub_side_addr(const struct hub *, int);

@@ -316,7 +316,7 @@ paced_lines() {
 	run -0 --separate-stderr peer client --connect "$ADDR" --send '' --no-shutdown --timeout 5 \
 		--port-file "$T/p3"
 	assert_output ""
-	wait_grep "$T/err" "^weir: tcp-listen:127\.0\.0\.1:0 \(127\.0\.0\.1:$(cat "$T/p3")\): refused"
+	wait_grep "$T/err" "^weir: tcp-listen:127\.0\.0\.1:0: refused 127\.0\.0\.1:$(cat "$T/p3") "
 	wait_fds "$WEIR_PID" "$fds"
 	# The first client goes: its slot is free.
 	kill "$one"
@@ -382,7 +382,7 @@ resource.prlimit(pid, resource.RLIMIT_NOFILE, (limit, limit))' "$1" "$2"
 	assert_equal "$(cat "$T/out")" "allowed"
 	assert_equal "$(stats_json "$T/err" left bytes_in)" 8
 	run -0 cat "$T/err"
-	assert_line --regexp '^weir: tcp-listen:0 \(127\.0\.0\.2:[0-9]+\): refused'
+	assert_line --regexp '^weir: tcp-listen:0: refused 127\.0\.0\.2:[0-9]+ \(not in --allow\)$'
 }
 
 @test "--deny 127.0.0.0/8 refuses: the client sees EOF without data, weir logs it" {
@@ -396,7 +396,7 @@ resource.prlimit(pid, resource.RLIMIT_NOFILE, (limit, limit))' "$1" "$2"
 	assert_file_empty "$T/out"
 	assert_equal "$(stats_json "$T/err" left bytes_in)" 0
 	run -0 cat "$T/err"
-	assert_line --regexp "^weir: tcp-listen:127\.0\.0\.1:0 \(127\.0\.0\.1:$(cat "$T/port")\): refused"
+	assert_line "weir: tcp-listen:127.0.0.1:0: refused 127.0.0.1:$(cat "$T/port") (denied by --deny 127.0.0.0/8)"
 }
 
 @test "--deny wins over --allow" {
@@ -437,7 +437,7 @@ resource.prlimit(pid, resource.RLIMIT_NOFILE, (limit, limit))' "$1" "$2"
 	assert_equal "$EXIT_STATUS" 143
 	assert_equal "$(cat "$T/out")" "six"
 	run -0 cat "$T/err"
-	assert_line --regexp '^weir: tcp-listen:\[::1\]:0 \(\[::1\]:[0-9]+\): refused'
+	assert_line --regexp '^weir: tcp-listen:\[::1\]:0: refused \[::1\]:[0-9]+ '
 	# An IPv4 rule does not admit ::1.
 	start_mux -k -u -p line --allow 127.0.0.0/8 'tcp-listen:[::1]:0' "append:$T/out" </dev/null 2>"$T/err"
 	run -0 --separate-stderr peer client --connect "$ADDR" --send '' --no-shutdown --timeout 5

@@ -629,7 +629,7 @@ elapsed_ms() {
 	assert_equal "$EXIT_STATUS" 143
 	assert_equal "$(cat "$T/out")" "allowed"
 	run -0 cat "$T/err"
-	assert_line --regexp '^weir: tls-listen:127\.0\.0\.1:0[^ ]* \(127\.0\.0\.2:[0-9]+\): refused'
+	assert_line --regexp '^weir: tls-listen:127\.0\.0\.1:0[^ ]*: refused 127\.0\.0\.2:[0-9]+ '
 	refute_line --regexp '\(127\.0\.0\.2:[0-9]+\): handshake'
 }
 
