@@ -771,8 +771,9 @@ log_conn_end(struct hub *h, struct node *n)
 
 	log_debug("%s: closed after %.3f s (%s): in %llu B %llu frame%s, "
 	    "out %llu B %llu frame%s", transport_name(n->t),
-	    util_now() - n->born, n->why != NULL ? n->why : h->ending ?
-	    "weir ended" : "eof", (unsigned long long)st->bytes_in,
+	    util_now() - n->born, n->why != NULL ? n->why : hub_finished(n) ?
+	    "eof" : h->ending ? "weir ended" : "closed",
+	    (unsigned long long)st->bytes_in,
 	    (unsigned long long)st->frames_in, st->frames_in == 1 ? "" : "s",
 	    (unsigned long long)st->bytes_out,
 	    (unsigned long long)st->frames_out, st->frames_out == 1 ? "" : "s");

@@ -461,7 +461,7 @@ frames_check() {
 	run -0 python3 -c '
 import json, sys
 line = [l for l in open(sys.argv[1]) if l.startswith("{")][0]
-doc = json.loads(line[len("weir: "):])
+doc = json.loads(line)
 l, r = doc["left"], doc["right"]
 policy = sys.argv[2]
 assert r["frames_in"] == 8192 and r["bytes_in"] == 8192 * 1024, r
