@@ -29,6 +29,7 @@
 #include "kind.h"
 #include "listener.h"
 #include "log.h"
+#include "progress.h"
 #include "proto.h"
 #include "route.h"
 #include "transport.h"
@@ -56,6 +57,7 @@ static void	conn_idle_cb(evutil_socket_t, short, void *);
 static void	conn_eof_cb(evutil_socket_t, short, void *);
 static void	eof_timeout(struct hub *, struct node *);
 static void	flush_timer_cb(evutil_socket_t, short, void *);
+static void	progress_cb(void *, struct flow_totals *);
 static void	node_free(struct hub *, struct node *);
 static uint64_t	unpassed(struct node *);
 static void	unlink_ready_file(struct hub *);
@@ -824,6 +826,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	if (h->signo != 0) {
 		/* A second signal: leave now. */
+		log_status(NULL);
 		if ((left = pending_total(h)) > 0)
 			log_warnx("%zu bytes undelivered", left);
 		transport_restore_stdio();
@@ -853,6 +856,7 @@ usr1_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	log_status_erase();	/* --progress's, drawn again at its next tick */
 	report(h, stderr, h->cfg->stats == STATS_JSON ? STATS_JSON :
 	    STATS_TEXT);
 }
@@ -863,6 +867,13 @@ flush_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	hub_finish(arg, 1);
+}
+
+/* --progress reads the counters --stats reads. */
+static void
+progress_cb(void *arg, struct flow_totals *tt)
+{
+	hub_totals(arg, tt);
 }
 
 static void
@@ -1067,6 +1078,7 @@ hub_run(const struct config *cfg)
 {
 	struct hub	 h;
 	struct node	*n;
+	struct progress	*pg = NULL;
 	char		*err;
 	int		 status;
 
@@ -1131,8 +1143,12 @@ hub_run(const struct config *cfg)
 		util_timer_add(h.idle_timer, cfg->idle_timeout);
 	if (h.route->start != NULL)
 		h.route->start(&h);
+	if (cfg->progress)
+		pg = progress_new(h.base, cfg->dir, progress_cb, &h);
 	if (!h.ending || !TAILQ_EMPTY(&h.live))
 		event_base_dispatch(h.base);
+	/* Erased before the last lines (undelivered, --stats) print. */
+	progress_free(pg);
 	reaper_cb(-1, 0, &h);
 	if (h.undelivered > 0) {
 		log_warnx("%llu bytes undelivered",
