@@ -27,7 +27,7 @@ LIBS	 = $(EV_LIBS) $(SSL_LIBS) -lm
 CODEC_SRCS = src/proto-codec.c src/proto-line.c src/proto-netstring.c \
 	   src/proto-relay.c
 SRCS	 = src/acl.c src/cli.c src/flow.c src/hub.c src/kind.c src/listener.c src/log.c src/main.c \
-	   src/proto.c src/route-broker.c src/route-pair.c src/route-shared.c \
+	   src/progress.c src/proto.c src/route-broker.c src/route-pair.c src/route-shared.c \
 	   src/sock.c src/transport.c src/transport-exec.c \
 	   src/tls.c src/transport-file.c src/transport-stdio.c \
 	   src/transport-tcp.c src/transport-tls.c src/transport-tls-listen.c \

@@ -51,7 +51,7 @@ _weir()
 		--eof-timeout --connect-timeout --idle-timeout --high-water
 		--low-water --rate --stats --stats= --stats-file --ready-file --keep-open
 		--max-conns --share --broker --slow --allow --deny --verbose
-		--hexdump --help --version'
+		--hexdump --progress --help --version'
 	local protos='relay line netstring' delims='lf crlf nul'
 	local slows='block drop close'
 	local o

@@ -104,6 +104,7 @@ complete -c weir -l rate -x -d 'Write at most SIZE bytes per second to each cons
 complete -c weir -l stats -d 'Print counters at exit (and on SIGUSR1) on stderr'
 complete -c weir -l stats-file -r -F -d 'Write the counters to PATH as JSON at exit'
 complete -c weir -l ready-file -r -F -d 'Write listener addresses to PATH once bound'
+complete -c weir -l progress -d 'Show a live status line on stderr (a terminal)'
 complete -c weir -s k -l keep-open -d 'Keep accepting connections until SIGINT, SIGTERM or SIGHUP'
 complete -c weir -s m -l max-conns -x -d 'Serve at most N connections at once (256)'
 complete -c weir -l share -d 'All connections share one other side, even a re-openable one'

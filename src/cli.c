@@ -102,6 +102,7 @@ static const char usage_options[] =
 "      --stats[=FORMAT]   print counters at exit on stderr (text or json),\n"
 "                         and on SIGUSR1 so far\n"
 "      --stats-file PATH  write the counters to PATH as JSON at exit\n"
+"      --progress         show a live status line on stderr (a terminal)\n"
 "      --ready-file PATH  write listener addresses to PATH once bound\n"
 "                         (removed at exit)\n"
 "  -v, --verbose          log wiring, pauses and resumes (repeat for more)\n"
@@ -127,7 +128,8 @@ enum {
 	OPT_BROKER,
 	OPT_SLOW,
 	OPT_ALLOW,
-	OPT_DENY
+	OPT_DENY,
+	OPT_PROGRESS
 };
 
 static const struct option long_options[] = {
@@ -152,6 +154,7 @@ static const struct option long_options[] = {
 	{ "stats",		optional_argument,	NULL, OPT_STATS },
 	{ "ready-file",		required_argument,	NULL, OPT_READY_FILE },
 	{ "stats-file",		required_argument,	NULL, OPT_STATS_FILE },
+	{ "progress",		no_argument,		NULL, OPT_PROGRESS },
 	{ "verbose",		no_argument,		NULL, 'v' },
 	{ "hexdump",		no_argument,		NULL, 'x' },
 	{ "help",		no_argument,		NULL, 'h' },
@@ -655,6 +658,9 @@ cli_parse(int argc, char **argv, struct config *cfg)
 			    &cfg->stats_file;
 			free(*path);
 			*path = xstrdup(optarg);
+			break;
+		case OPT_PROGRESS:
+			cfg->progress = 1;
 			break;
 		case 'v':
 			cfg->verbose++;

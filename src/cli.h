@@ -62,6 +62,7 @@ struct config {
 	enum stats_format stats;
 	char		*ready_file;
 	char		*stats_file;	/* --stats=json there, at exit */
+	int		 progress;	/* a status line, on a terminal */
 	char		*stdio_args[2];	/* "-,OPT=V" rewritten as "stdio,OPT=V" */
 };
 

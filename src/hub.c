@@ -30,6 +30,7 @@
 #include "kind.h"
 #include "listener.h"
 #include "log.h"
+#include "progress.h"
 #include "proto.h"
 #include "route.h"
 #include "transport.h"
@@ -63,7 +64,9 @@ static void	eof_timeout(struct hub *, struct node *);
 static void	node_end(struct node *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static void	log_conn_end(struct hub *, struct node *);
+static void	totals_add(struct flow_totals *, struct node *);
 static void	flush_timer_cb(evutil_socket_t, short, void *);
+static void	progress_cb(void *, struct flow_totals *);
 static void	node_free(struct hub *, struct node *);
 static uint64_t	unpassed(struct node *);
 static void	unlink_ready_file(struct hub *);
@@ -913,6 +916,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	if (h->signo != 0) {
 		/* A second signal: leave now. */
+		log_status(NULL);
 		if ((left = pending_total(h)) > 0)
 			log_warnx("%zu bytes undelivered", left);
 		transport_restore_stdio();
@@ -942,6 +946,7 @@ usr1_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	log_status_erase();	/* --progress's, drawn again at its next tick */
 	report(h, stderr, h->cfg->stats == STATS_JSON ? STATS_JSON :
 	    STATS_TEXT);
 }
@@ -952,6 +957,13 @@ flush_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	hub_finish(arg, 1);
+}
+
+/* --progress reads the counters --stats reads. */
+static void
+progress_cb(void *arg, struct flow_totals *tt)
+{
+	hub_totals(arg, tt);
 }
 
 static void
@@ -1111,7 +1123,6 @@ log_wiring(struct hub *h)
 void
 hub_totals(struct hub *h, struct flow_totals *tt)
 {
-	struct flow_stats	 st;
 	struct node		*n;
 	int			 i;
 
@@ -1125,18 +1136,28 @@ hub_totals(struct hub *h, struct flow_totals *tt)
 		tt->side[i].many = cli_is_listener(h->sides[i].addr) ||
 		    h->route->per_conn;
 	}
-	TAILQ_FOREACH(n, &h->live, entry) {
-		if (n->t == NULL)
-			continue;
-		st = *transport_stats(n->t);
-		if (st.holds > 0)
-			tt->paused = 1;
-		flow_finish(&st);
-		st.undelivered += transport_lost(n->t);
-		flow_add(&tt->side[n->side].stats, &st);
-		tt->buffered += transport_pending(n->t);
-	}
+	TAILQ_FOREACH(n, &h->live, entry)
+		totals_add(tt, n);
+	/* Closed, and not yet folded into their side by the reaper. */
+	TAILQ_FOREACH(n, &h->dead, entry)
+		totals_add(tt, n);
 	tt->open = h->nconns;
+}
+
+static void
+totals_add(struct flow_totals *tt, struct node *n)
+{
+	struct flow_stats	 st;
+
+	if (n->t == NULL)
+		return;
+	st = *transport_stats(n->t);
+	if (st.holds > 0)
+		tt->paused = 1;
+	flow_finish(&st);
+	st.undelivered += transport_lost(n->t);
+	flow_add(&tt->side[n->side].stats, &st);
+	tt->buffered += transport_pending(n->t);
 }
 
 /* --stats (and SIGUSR1): text lines, or one JSON document, on f. */
@@ -1158,6 +1179,7 @@ hub_run(const struct config *cfg)
 {
 	struct hub	 h;
 	struct node	*n;
+	struct progress	*pg = NULL;
 	char		*err;
 	int		 status;
 
@@ -1223,8 +1245,12 @@ hub_run(const struct config *cfg)
 		util_timer_add(h.idle_timer, cfg->idle_timeout);
 	if (h.route->start != NULL)
 		h.route->start(&h);
+	if (cfg->progress)
+		pg = progress_new(h.base, cfg->dir, progress_cb, &h);
 	if (!h.ending || !TAILQ_EMPTY(&h.live))
 		event_base_dispatch(h.base);
+	/* Erased before the last lines (undelivered, --stats) print. */
+	progress_free(pg);
 	reaper_cb(-1, 0, &h);
 	refusals_cb(-1, 0, &h);
 	if (h.undelivered > 0) {

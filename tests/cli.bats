@@ -163,7 +163,7 @@ load helper
 
 @test "options of later issues are rejected with 2" {
 	local args
-	for args in "--progress" "--no-such-option"; do
+	for args in "--no-such-option"; do
 		# shellcheck disable=SC2086
 		run -2 --separate-stderr weir $args - - </dev/null
 		assert_output ""
