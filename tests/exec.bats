@@ -164,8 +164,9 @@ gone_within() {
 @test "exec: a second signal ends the command's whole group at once" {
 	local marker="sleep 43.$$$RANDOM"
 	spawn_writer "$T/fifo" --hold
-	spawn_weir_sig -v - "exec:$marker; :" <"$T/fifo" 2>"$T/err"
-	wait_grep "$T/err" "exec:$marker; :: open"
+	# It ignores SIGTERM: only SIGKILL ends it.
+	spawn_weir_sig -v - "exec:trap '' TERM; $marker; :" <"$T/fifo" 2>"$T/err"
+	wait_grep "$T/err" "$marker; :: open"
 	kill -TERM "$WEIR_PID"
 	wait_grep "$T/err" "stopping, flushing for at most 5 s"
 	kill -INT "$WEIR_PID"
@@ -350,18 +351,5 @@ end_weir() {
 	# -i 1, then 2 s.
 	((end - start >= 2900000000 && end - start < 8000000000)) ||
 		fail "took $(((end - start) / 1000000)) ms"
-	gone_within 2 "$marker"
-}
-
-@test "exec: a second signal kills a command that ignores SIGTERM, group and all" {
-	local marker="sleep 46.$$$RANDOM"
-	spawn_writer "$T/fifo" --hold
-	spawn_weir_sig -v - "exec:trap '' TERM; $marker; :" <"$T/fifo" 2>"$T/err"
-	wait_grep "$T/err" ": open"
-	kill -TERM "$WEIR_PID"
-	wait_grep "$T/err" "stopping, flushing for at most 5 s"
-	kill -INT "$WEIR_PID"
-	wait_exit "$WRAP_PID" 3
-	assert_equal "$EXIT_STATUS" 130
 	gone_within 2 "$marker"
 }
