@@ -153,6 +153,9 @@ _weir()
 		unix-listen:*)
 			c+=("$head,mode=")
 			;;
+		exec:*)
+			c+=("$head,pty")
+			;;
 		tls:*)
 			for o in verify= ca= sni= pin= cert= key=; do
 				c+=("$head,$o")

@@ -5,10 +5,13 @@
 # command after exec:, or an address option after a comma.
 function __weir_address
     set -l tok (commandline -ct)
+    # After exec:'s last comma, NAME or NAME=... may be an option (pty).
+    if string match -q -- 'exec:*' $tok; and not string match -qr -- ',[a-z-]*(=[^,]*)?$' $tok
+        set -l rest (string replace -- 'exec:' '' $tok)
+        printf '%s\n' exec:(complete -C "$rest")
+        return
+    end
     switch $tok
-        case 'exec:*'
-            set -l rest (string replace -- 'exec:' '' $tok)
-            printf '%s\n' exec:(complete -C "$rest")
         case '*,proto=*'
             set -l head (string replace -r -- ',[^,]*$' '' $tok)
             printf '%s\t%s\n' \
@@ -42,6 +45,8 @@ function __weir_address
             switch $tok
                 case 'unix-listen:*'
                     printf '%s\t%s\n' "$head,mode=" "permissions of the socket file (octal)"
+                case 'exec:*'
+                    printf '%s\t%s\n' "$head,pty" "run the command on a pseudo-terminal, not pipes"
                 case 'tls:*'
                     printf '%s\t%s\n' \
                         "$head,verify=" "check the certificate chain and name (default yes)" \

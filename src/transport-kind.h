@@ -70,6 +70,7 @@ struct transport {
 	int			 wpoll;
 	int			 wsock;		/* wfd is a socket: half-close */
 	int			 sock;		/* opened as a socket: no probe */
+	int			 eio_eof;	/* a read's EIO is the end (a pty) */
 	int			 opened;	/* writes queued before are flushed */
 	int			 connected;	/* just connected: nothing to read yet */
 	int			 want;		/* TRANSPORT_WANT_* of the last I/O */

@@ -551,6 +551,9 @@ again:
 		want += v[i].iov_len;
 	}
 	n = read_iov(t, iov, nv);
+	/* A terminal's master whose other side has closed reads EIO. */
+	if (n == -1 && errno == EIO && t->eio_eof)
+		n = 0;
 	if (n <= 0) {
 		evbuffer_commit_space(t->in, v, 0);
 		if (n == 0) {
