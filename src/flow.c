@@ -175,6 +175,26 @@ json_string(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+/* The keys of --stats=json, in their order: the man page's table. */
+struct json_key {
+	const char	*key;
+	size_t		 off;		/* in struct flow_stats */
+};
+
+static const struct json_key json_keys[] = {
+	{ "bytes_in",		offsetof(struct flow_stats, bytes_in) },
+	{ "frames_in",		offsetof(struct flow_stats, frames_in) },
+	{ "bytes_out",		offsetof(struct flow_stats, bytes_out) },
+	{ "frames_out",		offsetof(struct flow_stats, frames_out) },
+	{ "pauses",		offsetof(struct flow_stats, pauses) },
+	{ "paused_s",		offsetof(struct flow_stats, paused_s) },
+	{ "dropped",		offsetof(struct flow_stats, dropped) },
+	{ "errors",		offsetof(struct flow_stats, errors) },
+	{ "undelivered",	offsetof(struct flow_stats, undelivered) },
+	{ "discarded",		offsetof(struct flow_stats, discarded) },
+	{ NULL,			0 }
+};
+
 /*
  * --stats=json: one document on one line, nothing else on it: an object
  * per side under "left" and "right"; "connections" only on a side with
@@ -187,6 +207,7 @@ flow_report_json(FILE *f, const struct flow_totals *tt)
 	const struct flow_stats	*st;
 	const char		*c;
 	int			 i;
+	const struct json_key	*k;
 
 	fputc('{', f);
 	for (i = 0; i < tt->sides; i++) {
@@ -200,19 +221,14 @@ flow_report_json(FILE *f, const struct flow_totals *tt)
 		if (sd->many)
 			fprintf(f, ",\"connections\":%llu",
 			    (unsigned long long)sd->conns);
-		fprintf(f, ",\"bytes_in\":%llu,\"frames_in\":%llu,"
-		    "\"bytes_out\":%llu,\"frames_out\":%llu,\"pauses\":%llu,"
-		    "\"paused_s\":%.3f,\"dropped\":%llu,\"errors\":%llu,"
-		    "\"undelivered\":%llu,\"discarded\":%llu}",
-		    (unsigned long long)st->bytes_in,
-		    (unsigned long long)st->frames_in,
-		    (unsigned long long)st->bytes_out,
-		    (unsigned long long)st->frames_out,
-		    (unsigned long long)st->pauses, st->paused_s,
-		    (unsigned long long)st->dropped,
-		    (unsigned long long)st->errors,
-		    (unsigned long long)st->undelivered,
-		    (unsigned long long)st->discarded);
+		for (k = json_keys; k->key != NULL; k++)
+			if (k->off == offsetof(struct flow_stats, paused_s))
+				fprintf(f, ",\"%s\":%.3f", k->key, st->paused_s);
+			else
+				fprintf(f, ",\"%s\":%llu", k->key,
+				    (unsigned long long)*(const uint64_t *)
+				    ((const char *)st + k->off));
+		fputc('}', f);
 	}
 	fputs("}\n", f);
 }
