@@ -84,11 +84,15 @@ hostport(const struct addr *a)
 static void
 check_addr(const struct addr *a)
 {
+	int	 family;
+
 	if (a->name == NULL)
 		bug("an address without a name");
 	if (a->kind == NULL || kind_find(a->kind->name,
-	    strlen(a->kind->name)) != a->kind)
+	    strlen(a->kind->name), &family) != a->kind || family != 0)
 		bug("an address of no kind in the table");
+	if (a->family != 0 && a->family != 4 && a->family != 6)
+		bug("a family neither 4 nor 6");
 	if ((is(a, "stdio") || is(a, "fd")) && a->fd < 0)
 		bug("a negative descriptor");
 	if (hostport(a)) {
