@@ -237,6 +237,7 @@ sock_tcp_resolve(struct transport *t, struct sock_target **out, size_t *np)
 	hints.ai_family = ai_family(t->addr->family);
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_protocol = IPPROTO_TCP;
+	hints.ai_flags = AI_NUMERICSERV;
 	if ((rv = getaddrinfo(t->addr->host, t->addr->port, &hints, &res))
 	    != 0) {
 		transport_fail(t, "%s", rv == EAI_SYSTEM ? strerror(errno) :
@@ -309,7 +310,7 @@ sock_tcp_bind(const struct addr *a, const char *scheme, char **ready,
 	memset(&hints, 0, sizeof hints);
 	hints.ai_family = ai_family(family);
 	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
 	if (a->host == NULL && family != 4) {
 		hints.ai_family = AF_INET6;
 		hints.ai_flags |= AI_NUMERICHOST;

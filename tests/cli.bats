@@ -211,6 +211,19 @@ load helper
 	assert_not_exist "$T/w"
 }
 
+@test "a port is a number from 0 to 65535, for connecting and listening alike" {
+	local a
+	for a in tcp-listen:abc tcp:h:http tls:h:x1 tcp:h:65536 tls-listen:127.0.0.1:ssh \
+		'tcp:[::1]:-1' tcp:h:+80 tcp:h:0x50 'tcp-listen:1 '; do
+		run -2 --separate-stderr weir --ready-file "$T/r" - "$a" </dev/null
+		assert_output ""
+		assert_usage_error "weir: $a: invalid port '${a##*:}'"
+		assert_not_exist "$T/r"
+	done
+	run -2 --separate-stderr weir - tcp:h:0 </dev/null
+	assert_usage_error "weir: tcp:h:0: port 0 cannot be connected to"
+}
+
 @test "mode= is only for unix-listen" {
 	run -2 --separate-stderr weir - "write:$T/w,mode=600" </dev/null
 	# (Which part of the address is named is checked with foo= above.)
