@@ -133,8 +133,10 @@ _weir()
 		done
 		_weir_reply "${c[@]}"
 		;;
-	*,verify=*)
-		_weir_reply "${cur%,*},verify=yes" "${cur%,*},verify=no"
+	*,verify=*|*,nodelay=*|*,keepalive=*)
+		o=${cur##*,}
+		o=${o%%=*}
+		_weir_reply "${cur%,*},$o=yes" "${cur%,*},$o=no"
 		;;
 	*,cert=*|*,key=*|*,ca=*)
 		o=${cur##*,}
@@ -144,6 +146,24 @@ _weir()
 		local head=${cur%,*}
 		local -a c=()
 		for o in proto= delim= max-frame= high-water= low-water= rate=; do
+			c+=("$head,$o")
+		done
+		# Socket options.
+		case $head in
+		tcp:*|tcp[46]:*|tls:*)
+			o='bind= sndbuf= rcvbuf= nodelay= keepalive='
+			;;
+		tcp-listen:*|tcp[46]-listen:*|tls-listen:*)
+			o='sndbuf= rcvbuf= nodelay= keepalive='
+			;;
+		unix:*|unix-listen:*)
+			o='sndbuf= rcvbuf='
+			;;
+		*)
+			o=
+			;;
+		esac
+		for o in $o; do
 			c+=("$head,$o")
 		done
 		case $head in

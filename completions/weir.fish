@@ -26,6 +26,9 @@ function __weir_address
             printf '%s\t%s\n' \
                 "$head,verify=yes" "check the chain and the name (the default)" \
                 "$head,verify=no" "accept any certificate (encrypted, not authenticated)"
+        case '*,nodelay=*' '*,keepalive=*'
+            set -l head (string replace -r -- '=[^=]*$' '' $tok)
+            printf '%s\t%s\n' "$head=yes" "on" "$head=no" "off (the default)"
         case '*,cert=*' '*,key=*' '*,ca=*'
             set -l head (string replace -r -- '^(.*,(cert|key|ca)=).*$' '$1' $tok)
             set -l rest (string replace -r -- '^.*,(cert|key|ca)=' '' $tok)
@@ -39,6 +42,23 @@ function __weir_address
                 "$head,high-water=" "pause producers when this address holds SIZE" \
                 "$head,low-water=" "resume them when it drains to SIZE" \
                 "$head,rate=" "write at most SIZE bytes per second to this address"
+            # Socket options.
+            switch $tok
+                case 'tcp:*' 'tcp4:*' 'tcp6:*' 'tls:*'
+                    printf '%s\t%s\n' "$head,bind=" "connect from this source address, HOST[:PORT]"
+            end
+            switch $tok
+                case 'tcp:*' 'tcp4:*' 'tcp6:*' 'tls:*' 'tcp-listen:*' 'tcp4-listen:*' 'tcp6-listen:*' 'tls-listen:*'
+                    printf '%s\t%s\n' \
+                        "$head,nodelay=" "TCP_NODELAY, send small writes at once (default no)" \
+                        "$head,keepalive=" "SO_KEEPALIVE, probe an idle connection (default no)"
+            end
+            switch $tok
+                case 'tcp:*' 'tcp4:*' 'tcp6:*' 'tls:*' 'tcp-listen:*' 'tcp4-listen:*' 'tcp6-listen:*' 'tls-listen:*' 'unix:*' 'unix-listen:*'
+                    printf '%s\t%s\n' \
+                        "$head,sndbuf=" "the kernel's send buffer (SO_SNDBUF)" \
+                        "$head,rcvbuf=" "the kernel's receive buffer (SO_RCVBUF)"
+            end
             switch $tok
                 case 'unix-listen:*'
                     printf '%s\t%s\n' "$head,mode=" "permissions of the socket file (octal)"

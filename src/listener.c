@@ -167,7 +167,7 @@ static void
 take(struct listener *l, int s, const struct sockaddr *sa, socklen_t len)
 {
 	struct opening	*o;
-	char		*peer, *name;
+	char		*peer, *name, *err = NULL;
 
 	if (l->addr->kind->flags & KIND_INET) {
 		peer = sock_peer_name(sa, len);
@@ -178,6 +178,14 @@ take(struct listener *l, int s, const struct sockaddr *sa, socklen_t len)
 	if (!l->cbs->admit(name, sa, l->arg)) {
 		close(s);
 		free(name);
+		return;
+	}
+	/* Accepted Unix sockets do not inherit the listener's options. */
+	if (sock_opts_apply(s, &l->addr->sock, &err) == -1) {
+		l->cbs->failed(name, err, l->arg);
+		close(s);
+		free(name);
+		free(err);
 		return;
 	}
 	o = xcalloc(1, sizeof *o);

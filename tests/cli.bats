@@ -28,6 +28,7 @@ load helper
 		'tcp-listen:[HOST:]PORT' unix:PATH unix-listen:PATH exec:COMMAND \
 		proto=NAME delim=D max-frame=SIZE \
 		high-water=SIZE low-water=SIZE rate=SIZE mode=OCTAL \
+		bind=HOST sndbuf=SIZE nodelay=yes\|no \
 		-u -U -4 -6 -p -n -q -w -i -v -x -h -V \
 		--proto --delim --max-frame --oversize --max-frames \
 		--eof-timeout --connect-timeout --idle-timeout --high-water \
@@ -36,6 +37,8 @@ load helper
 		--help --version; do
 		[[ $output == *" $word"[\ ,=\[]* ]] || fail "--help does not mention $word"
 	done
+	assert_output --partial "rcvbuf=SIZE"
+	assert_output --partial "keepalive=yes|no"
 }
 
 @test "--version and -V print the version on stdout and exit 0" {
