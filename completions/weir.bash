@@ -55,8 +55,9 @@ _weir()
 	local protos='relay line netstring' delims='lf crlf nul'
 	local slows='block drop close'
 	local o
-	local addrs='- stdio fd: file: write: append: tcp: tcp-listen: tls:
-		tls-listen: unix: unix-listen: exec:'
+	local addrs='- stdio fd: file: write: append: tcp: tcp-listen: tcp4:
+		tcp4-listen: tcp6: tcp6-listen: tls: tls-listen: unix: unix-listen:
+		exec:'
 
 	# The whole word before the cursor, ':' and '=' included.
 	line=${COMP_LINE:0:COMP_POINT}

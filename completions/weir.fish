@@ -90,6 +90,10 @@ function __weir_address
                 "append:" "append to PATH, creating it (a sink only)" \
                 "tcp:" "connect over TCP to HOST:PORT" \
                 "tcp-listen:" "listen for TCP connections on [HOST:]PORT" \
+                "tcp4:" "connect over TCP to HOST:PORT, IPv4 only" \
+                "tcp4-listen:" "listen for TCP connections on [HOST:]PORT, IPv4 only" \
+                "tcp6:" "connect over TCP to HOST:PORT, IPv6 only" \
+                "tcp6-listen:" "listen for TCP connections on [HOST:]PORT, IPv6 only" \
                 "tls:" "connect over TLS to HOST:PORT (the certificate is verified)" \
                 "tls-listen:" "listen for TLS connections on [HOST:]PORT" \
                 "unix:" "connect to a Unix socket" \

@@ -72,8 +72,10 @@ kind_find(const char *name, size_t len, int *family)
 		return NULL;
 	memcpy(base, name, at);
 	memcpy(base + at, name + at + 1, len - at - 1);
+	/* tcp4-listen, never tcp-listen4. */
 	if ((k = kind_named(base, len - 1)) == NULL ||
-	    !(k->flags & KIND_FAMILY))
+	    !(k->flags & KIND_FAMILY) ||
+	    (at == len - 1 && (k->flags & KIND_LISTENS)))
 		return NULL;
 	*family = name[at] - '0';
 	return k;

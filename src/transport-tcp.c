@@ -50,7 +50,9 @@ const struct kind kind_tcp_listen = {
 	.flags = KIND_READS | KIND_WRITES | KIND_LISTENS | KIND_INET |
 	    KIND_FAMILY,
 	.help = "  tcp-listen:[HOST:]PORT listen for TCP connections (PORT 0: "
-	    "any free port)\n",
+	    "any free port)\n"
+	    "  tcp4:, tcp6:, tcp4-listen:, tcp6-listen:\n"
+	    "                         the same, over IPv4 or IPv6 only\n",
 	.parse = tcp_listen_parse,
 	.option = tcp_listen_option,
 	.listen = &tcp_listen
