@@ -55,8 +55,9 @@ _weir()
 	local protos='relay line netstring' delims='lf crlf nul'
 	local slows='block drop close'
 	local o
-	local addrs='- stdio fd: file: write: append: tcp: tcp-listen: tls:
-		tls-listen: unix: unix-listen: exec:'
+	local addrs='- stdio fd: file: write: append: tcp: tcp-listen: tcp4:
+		tcp4-listen: tcp6: tcp6-listen: tls: tls-listen: unix: unix-listen:
+		exec:'
 
 	# The whole word before the cursor, ':' and '=' included.
 	line=${COMP_LINE:0:COMP_POINT}
@@ -136,8 +137,10 @@ _weir()
 		done
 		_weir_reply "${c[@]}"
 		;;
-	*,verify=*)
-		_weir_reply "${cur%,*},verify=yes" "${cur%,*},verify=no"
+	*,verify=*|*,nodelay=*|*,keepalive=*)
+		o=${cur##*,}
+		o=${o%%=*}
+		_weir_reply "${cur%,*},$o=yes" "${cur%,*},$o=no"
 		;;
 	*,cert=*|*,key=*|*,ca=*)
 		o=${cur##*,}
@@ -147,6 +150,24 @@ _weir()
 		local head=${cur%,*}
 		local -a c=()
 		for o in proto= delim= max-frame= high-water= low-water= rate=; do
+			c+=("$head,$o")
+		done
+		# Socket options.
+		case $head in
+		tcp:*|tcp[46]:*|tls:*)
+			o='bind= sndbuf= rcvbuf= nodelay= keepalive='
+			;;
+		tcp-listen:*|tcp[46]-listen:*|tls-listen:*)
+			o='sndbuf= rcvbuf= nodelay= keepalive='
+			;;
+		unix:*|unix-listen:*)
+			o='sndbuf= rcvbuf='
+			;;
+		*)
+			o=
+			;;
+		esac
+		for o in $o; do
 			c+=("$head,$o")
 		done
 		case $head in

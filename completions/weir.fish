@@ -29,6 +29,9 @@ function __weir_address
             printf '%s\t%s\n' \
                 "$head,verify=yes" "check the chain and the name (the default)" \
                 "$head,verify=no" "accept any certificate (encrypted, not authenticated)"
+        case '*,nodelay=*' '*,keepalive=*'
+            set -l head (string replace -r -- '=[^=]*$' '' $tok)
+            printf '%s\t%s\n' "$head=yes" "on" "$head=no" "off (the default)"
         case '*,cert=*' '*,key=*' '*,ca=*'
             set -l head (string replace -r -- '^(.*,(cert|key|ca)=).*$' '$1' $tok)
             set -l rest (string replace -r -- '^.*,(cert|key|ca)=' '' $tok)
@@ -42,6 +45,23 @@ function __weir_address
                 "$head,high-water=" "pause producers when this address holds SIZE" \
                 "$head,low-water=" "resume them when it drains to SIZE" \
                 "$head,rate=" "write at most SIZE bytes per second to this address"
+            # Socket options.
+            switch $tok
+                case 'tcp:*' 'tcp4:*' 'tcp6:*' 'tls:*'
+                    printf '%s\t%s\n' "$head,bind=" "connect from this source address, HOST[:PORT]"
+            end
+            switch $tok
+                case 'tcp:*' 'tcp4:*' 'tcp6:*' 'tls:*' 'tcp-listen:*' 'tcp4-listen:*' 'tcp6-listen:*' 'tls-listen:*'
+                    printf '%s\t%s\n' \
+                        "$head,nodelay=" "TCP_NODELAY, send small writes at once (default no)" \
+                        "$head,keepalive=" "SO_KEEPALIVE, probe an idle connection (default no)"
+            end
+            switch $tok
+                case 'tcp:*' 'tcp4:*' 'tcp6:*' 'tls:*' 'tcp-listen:*' 'tcp4-listen:*' 'tcp6-listen:*' 'tls-listen:*' 'unix:*' 'unix-listen:*'
+                    printf '%s\t%s\n' \
+                        "$head,sndbuf=" "the kernel's send buffer (SO_SNDBUF)" \
+                        "$head,rcvbuf=" "the kernel's receive buffer (SO_RCVBUF)"
+            end
             switch $tok
                 case 'unix-listen:*'
                     printf '%s\t%s\n' "$head,mode=" "permissions of the socket file (octal)"
@@ -75,6 +95,10 @@ function __weir_address
                 "append:" "append to PATH, creating it (a sink only)" \
                 "tcp:" "connect over TCP to HOST:PORT" \
                 "tcp-listen:" "listen for TCP connections on [HOST:]PORT" \
+                "tcp4:" "connect over TCP to HOST:PORT, IPv4 only" \
+                "tcp4-listen:" "listen for TCP connections on [HOST:]PORT, IPv4 only" \
+                "tcp6:" "connect over TCP to HOST:PORT, IPv6 only" \
+                "tcp6-listen:" "listen for TCP connections on [HOST:]PORT, IPv6 only" \
                 "tls:" "connect over TLS to HOST:PORT (the certificate is verified)" \
                 "tls-listen:" "listen for TLS connections on [HOST:]PORT" \
                 "unix:" "connect to a Unix socket" \

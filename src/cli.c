@@ -774,6 +774,8 @@ addr_free(struct addr *a)
 	free(a->host);
 	free(a->port);
 	free(a->path);
+	free(a->sock.bind_host);
+	free(a->sock.bind_port);
 }
 
 void

@@ -26,6 +26,16 @@ enum stats_format {
 
 struct kind;
 
+/* Socket options of an address (sock.c parses and applies them). */
+struct sock_opts {
+	char		*bind_host;	/* bind=: NULL, any address */
+	char		*bind_port;	/* NULL: any port */
+	int		 sndbuf;	/* 0: the system's */
+	int		 rcvbuf;
+	int		 nodelay;	/* 1: TCP_NODELAY; 0: off, as sockets start */
+	int		 keepalive;	/* 1: SO_KEEPALIVE */
+};
+
 struct addr {
 	const struct kind *kind;
 	char		*name;		/* as written, options left out */
@@ -39,6 +49,7 @@ struct addr {
 	uint64_t	 low_water;
 	uint64_t	 rate;		/* bytes per second, 0: unlimited */
 	struct proto_opts proto;
+	struct sock_opts sock;
 	void		*opts;		/* the kind's own options */
 };
 

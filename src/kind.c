@@ -72,8 +72,10 @@ kind_find(const char *name, size_t len, int *family)
 		return NULL;
 	memcpy(base, name, at);
 	memcpy(base + at, name + at + 1, len - at - 1);
+	/* tcp4-listen, never tcp-listen4. */
 	if ((k = kind_named(base, len - 1)) == NULL ||
-	    !(k->flags & KIND_FAMILY))
+	    !(k->flags & KIND_FAMILY) ||
+	    (at == len - 1 && (k->flags & KIND_LISTENS)))
 		return NULL;
 	*family = name[at] - '0';
 	return k;
@@ -163,76 +165,99 @@ host_chars_ok(const char *s, size_t n)
 	return 1;
 }
 
+/* A port is a number, 0 only where any port will do (listening, bind=). */
 static int
-port_ok(struct addr *a, const char *port, int listen, char **err)
+port_ok(const char *who, const char *port, int zero_ok, char **err)
 {
 	uint64_t	 num;
 
 	if (*port == '\0')
-		*err = xasprintf("%s: missing port", a->name);
-	else if (*port >= '0' && *port <= '9') {
-		if (util_parse_uint(port, 65535, &num) == -1)
-			*err = xasprintf("%s: invalid port '%s'", a->name, port);
-		else if (num == 0 && !listen)
-			*err = xasprintf("%s: port 0 cannot be connected to",
-			    a->name);
-	} else if (strspn(port, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != strlen(port))
-		*err = xasprintf("%s: invalid port '%s'", a->name, port);
+		*err = xasprintf("%s: missing port", who);
+	else if (util_parse_uint(port, 65535, &num) == -1)
+		*err = xasprintf("%s: invalid port '%s'", who, port);
+	else if (num == 0 && !zero_ok)
+		*err = xasprintf("%s: port 0 cannot be connected to", who);
 	return *err == NULL ? 0 : -1;
 }
 
-/* [HOST:]PORT (listen) or HOST:PORT; HOST may be [IPv6]. */
+/*
+ * HOST:PORT, or as how says (HOSTPORT_*); HOST may be [IPv6].  What is
+ * absent stays NULL; messages start with who.
+ */
 int
-kind_arg_hostport(struct addr *a, const char *s, int listen, char **err)
+kind_hostport(const char *who, const char *s, int how, char **hostp,
+    char **portp, char **err)
 {
-	const char	*colon, *host = NULL, *port;
+	const char	*colon, *host = NULL, *port = NULL;
 	size_t		 hlen = 0;
 
 	*err = NULL;
+	if (*s == '\0' && how == HOSTPORT_SOURCE) {
+		*err = xasprintf("%s: missing address", who);
+		return -1;
+	}
 	if (*s == '[') {
 		if ((colon = strchr(s, ']')) == NULL)
-			*err = xasprintf("%s: missing ']'", a->name);
-		else if (colon[1] != ':')
-			*err = xasprintf("%s: missing port", a->name);
+			*err = xasprintf("%s: missing ']'", who);
+		else if (colon[1] != ':' && (colon[1] != '\0' ||
+		    how != HOSTPORT_SOURCE))
+			*err = xasprintf("%s: missing port", who);
 		else if (colon == s + 1)
-			*err = xasprintf("%s: missing host", a->name);
+			*err = xasprintf("%s: missing host", who);
 		if (*err != NULL)
 			return -1;
 		host = s + 1;
 		hlen = (size_t)(colon - host);
-		port = colon + 2;
+		if (colon[1] == ':')
+			port = colon + 2;
 	} else if ((colon = strrchr(s, ':')) == NULL) {
-		if (!listen) {
-			*err = xasprintf("%s: missing port", a->name);
+		if (how == HOSTPORT_CONNECT) {
+			*err = xasprintf("%s: missing port", who);
 			return -1;
 		}
-		port = s;
+		if (how == HOSTPORT_LISTEN)
+			port = s;
+		else {
+			host = s;
+			hlen = strlen(s);
+		}
 	} else {
 		host = s;
 		hlen = (size_t)(colon - s);
 		port = colon + 1;
 		if (memchr(host, ':', hlen) != NULL)
 			*err = xasprintf("%s: an IPv6 address needs brackets",
-			    a->name);
-		else if (hlen == 0)
-			*err = xasprintf("%s: missing host", a->name);
+			    who);
+		else if (hlen == 0 && how != HOSTPORT_SOURCE)
+			*err = xasprintf("%s: missing host", who);
 		if (*err != NULL)
 			return -1;
+		/* bind=:PORT: any address. */
+		if (hlen == 0)
+			host = NULL;
 	}
-	if (port_ok(a, port, listen, err) == -1)
+	if (port != NULL && port_ok(who, port, how != HOSTPORT_CONNECT, err)
+	    == -1)
 		return -1;
 	if (host != NULL && hlen > HOST_MAX) {
-		*err = xasprintf("%.*s...: host name too long (at most %d "
-		    "bytes)", NAME_SHOWN, a->name, HOST_MAX);
+		*err = xasprintf("%.*s%s: host name too long (at most %d "
+		    "bytes)", NAME_SHOWN, who, strlen(who) > NAME_SHOWN ?
+		    "..." : "", HOST_MAX);
 		return -1;
 	}
 	if (host != NULL && !host_chars_ok(host, hlen)) {
-		*err = xasprintf("%s: invalid host name", a->name);
+		*err = xasprintf("%s: invalid host name", who);
 		return -1;
 	}
-	if (host != NULL)
-		a->host = xasprintf("%.*s", (int)hlen, host);
-	a->port = xstrdup(port);
+	*hostp = host != NULL ? xasprintf("%.*s", (int)hlen, host) : NULL;
+	*portp = port != NULL ? xstrdup(port) : NULL;
 	return 0;
+}
+
+/* A kind's [HOST:]PORT (listen) or HOST:PORT, into a->host and a->port. */
+int
+kind_arg_hostport(struct addr *a, const char *s, int listen, char **err)
+{
+	return kind_hostport(a->name, s, listen ? HOSTPORT_LISTEN :
+	    HOSTPORT_CONNECT, &a->host, &a->port, err);
 }

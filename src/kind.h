@@ -71,4 +71,12 @@ void	 kind_help(FILE *, int);
 int	 kind_arg_path(struct addr *, const char *, size_t, char **);
 int	 kind_arg_hostport(struct addr *, const char *, int, char **);
 
+/* How kind_hostport reads its argument. */
+#define HOSTPORT_CONNECT	0	/* HOST:PORT */
+#define HOSTPORT_LISTEN		1	/* [HOST:]PORT, PORT 0: any */
+#define HOSTPORT_SOURCE		2	/* HOST[:PORT] or :PORT (bind=) */
+
+int	 kind_hostport(const char *, const char *, int, char **, char **,
+	     char **);
+
 #endif

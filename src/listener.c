@@ -167,7 +167,7 @@ static void
 take(struct listener *l, int s, const struct sockaddr *sa, socklen_t len)
 {
 	struct opening	*o;
-	char		*peer = NULL, *name;
+	char		*peer = NULL, *name, *err = NULL;
 
 	if (l->addr->kind->flags & KIND_INET)
 		peer = sock_peer_name(sa, len);
@@ -179,6 +179,14 @@ take(struct listener *l, int s, const struct sockaddr *sa, socklen_t len)
 	name = peer != NULL ? xasprintf("%s (%s)", l->addr->name, peer) :
 	    xstrdup(l->addr->name);
 	free(peer);
+	/* Accepted Unix sockets do not inherit the listener's options. */
+	if (sock_opts_apply(s, &l->addr->sock, &err) == -1) {
+		l->cbs->failed(name, err, l->arg);
+		close(s);
+		free(name);
+		free(err);
+		return;
+	}
 	o = xcalloc(1, sizeof *o);
 	o->l = l;
 	o->t = transport_new_accepted(l->base, l->addr, l->cfg, s, name,

@@ -20,7 +20,7 @@ struct listener_cbs {
 	int	(*admit)(const char *, const struct sockaddr *, void *);
 	/* A connection is ready: the owner takes the transport. */
 	void	(*ready)(struct transport *, void *);
-	/* A connection's handshake failed: it is closed. */
+	/* A connection failed before it was ready (its handshake): closed. */
 	void	(*failed)(const char *, const char *, void *);
 };
 

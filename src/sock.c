@@ -1,7 +1,8 @@
 /*
  * Non-blocking connect over a list of targets, tried in order (the
  * engine's opening deadline bounds it all); the TCP, Unix and TLS
- * transports use it.  Also the plain accepted socket, and peer names.
+ * transports use it.  Also the socket options of those kinds, the plain
+ * accepted socket, and peer names.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -27,24 +28,39 @@
 #define LISTEN_BACKLOG	1024
 /* A Unix socket with a full backlog says EAGAIN: ask again this soon. */
 #define UNIX_RETRY_S	0.01
+/* sndbuf=, rcvbuf=: below 1k is a slip (the kernel has its own floor). */
+#define SOCK_BUF_MIN	1024
+#define SOCK_BUF_MAX	(1024 * 1024 * 1024)
 
 struct connecting {
 	struct sock_target	*targets;
 	size_t			 n;
 	size_t			 next;
 	int			 fd;
-	int			 last_err;
+	char			*why;		/* the last target's failure */
 	struct event		*ev;
 	struct event		*retry;
 	sock_connected_fn	*then;
 };
 
 static void	try_next(struct transport *);
+static int	prepare(struct transport *, const struct sock_target *);
+static void	target_failed(struct connecting *, char *);
+static char	*connect_words(const struct sock_target *, int);
+static int	bind_source(int, const struct sock_target *, char **);
+static char	*source_name(const struct sock_target *);
 static void	connect_cb(evutil_socket_t, short, void *);
 static void	retry_cb(evutil_socket_t, short, void *);
 static void	done(struct transport *, int);
 static int	loopback(const struct sock_target *);
 static int	connected(int);
+static int	has_bind(const struct sock_opts *);
+static const char *bind_host_shown(const struct sock_opts *);
+static int	choose_sources(struct transport *, struct sock_target *,
+		    size_t);
+static int	set_int(int, int, int, int, const char *, char **);
+static int	yes_no(const char *, const char *, int *, char **);
+static int	buf_size(const char *, const char *, int *, char **);
 
 void
 sock_connect(struct transport *t, struct sock_target *targets, size_t n,
@@ -56,7 +72,6 @@ sock_connect(struct transport *t, struct sock_target *targets, size_t n,
 	c->targets = targets;
 	c->n = n;
 	c->fd = -1;
-	c->last_err = ENOENT;
 	c->retry = evtimer_new(t->base, retry_cb, t);
 	c->then = then;
 	t->conn = c;
@@ -78,6 +93,7 @@ sock_connect_free(struct transport *t)
 	if (c->fd != -1)
 		close(c->fd);
 	free(c->targets);
+	free(c->why);
 	free(c);
 	t->conn = NULL;
 }
@@ -143,13 +159,12 @@ try_next(struct transport *t)
 {
 	struct connecting	*c = t->conn;
 	struct sock_target	*tg;
+	char			*why;
+	int			 err;
 
 	while (c->next < c->n) {
 		tg = &c->targets[c->next];
-		c->fd = socket(tg->ss.ss_family,
-		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (c->fd == -1) {
-			c->last_err = errno;
+		if ((c->fd = prepare(t, tg)) == -1) {
 			c->next++;
 			continue;
 		}
@@ -172,18 +187,120 @@ try_next(struct transport *t)
 			event_add(c->ev, NULL);
 			return;
 		}
-		c->last_err = errno;
+		err = errno;
 		close(c->fd);
 		c->fd = -1;
-		if (c->last_err == EAGAIN && tg->ss.ss_family == AF_UNIX) {
+		target_failed(c, connect_words(tg, err));
+		if (err == EAGAIN && tg->ss.ss_family == AF_UNIX) {
 			util_timer_add(c->retry, UNIX_RETRY_S);
 			return;
 		}
 		c->next++;
 	}
-	errno = c->last_err;
+	why = c->why != NULL ? c->why : xasprintf("connect: %s",
+	    strerror(ENOENT));
+	c->why = NULL;
 	sock_connect_free(t);
-	transport_fail(t, "connect: %s", strerror(errno));
+	transport_fail(t, "%s", why);
+	free(why);
+}
+
+/*
+ * A socket for tg, with the address's options set and its source bound,
+ * or -1 with the reason kept.
+ */
+static int
+prepare(struct transport *t, const struct sock_target *tg)
+{
+	struct connecting	*c = t->conn;
+	const struct sock_opts	*o = &t->addr->sock;
+	char			*err = NULL;
+	int			 fd;
+
+	if (has_bind(o) && tg->fromlen == 0) {
+		target_failed(c, xasprintf("bind: no IPv%d address for %s",
+		    tg->ss.ss_family == AF_INET6 ? 6 : 4, bind_host_shown(o)));
+		return -1;
+	}
+	fd = socket(tg->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		target_failed(c, xasprintf("socket: %s", strerror(errno)));
+		return -1;
+	}
+	/* Before connect: the window scale a SYN offers follows rcvbuf. */
+	if (sock_opts_apply(fd, o, &err) == -1 ||
+	    (tg->fromlen != 0 && bind_source(fd, tg, &err) == -1)) {
+		target_failed(c, err);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Keep why a target failed: the message, if it is the last one tried. */
+static void
+target_failed(struct connecting *c, char *why)
+{
+	free(c->why);
+	c->why = why;
+}
+
+static char *
+connect_words(const struct sock_target *tg, int err)
+{
+	char	*src, *why;
+
+	/* The source's address and port are taken, or it has no port left. */
+	if (tg->fromlen != 0 && (err == EADDRINUSE || err == EADDRNOTAVAIL)) {
+		src = source_name(tg);
+		why = xasprintf("connect: %s (bind %s)", strerror(err), src);
+		free(src);
+		return why;
+	}
+	return xasprintf("connect: %s", strerror(err));
+}
+
+static int
+bind_source(int fd, const struct sock_target *tg, char **err)
+{
+	const struct sockaddr_in	*in = (const void *)&tg->from;
+	const struct sockaddr_in6	*in6 = (const void *)&tg->from;
+	char				*src;
+
+#ifdef IP_BIND_ADDRESS_NO_PORT
+	/*
+	 * Any port: chosen by connect for this destination, so connections
+	 * from one source to many places do not each hold a port of their
+	 * own from bind on.
+	 */
+	if ((tg->from.ss_family == AF_INET ? in->sin_port : in6->sin6_port)
+	    == 0 && set_int(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1,
+	    "bind", err) == -1)
+		return -1;
+#else
+	(void)in;
+	(void)in6;
+#endif
+	if (bind(fd, (const struct sockaddr *)&tg->from, tg->fromlen) == 0)
+		return 0;
+	src = source_name(tg);
+	*err = xasprintf("bind %s: %s", src, strerror(errno));
+	free(src);
+	return -1;
+}
+
+/* The source address, and its port unless any would do. */
+static char *
+source_name(const struct sock_target *tg)
+{
+	char	*name;
+	size_t	 n;
+
+	name = sock_peer_name((const struct sockaddr *)&tg->from, tg->fromlen);
+	if ((n = strlen(name)) > 2 && strcmp(name + n - 2, ":0") == 0)
+		name[n - 2] = '\0';
+	return name;
 }
 
 static void
@@ -191,8 +308,8 @@ connect_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct transport	*t = arg;
 	struct connecting	*c = t->conn;
-	socklen_t		 len = sizeof c->last_err;
 	int			 err = 0;
+	socklen_t		 len = sizeof err;
 
 	(void)what;
 	event_free(c->ev);
@@ -203,7 +320,7 @@ connect_cb(evutil_socket_t fd, short what, void *arg)
 		done(t, (int)fd);
 		return;
 	}
-	c->last_err = err;
+	target_failed(c, connect_words(&c->targets[c->next], err));
 	close(c->fd);
 	c->fd = -1;
 	c->next++;
@@ -237,6 +354,7 @@ sock_tcp_resolve(struct transport *t, struct sock_target **out, size_t *np)
 	hints.ai_family = ai_family(t->addr->family);
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_protocol = IPPROTO_TCP;
+	hints.ai_flags = AI_NUMERICSERV;
 	if ((rv = getaddrinfo(t->addr->host, t->addr->port, &hints, &res))
 	    != 0) {
 		transport_fail(t, "%s", rv == EAI_SYSTEM ? strerror(errno) :
@@ -255,14 +373,66 @@ sock_tcp_resolve(struct transport *t, struct sock_target **out, size_t *np)
 		n++;
 	}
 	freeaddrinfo(res);
+	if (has_bind(&t->addr->sock) && choose_sources(t, targets, n) == -1) {
+		free(targets);
+		return -1;
+	}
 	*out = targets;
 	*np = n;
 	return 0;
 }
 
 static int
-bind_one(int family, const struct sockaddr *sa, socklen_t len, int v6only,
-    char **err)
+has_bind(const struct sock_opts *o)
+{
+	return o->bind_host != NULL || o->bind_port != NULL;
+}
+
+static const char *
+bind_host_shown(const struct sock_opts *o)
+{
+	return o->bind_host != NULL ? o->bind_host : "(any address)";
+}
+
+/*
+ * bind=: resolved as the target is, and for each target the first
+ * source address of its family (none: that target fails).
+ */
+static int
+choose_sources(struct transport *t, struct sock_target *tg, size_t n)
+{
+	const struct sock_opts	*o = &t->addr->sock;
+	struct addrinfo		 hints, *res, *ai;
+	size_t			 i;
+	int			 rv;
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = ai_family(t->addr->family);
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_protocol = IPPROTO_TCP;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((rv = getaddrinfo(o->bind_host, o->bind_port != NULL ?
+	    o->bind_port : "0", &hints, &res)) != 0) {
+		transport_fail(t, "bind %s: %s", bind_host_shown(o),
+		    rv == EAI_SYSTEM ? strerror(errno) : gai_strerror(rv));
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		for (ai = res; ai != NULL; ai = ai->ai_next)
+			if (ai->ai_family == tg[i].ss.ss_family &&
+			    ai->ai_addrlen <= sizeof tg[i].from) {
+				memcpy(&tg[i].from, ai->ai_addr,
+				    ai->ai_addrlen);
+				tg[i].fromlen = ai->ai_addrlen;
+				break;
+			}
+	freeaddrinfo(res);
+	return 0;
+}
+
+static int
+bind_one(const struct addr *a, int family, const struct sockaddr *sa,
+    socklen_t len, int v6only, char **err)
 {
 	int	 fd, on = 1;
 
@@ -275,6 +445,14 @@ bind_one(int family, const struct sockaddr *sa, socklen_t len, int v6only,
 	if (family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only,
 		    sizeof v6only);
+	/*
+	 * Before listen: accepted connections start with these (their
+	 * window scale too), though listener.c sets them on each again.
+	 */
+	if (sock_opts_apply(fd, &a->sock, err) == -1) {
+		close(fd);
+		return -1;
+	}
 	if (bind(fd, sa, len) == -1) {
 		*err = xasprintf("bind: %s", strerror(errno));
 		close(fd);
@@ -309,14 +487,14 @@ sock_tcp_bind(const struct addr *a, const char *scheme, char **ready,
 	memset(&hints, 0, sizeof hints);
 	hints.ai_family = ai_family(family);
 	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
 	if (a->host == NULL && family != 4) {
 		hints.ai_family = AF_INET6;
 		hints.ai_flags |= AI_NUMERICHOST;
 		rv = getaddrinfo("::", a->port, &hints, &res);
 		if (rv == 0) {
-			fd = bind_one(AF_INET6, res->ai_addr, res->ai_addrlen,
-			    family == 6, err);
+			fd = bind_one(a, AF_INET6, res->ai_addr,
+			    res->ai_addrlen, family == 6, err);
 			freeaddrinfo(res);
 		}
 		if (fd == -1 && family == 6)
@@ -336,7 +514,7 @@ sock_tcp_bind(const struct addr *a, const char *scheme, char **ready,
 		for (ai = res; ai != NULL && fd == -1; ai = ai->ai_next) {
 			free(*err);
 			*err = NULL;
-			fd = bind_one(ai->ai_family, ai->ai_addr,
+			fd = bind_one(a, ai->ai_family, ai->ai_addr,
 			    ai->ai_addrlen, 1, err);
 		}
 		freeaddrinfo(res);
@@ -374,6 +552,107 @@ sock_tcp_bind(const struct addr *a, const char *scheme, char **ready,
 fail:
 	if (*err == NULL)
 		*err = xstrdup("no address to bind");
+	return -1;
+}
+
+/*
+ * A socket option of an address whose kind takes the options in which
+ * (SOCK_OPT_*): 0, 1 when name is none, -1 with a message.
+ */
+int
+sock_option(struct addr *a, int which, const char *name, const char *val,
+    char **err)
+{
+	struct sock_opts	*o = &a->sock;
+	int			 is;
+
+	if (strcmp(name, "sndbuf") == 0 || strcmp(name, "rcvbuf") == 0)
+		is = SOCK_OPT_BUF;
+	else if (strcmp(name, "nodelay") == 0 ||
+	    strcmp(name, "keepalive") == 0)
+		is = SOCK_OPT_TCP;
+	else if (strcmp(name, "bind") == 0)
+		is = SOCK_OPT_BIND;
+	else
+		return 1;
+	if (!(which & is)) {
+		if (is == SOCK_OPT_BIND)
+			*err = xstrdup("bind= is the source address of a "
+			    "connect (tcp:, tls:), not for this address");
+		else
+			*err = xasprintf("%s= is for TCP and TLS addresses",
+			    name);
+		return -1;
+	}
+	if (is == SOCK_OPT_BIND) {
+		free(o->bind_host);
+		free(o->bind_port);
+		o->bind_host = o->bind_port = NULL;
+		return kind_hostport("bind", val, HOSTPORT_SOURCE,
+		    &o->bind_host, &o->bind_port, err);
+	}
+	if (is == SOCK_OPT_TCP)
+		return yes_no(name, val, strcmp(name, "nodelay") == 0 ?
+		    &o->nodelay : &o->keepalive, err);
+	return buf_size(name, val, strcmp(name, "sndbuf") == 0 ?
+	    &o->sndbuf : &o->rcvbuf, err);
+}
+
+static int
+buf_size(const char *name, const char *val, int *out, char **err)
+{
+	char		 why[128];
+	uint64_t	 v;
+
+	if (util_parse_size(val, SOCK_BUF_MIN, SOCK_BUF_MAX, &v, why,
+	    sizeof why) == -1) {
+		*err = xasprintf("%s: %s", name, why);
+		return -1;
+	}
+	*out = (int)v;
+	return 0;
+}
+
+/* yes or no, as verify= takes them. */
+static int
+yes_no(const char *name, const char *val, int *out, char **err)
+{
+	if (strcmp(val, "yes") == 0)
+		*out = 1;
+	else if (strcmp(val, "no") == 0)
+		*out = 0;
+	else {
+		*err = xasprintf("%s: expected yes or no", name);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Set an address's socket options on fd: 0, or -1 with a message.  A
+ * fresh socket has TCP_NODELAY and SO_KEEPALIVE off: "no" needs nothing.
+ */
+int
+sock_opts_apply(int fd, const struct sock_opts *o, char **err)
+{
+	if ((o->sndbuf != 0 && set_int(fd, SOL_SOCKET, SO_SNDBUF, o->sndbuf,
+	    "sndbuf", err) == -1) ||
+	    (o->rcvbuf != 0 && set_int(fd, SOL_SOCKET, SO_RCVBUF, o->rcvbuf,
+	    "rcvbuf", err) == -1) ||
+	    (o->nodelay && set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1,
+	    "nodelay", err) == -1) ||
+	    (o->keepalive && set_int(fd, SOL_SOCKET, SO_KEEPALIVE, 1,
+	    "keepalive", err) == -1))
+		return -1;
+	return 0;
+}
+
+static int
+set_int(int fd, int level, int name, int val, const char *what, char **err)
+{
+	if (setsockopt(fd, level, name, &val, sizeof val) == 0)
+		return 0;
+	*err = xasprintf("%s: %s", what, strerror(errno));
 	return -1;
 }
 

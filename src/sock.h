@@ -6,13 +6,21 @@
 #include <sys/socket.h>
 
 struct addr;
+struct sock_opts;
 struct transport;
 struct transport_ops;
 
 struct sock_target {
 	struct sockaddr_storage	 ss;
 	socklen_t		 len;
+	struct sockaddr_storage	 from;	/* bind=: a source of ss's family */
+	socklen_t		 fromlen;	/* 0: none */
 };
+
+/* Which socket options a kind takes (sock_option). */
+#define SOCK_OPT_BUF	0x1	/* sndbuf=, rcvbuf= */
+#define SOCK_OPT_TCP	0x2	/* nodelay=, keepalive= */
+#define SOCK_OPT_BIND	0x4	/* bind=, a connect's source address */
 
 /* Called with the connected socket instead of opening the stream. */
 typedef void sock_connected_fn(struct transport *, int);
@@ -27,5 +35,8 @@ int	 sock_tcp_resolve(struct transport *, struct sock_target **,
 	     size_t *);
 int	 sock_tcp_bind(const struct addr *, const char *, char **,
 	     char **);
+int	 sock_option(struct addr *, int, const char *, const char *,
+	     char **);
+int	 sock_opts_apply(int, const struct sock_opts *, char **);
 
 #endif

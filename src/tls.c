@@ -26,6 +26,7 @@
 
 #include "cli.h"
 #include "kind.h"
+#include "sock.h"
 #include "tls.h"
 #include "util.h"
 
@@ -87,8 +88,13 @@ tls_addr_option(struct addr *a, const char *name, const char *val,
     char **err)
 {
 	struct tls_addr	*ta = a->opts;
+	int		 rv;
 
-	return tls_opts_set(&ta->opts, name, val, err);
+	if ((rv = tls_opts_set(&ta->opts, name, val, err)) != 1)
+		return rv;
+	/* Over TCP: its socket options, a client's bind= too. */
+	return sock_option(a, SOCK_OPT_BUF | SOCK_OPT_TCP |
+	    (ta->opts.server ? 0 : SOCK_OPT_BIND), name, val, err);
 }
 
 int

@@ -9,6 +9,9 @@
 
 static int	tcp_parse(struct addr *, const char *, char **);
 static int	tcp_listen_parse(struct addr *, const char *, char **);
+static int	tcp_option(struct addr *, const char *, const char *, char **);
+static int	tcp_listen_option(struct addr *, const char *, const char *,
+		    char **);
 static void	tcp_open(struct transport *);
 static int	tcp_bind(const struct addr *, struct bound *, char **);
 
@@ -22,7 +25,18 @@ const struct kind kind_tcp = {
 	.flags = KIND_READS | KIND_WRITES | KIND_REOPENS | KIND_FAMILY,
 	.help = "  tcp:HOST:PORT          connect over TCP (HOST a name, IPv4 "
 	    "or [IPv6])\n",
+	.help_opts = "  bind=HOST[:PORT]       tcp:, tls: connect from this "
+	    "source address\n"
+	    "  sndbuf=SIZE, rcvbuf=SIZE\n"
+	    "                         the kernel's socket buffers (tcp, tls, "
+	    "unix, and\n"
+	    "                         their -listen)\n"
+	    "  nodelay=yes|no, keepalive=yes|no\n"
+	    "                         TCP_NODELAY, SO_KEEPALIVE (tcp, tls, and "
+	    "their\n"
+	    "                         -listen; default no)\n",
 	.parse = tcp_parse,
+	.option = tcp_option,
 	.ops = &tcp_ops
 };
 
@@ -36,8 +50,11 @@ const struct kind kind_tcp_listen = {
 	.flags = KIND_READS | KIND_WRITES | KIND_LISTENS | KIND_INET |
 	    KIND_FAMILY,
 	.help = "  tcp-listen:[HOST:]PORT listen for TCP connections (PORT 0: "
-	    "any free port)\n",
+	    "any free port)\n"
+	    "  tcp4:, tcp6:, tcp4-listen:, tcp6-listen:\n"
+	    "                         the same, over IPv4 or IPv6 only\n",
 	.parse = tcp_listen_parse,
+	.option = tcp_listen_option,
 	.listen = &tcp_listen
 };
 
@@ -51,6 +68,20 @@ static int
 tcp_listen_parse(struct addr *a, const char *arg, char **err)
 {
 	return kind_arg_hostport(a, arg, 1, err);
+}
+
+static int
+tcp_option(struct addr *a, const char *name, const char *val, char **err)
+{
+	return sock_option(a, SOCK_OPT_BUF | SOCK_OPT_TCP | SOCK_OPT_BIND,
+	    name, val, err);
+}
+
+static int
+tcp_listen_option(struct addr *a, const char *name, const char *val,
+    char **err)
+{
+	return sock_option(a, SOCK_OPT_BUF | SOCK_OPT_TCP, name, val, err);
 }
 
 static void

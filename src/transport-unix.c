@@ -22,6 +22,8 @@
 #define SO_ACCEPTCON_FLAG 0x10000	/* __SO_ACCEPTCON in /proc/net/unix */
 
 static int	unix_parse(struct addr *, const char *, char **);
+static int	unix_option(struct addr *, const char *, const char *,
+		    char **);
 static int	unix_listen_option(struct addr *, const char *, const char *,
 		    char **);
 static void	unix_open(struct transport *);
@@ -41,6 +43,7 @@ const struct kind kind_unix = {
 	.help = "  unix:PATH              connect to a Unix socket (@NAME: "
 	    "abstract)\n",
 	.parse = unix_parse,
+	.option = unix_option,
 	.ops = &unix_ops
 };
 
@@ -73,6 +76,12 @@ unix_parse(struct addr *a, const char *arg, char **err)
 }
 
 static int
+unix_option(struct addr *a, const char *name, const char *val, char **err)
+{
+	return sock_option(a, SOCK_OPT_BUF, name, val, err);
+}
+
+static int
 unix_listen_option(struct addr *a, const char *name, const char *val,
     char **err)
 {
@@ -80,7 +89,7 @@ unix_listen_option(struct addr *a, const char *name, const char *val,
 	long	 mode;
 
 	if (strcmp(name, "mode") != 0)
-		return 1;
+		return unix_option(a, name, val, err);
 	mode = strtol(val, &end, 8);
 	if (*val < '0' || *val > '7' || *end != '\0' || mode > 0777) {
 		*err = xasprintf("invalid mode '%s'", val);

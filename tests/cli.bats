@@ -28,6 +28,7 @@ load helper
 		'tcp-listen:[HOST:]PORT' unix:PATH unix-listen:PATH exec:COMMAND \
 		proto=NAME delim=D max-frame=SIZE \
 		high-water=SIZE low-water=SIZE rate=SIZE mode=OCTAL \
+		bind=HOST sndbuf=SIZE nodelay=yes\|no tcp4: tcp6: tcp4-listen: \
 		-u -U -4 -6 -p -n -q -w -i -v -x -h -V \
 		--proto --delim --max-frame --oversize --max-frames \
 		--eof-timeout --connect-timeout --idle-timeout --high-water \
@@ -36,6 +37,8 @@ load helper
 		--help --version; do
 		[[ $output == *" $word"[\ ,=\[]* ]] || fail "--help does not mention $word"
 	done
+	assert_output --partial "rcvbuf=SIZE"
+	assert_output --partial "keepalive=yes|no"
 }
 
 @test "--version and -V print the version on stdout and exit 0" {
@@ -232,6 +235,19 @@ load helper
 	assert_not_exist "$T/w"
 }
 
+@test "a port is a number from 0 to 65535, for connecting and listening alike" {
+	local a
+	for a in tcp-listen:abc tcp:h:http tls:h:x1 tcp:h:65536 tls-listen:127.0.0.1:ssh \
+		'tcp:[::1]:-1' tcp:h:+80 tcp:h:0x50 'tcp-listen:1 '; do
+		run -2 --separate-stderr weir --ready-file "$T/r" - "$a" </dev/null
+		assert_output ""
+		assert_usage_error "weir: $a: invalid port '${a##*:}'"
+		assert_not_exist "$T/r"
+	done
+	run -2 --separate-stderr weir - tcp:h:0 </dev/null
+	assert_usage_error "weir: tcp:h:0: port 0 cannot be connected to"
+}
+
 @test "mode= is only for unix-listen" {
 	run -2 --separate-stderr weir - "write:$T/w,mode=600" </dev/null
 	# (Which part of the address is named is checked with foo= above.)
@@ -267,6 +283,33 @@ load helper
 	assert_output "abc"
 	run -0 --separate-stderr weir - stdio <<<"def"
 	assert_output "def"
+}
+
+@test "address types are case-insensitive" {
+	run -0 --separate-stderr weir STDIO EXEC:'tr a-z A-Z' <<<"shout"
+	assert_output "SHOUT"
+	run -0 --separate-stderr weir Stdio "Write:$T/out" <<<"w"
+	assert_equal "$(cat "$T/out")" "w"
+	run -0 --separate-stderr weir "FILE:$T/out" </dev/null
+	assert_output "w"
+}
+
+@test "tcp4 and tcp6 fix the family: -4 or -6 against it is a usage error" {
+	run -2 --separate-stderr weir -4 - tcp6:127.0.0.1:80 </dev/null
+	assert_output ""
+	assert_usage_error "weir: tcp6:127.0.0.1:80: IPv6 address with -4"
+	run -2 --separate-stderr weir -6 --ready-file "$T/r" TCP4-LISTEN:0 - </dev/null
+	assert_usage_error "weir: TCP4-LISTEN:0: IPv4 address with -6"
+	assert_not_exist "$T/r"
+}
+
+@test "a family digit only where one belongs: tcp4-listen, not tcp-listen4 or unix4" {
+	local a
+	for a in tcp-listen4:0 tcp46:h:1 unix4:/x exec6:true tls4:h:1 tcp5:h:1; do
+		run -2 --separate-stderr weir --ready-file "$T/r" - "$a" </dev/null
+		assert_usage_error "weir: $a: unknown address type '${a%%:*}'"
+		assert_not_exist "$T/r"
+	done
 }
 
 @test "-v names the wiring" {

@@ -37,9 +37,16 @@ Subcommands:
   sink      read standard input once told to (and at a given rate)
   holders   many clients that send their lines, then hold on until told
   unix-backlog  a Unix listener whose backlog is full: connects to it wait
+  flood     write standard output as fast as it will take, until it has
+            blocked for a while; count what went
+  sockopt   the socket options of a socket another process holds (Linux
+            pidfd_getfd: needs the right to trace that process)
 """
 
 import argparse
+import ctypes
+import errno
+import fcntl
 import os
 import random
 import select
@@ -192,8 +199,11 @@ def read_all(conn, rate=None):
 def cmd_serve(args):
     s = listen(args.listen)
     ready(args.ready, addr_string(s))
-    conn, _ = s.accept()
+    conn, peer_sa = s.accept()
     log_line(args.log, "accept")
+    if args.peer_file:
+        atomic_write(args.peer_file, b"%s:%d\n" % (peer_sa[0].encode(),
+                                                  peer_sa[1]))
     if args.rst:
         conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                         b"\1\0\0\0\0\0\0\0")
@@ -477,6 +487,90 @@ def cmd_sink(args):
         got += b
     atomic_write(args.out, bytes(got))
     return 0
+
+
+def cmd_flood(args):
+    """Once --wait-file exists, write standard output until a write has
+    waited --quiet seconds (the reader stopped taking), then write to
+    --count-file the bytes written and the size of the pipe (when it is
+    one), and hold it open."""
+    if args.wait_file:
+        wait_path(args.wait_file, args.timeout)
+    fd = sys.stdout.fileno()
+    try:
+        pipe = fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ)
+    except (AttributeError, OSError):
+        pipe = 0
+    os.set_blocking(fd, False)
+    block = b"\0" * CHUNK
+    total = 0
+    while True:
+        try:
+            total += os.write(fd, block)
+            continue
+        except BlockingIOError:
+            pass
+        _, w, _ = select.select([], [fd], [], args.quiet)
+        if not w:
+            break
+    atomic_write(args.count_file, b"%d %d\n" % (total, pipe))
+    hold_forever()
+
+
+SYS_PIDFD_GETFD = 438   # the same number on every Linux architecture
+
+
+def foreign_sockets(pid):
+    """Each socket of process pid, duplicated into this one."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    pidfd = os.pidfd_open(pid)
+    for name in os.listdir("/proc/%d/fd" % pid):
+        try:
+            if not os.readlink("/proc/%d/fd/%s" % (pid, name)).startswith(
+                    "socket:"):
+                continue
+        except OSError:
+            continue
+        fd = libc.syscall(SYS_PIDFD_GETFD, pidfd, int(name), 0)
+        if fd < 0:
+            e = ctypes.get_errno()
+            if e == errno.EBADF:
+                continue
+            raise OSError(e, os.strerror(e))
+        yield socket.socket(fileno=fd)
+
+
+def cmd_sockopt(args):
+    """Print the options of the connected socket of --pid whose peer port
+    is --peer-port, or whose Unix path is --path: nodelay=N keepalive=N
+    sndbuf=N rcvbuf=N (SO_SNDBUF and SO_RCVBUF as the kernel reports them).
+    Exit 77 when the system does not let us look."""
+    try:
+        socks = list(foreign_sockets(args.pid))
+    except (OSError, AttributeError) as e:
+        print("peer: sockopt: %s" % e, file=sys.stderr)
+        return 77
+    for s in socks:
+        if s.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN):
+            continue
+        try:
+            peer = s.getpeername()
+        except OSError:
+            continue
+        if s.family == socket.AF_UNIX:
+            if args.path not in (s.getsockname(), peer):
+                continue
+        elif args.peer_port is None or peer[1] != args.peer_port:
+            continue
+        tcp = s.family != socket.AF_UNIX
+        print("nodelay=%d keepalive=%d sndbuf=%d rcvbuf=%d" % (
+            tcp and s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY),
+            tcp and s.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE),
+            s.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF),
+            s.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)))
+        return 0
+    print("peer: sockopt: no such socket in %d" % args.pid, file=sys.stderr)
+    return 1
 
 
 def cmd_holders(args):
@@ -894,6 +988,8 @@ def main():
                     help="never close the connection")
     sp.add_argument("--rst", action="store_true",
                     help="reset the connection as soon as it is accepted")
+    sp.add_argument("--peer-file",
+                    help="write the peer's address, HOST:PORT, here")
     add_chunk_args(sp, "the greeting")
     sp.set_defaults(fn=cmd_serve)
 
@@ -1053,6 +1149,21 @@ def main():
     sp.add_argument("--ready", required=True)
     sp.add_argument("path")
     sp.set_defaults(fn=cmd_unix_backlog)
+
+    sp = sub.add_parser("flood")
+    sp.add_argument("--quiet", type=float, default=1,
+                    help="done once a write has waited this long")
+    sp.add_argument("--count-file", required=True)
+    sp.add_argument("--wait-file", help="start once it exists")
+    sp.add_argument("--timeout", type=float, default=20)
+    sp.set_defaults(fn=cmd_flood)
+
+    sp = sub.add_parser("sockopt")
+    sp.add_argument("--pid", type=int, required=True)
+    g = sp.add_mutually_exclusive_group(required=True)
+    g.add_argument("--peer-port", type=int)
+    g.add_argument("--path", help="a Unix socket's path")
+    sp.set_defaults(fn=cmd_sockopt)
 
     args = p.parse_args()
     return args.fn(args)

@@ -208,3 +208,52 @@ load helper
 	assert_equal "$EXIT_STATUS" 0
 	assert_equal "$(cat "$T/got")" "over v6"
 }
+
+@test "address types in any case: TCP-LISTEN:, Tcp:" {
+	start_weir "$T/r" TCP-LISTEN:127.0.0.1:0 "write:$T/out" </dev/null 2>"$T/err"
+	[[ $ADDR =~ ^tcp:127\.0\.0\.1:[1-9][0-9]*$ ]] || fail "ready file says '$ADDR'"
+	run -0 --separate-stderr weir "Tcp:${ADDR#tcp:}" <<<"in capitals"
+	wait_exit "$WEIR_PID"
+	assert_equal "$EXIT_STATUS" 0
+	assert_equal "$(cat "$T/out")" "in capitals"
+}
+
+@test "tcp4-listen:0 listens on IPv4 and reports 127.0.0.1" {
+	start_weir "$T/r" tcp4-listen:0 "write:$T/out" </dev/null 2>"$T/err"
+	[[ $ADDR =~ ^tcp:127\.0\.0\.1:[1-9][0-9]*$ ]] || fail "ready file says '$ADDR'"
+	local port=${ADDR##*:}
+	if have_ipv6; then
+		run -1 --separate-stderr weir -u - "tcp:[::1]:$port" </dev/null
+		assert_equal "$stderr" "weir: tcp:[::1]:$port: connect: Connection refused"
+	fi
+	run -0 --separate-stderr weir -u - "tcp4:localhost:$port" <<<"four"
+	wait_exit "$WEIR_PID"
+	assert_equal "$EXIT_STATUS" 0
+	assert_equal "$(cat "$T/out")" "four"
+}
+
+@test "tcp6-listen:0 listens on IPv6 only and reports [::1]" {
+	have_ipv6 || skip "no IPv6 loopback"
+	start_weir "$T/r" TCP6-LISTEN:0 "write:$T/out" </dev/null 2>"$T/err"
+	[[ $ADDR =~ ^tcp:\[::1\]:[1-9][0-9]*$ ]] || fail "ready file says '$ADDR'"
+	local port=${ADDR##*:}
+	run -1 --separate-stderr weir -u - "tcp:127.0.0.1:$port" </dev/null
+	assert_equal "$stderr" "weir: tcp:127.0.0.1:$port: connect: Connection refused"
+	run -0 --separate-stderr weir -u - "tcp6:[::1]:$port" <<<"six"
+	wait_exit "$WEIR_PID"
+	assert_equal "$EXIT_STATUS" 0
+	assert_equal "$(cat "$T/out")" "six"
+}
+
+@test "tcp6: cannot reach an IPv4 address, tcp4: an IPv6 one: exit 1 with a message" {
+	start_peer "$T/r" serve --peer-file "$T/peer"
+	local port=${ADDR##*:}
+	run -1 --separate-stderr weir -u - "tcp6:127.0.0.1:$port" </dev/null
+	assert_output ""
+	[[ $stderr == "weir: tcp6:127.0.0.1:$port: "?* && $stderr != *$'\n'* ]] ||
+		fail "unexpected stderr: $stderr"
+	run -1 --separate-stderr weir -u - "tcp4:[::1]:$port" </dev/null
+	[[ $stderr == "weir: tcp4:[::1]:$port: "?* && $stderr != *$'\n'* ]] ||
+		fail "unexpected stderr: $stderr"
+	assert_not_exist "$T/peer"
+}
