@@ -656,32 +656,45 @@ set_int(int fd, int level, int name, int val, const char *what, char **err)
 	return -1;
 }
 
-/* "127.0.0.1:5000", "[::1]:5000", or a Unix path ("" when unnamed). */
+/* An IPv4 peer of a dual-stack listener, as IPv4 (as the logs show it). */
+void
+sock_unmap_v4(struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_in6	*in6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_in	 in;
+
+	if (ss->ss_family != AF_INET6 ||
+	    !IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+		return;
+	memset(&in, 0, sizeof in);
+	in.sin_family = AF_INET;
+	in.sin_port = in6->sin6_port;
+	memcpy(&in.sin_addr, &in6->sin6_addr.s6_addr[12], sizeof in.sin_addr);
+	memcpy(ss, &in, sizeof in);
+	*len = sizeof in;
+}
+
+/* "127.0.0.1:5000", "[::1]:5000", or "local" for any other family. */
 char *
 sock_peer_name(const struct sockaddr *sa, socklen_t len)
 {
-	char	 host[INET6_ADDRSTRLEN];
+	struct sockaddr_storage	 ss;
+	struct sockaddr_in	*in = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6	*in6 = (struct sockaddr_in6 *)&ss;
+	char			 host[INET6_ADDRSTRLEN];
 
-	switch (sa->sa_family) {
-	case AF_INET: {
-		const struct sockaddr_in *in = (const void *)sa;
-
+	if (len > sizeof ss)
+		return xstrdup("local");
+	memcpy(&ss, sa, len);
+	sock_unmap_v4(&ss, &len);
+	switch (ss.ss_family) {
+	case AF_INET:
 		inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
 		return xasprintf("%s:%u", host, ntohs(in->sin_port));
-	}
-	case AF_INET6: {
-		const struct sockaddr_in6 *in6 = (const void *)sa;
-
-		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
-			inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], host,
-			    sizeof host);
-			return xasprintf("%s:%u", host, ntohs(in6->sin6_port));
-		}
+	case AF_INET6:
 		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
 		return xasprintf("[%s]:%u", host, ntohs(in6->sin6_port));
-	}
 	default:
-		(void)len;
 		return xstrdup("local");
 	}
 }

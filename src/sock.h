@@ -31,6 +31,7 @@ void	 sock_connect(struct transport *, struct sock_target *, size_t,
 	     sock_connected_fn *);
 void	 sock_connect_free(struct transport *);
 char	*sock_peer_name(const struct sockaddr *, socklen_t);
+void	 sock_unmap_v4(struct sockaddr_storage *, socklen_t *);
 int	 sock_tcp_resolve(struct transport *, struct sock_target **,
 	     size_t *);
 int	 sock_tcp_bind(const struct addr *, const char *, char **,

@@ -29,6 +29,7 @@
 
 #include "cli.h"
 #include "log.h"
+#include "sock.h"
 #include "transport-kind.h"
 #include "util.h"
 
@@ -94,7 +95,6 @@ static int	conn_var(const char *);
 static void	env_sock(char **, size_t *, int, int);
 static int	unix_name(const struct sockaddr_storage *, socklen_t, char *,
 		    size_t);
-static void	unmap_v4(struct sockaddr_storage *, socklen_t *);
 static void	close_fd(int *);
 static void	sigchld_cb(evutil_socket_t, short, void *);
 static void	kill_cb(evutil_socket_t, short, void *);
@@ -410,7 +410,7 @@ env_sock(char **env, size_t *k, int fd, int peer)
 			env[(*k)++] = xasprintf("WEIR_%s_ADDR=%s", who, host);
 		return;
 	}
-	unmap_v4(&ss, &len);
+	sock_unmap_v4(&ss, &len);
 	if (getnameinfo((struct sockaddr *)&ss, len, host, sizeof host, port,
 	    sizeof port, NI_NUMERICHOST | NI_NUMERICSERV) != 0)
 		return;
@@ -435,24 +435,6 @@ unix_name(const struct sockaddr_storage *ss, socklen_t len, char *buf,
 	else
 		snprintf(buf, size, "%.*s", n, sun->sun_path);
 	return 0;
-}
-
-/* An IPv4 peer of a dual-stack listener, as IPv4 (as the logs show it). */
-static void
-unmap_v4(struct sockaddr_storage *ss, socklen_t *len)
-{
-	struct sockaddr_in6	*in6 = (struct sockaddr_in6 *)ss;
-	struct sockaddr_in	 in;
-
-	if (ss->ss_family != AF_INET6 ||
-	    !IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
-		return;
-	memset(&in, 0, sizeof in);
-	in.sin_family = AF_INET;
-	in.sin_port = in6->sin6_port;
-	memcpy(&in.sin_addr, &in6->sin6_addr.s6_addr[12], sizeof in.sin_addr);
-	memcpy(ss, &in, sizeof in);
-	*len = sizeof in;
 }
 
 static void
