@@ -148,7 +148,7 @@ hub_node_new(struct hub *h, const struct addr *a, int side, int conn)
 	/* Its consumers all speak the other side's protocol (a broker's own). */
 	out = h->route->own_side ? a : hub_side_addr(h, 1 - side);
 	n->proto = proto_new(&a->proto, &out->proto,
-	    (out->kind->flags & KIND_MESSAGES) != 0);
+	    (out->kind->flags & (KIND_MESSAGES | KIND_WHOLE)) != 0);
 	TAILQ_INSERT_TAIL(&h->live, n, entry);
 	h->sides[side].nodes++;
 	return n;
@@ -434,7 +434,7 @@ deliver(struct hub *h, struct node *p, struct node *c)
 		log_hexdump(p->side == 0 ? '>' : '<', transport_name(p->t),
 		    transport_name(c->t), evbuffer_pullup(h->stage, -1), len);
 	cs->frames_out += h->stage_frames;
-	/* Where each frame ends, when c carries messages. */
+	/* Where each frame ends, when c carries messages or keeps them whole. */
 	lens = proto_frames(p->proto, &nlens);
 	if (h->route->fanout(h, c))
 		transport_write_bytes(c->t, evbuffer_pullup(h->stage, -1), len,

@@ -22,6 +22,7 @@ struct transport_ops;
 #define KIND_INET	0x20	/* its peers have IP addresses (--allow) */
 #define KIND_MESSAGES	0x40	/* carries messages: one frame, one message */
 #define KIND_FAMILY	0x80	/* IP: TYPE4 and TYPE6 fix the family */
+#define KIND_WHOLE	0x100	/* keeps frames whole: cuts a torn one back */
 
 /* A listening socket, bound. */
 struct bound {

@@ -7,6 +7,19 @@
 #include "hub.h"
 #include "log.h"
 
+static void	xfsz_cb(int);
+
+/*
+ * A write past the file size limit (ulimit -f) is an error (EFBIG) like
+ * a full disk.  Caught rather than ignored: a command run by exec: gets
+ * the default back, as it would not an ignored signal.
+ */
+static void
+xfsz_cb(int sig)
+{
+	(void)sig;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -32,6 +45,7 @@ main(int argc, char **argv)
 #endif
 	/* A peer that goes away is a write error (EPIPE), not a signal. */
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, xfsz_cb);
 	log_init(cfg.verbose);
 	rv = hub_run(&cfg);
 	cli_free(&cfg);

@@ -42,12 +42,16 @@ static char	*ob_room(struct outbuf *, size_t);
 static void	 ob_commit(struct outbuf *);
 static int	 run_lines(struct proto *, struct evbuffer *, struct evbuffer *,
 		    uint64_t, uint64_t *);
+static inline int scan_lines(struct proto *, struct evbuffer *,
+		    struct evbuffer *, uint64_t, uint64_t *, int);
 static void	 encode(struct proto *, struct outbuf *, const char *, size_t);
+static void	 more_lens(struct proto *);
+static inline void add_len(struct proto *, size_t);
 
 /*
  * One direction: frames decoded as in says, encoded as out says; with
  * keep, where each encoded frame ends is noted too (the consumer
- * carries messages, each frame one of them).
+ * carries messages, each frame one of them, or keeps frames whole).
  */
 struct proto *
 proto_new(const struct proto_opts *in, const struct proto_opts *out, int keep)
@@ -60,7 +64,7 @@ proto_new(const struct proto_opts *in, const struct proto_opts *out, int keep)
 	p->dec = proto_dec_new(in);
 	p->pass = in->kind == PROTO_RELAY && out->kind == PROTO_RELAY;
 	p->run = in->kind == PROTO_LINE && out->kind == PROTO_LINE &&
-	    !in->crlf && !out->crlf && in->delim == out->delim && !keep;
+	    !in->crlf && !out->crlf && in->delim == out->delim;
 	p->keep = keep;
 	return p;
 }
@@ -127,15 +131,26 @@ proto_frames(const struct proto *p, size_t *n)
 }
 
 static void
+more_lens(struct proto *p)
+{
+	p->cap = p->cap == 0 ? 16 : p->cap * 2;
+	p->lens = xrealloc(p->lens, p->cap * sizeof *p->lens);
+}
+
+/* Note a frame's length (per line on the run path: growing is apart). */
+static inline void
+add_len(struct proto *p, size_t len)
+{
+	if (p->nlens == p->cap)
+		more_lens(p);
+	p->lens[p->nlens++] = len;
+}
+
+static void
 note_frame(struct proto *p, size_t len)
 {
-	if (!p->keep)
-		return;
-	if (p->nlens == p->cap) {
-		p->cap = p->cap == 0 ? 16 : p->cap * 2;
-		p->lens = xrealloc(p->lens, p->cap * sizeof *p->lens);
-	}
-	p->lens[p->nlens++] = len;
+	if (p->keep)
+		add_len(p, len);
 }
 
 static void
@@ -150,13 +165,27 @@ encode(struct proto *p, struct outbuf *ob, const char *data, size_t len)
 
 /*
  * Move the whole lines at the head of in to out as they are, counting
- * them and checking each against max-frame, at most room of them.
+ * them (noting each, if kept) and checking each against max-frame, at
+ * most room of them.
  * Returns 1 when something moved, 0 when only part of a line is there,
  * -1 when the first line is too long (the decoder then reports or skips).
  */
 static int
 run_lines(struct proto *p, struct evbuffer *in, struct evbuffer *out,
     uint64_t room, uint64_t *frames)
+{
+	/*
+	 * The loop made twice: where no lengths are kept (standard output)
+	 * it does not ask, line after line, whether to note them.
+	 */
+	if (p->keep)
+		return scan_lines(p, in, out, room, frames, 1);
+	return scan_lines(p, in, out, room, frames, 0);
+}
+
+static inline int
+scan_lines(struct proto *p, struct evbuffer *in, struct evbuffer *out,
+    uint64_t room, uint64_t *frames, int keep)
 {
 	struct evbuffer_iovec	 stack[16], *v = stack;
 	const char		*q, *end, *nl;
@@ -176,6 +205,8 @@ run_lines(struct proto *p, struct evbuffer *in, struct evbuffer *out,
 			cur += (size_t)(nl - q);
 			if (cur > p->in.max_frame)
 				goto stop;
+			if (keep)
+				add_len(p, cur + 1);
 			count++;
 			whole = total + (size_t)(nl - (const char *)v[i].iov_base)
 			    + 1;

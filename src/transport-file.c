@@ -1,4 +1,11 @@
-/* Files: file: is read to its end, write: truncates, append: appends. */
+/*
+ * Files: file: is read to its end, write: truncates, append: appends.
+ * A file written keeps frames whole: a write that fails in the middle
+ * of one has what went of it cut off again.
+ */
+#include <sys/types.h>
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -6,14 +13,17 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "log.h"
 #include "transport-kind.h"
 #include "util.h"
 
 static int	file_parse(struct addr *, const char *, char **);
 static void	file_open(struct transport *);
+static int	file_cut(struct transport *, size_t);
 
 static const struct transport_ops file_ops = {
-	.open = file_open
+	.open = file_open,
+	.cut = file_cut
 };
 
 const struct kind kind_file = {
@@ -27,7 +37,7 @@ const struct kind kind_file = {
 
 const struct kind kind_write = {
 	.name = "write",
-	.flags = KIND_WRITES,
+	.flags = KIND_WRITES | KIND_WHOLE,
 	.help = "  write:PATH             create or truncate PATH and write it "
 	    "(a sink only)\n",
 	.parse = file_parse,
@@ -36,7 +46,7 @@ const struct kind kind_write = {
 
 const struct kind kind_append = {
 	.name = "append",
-	.flags = KIND_WRITES,
+	.flags = KIND_WRITES | KIND_WHOLE,
 	.help = "  append:PATH            append to PATH, creating it (a sink "
 	    "only)\n",
 	.parse = file_parse,
@@ -71,4 +81,35 @@ file_open(struct transport *t)
 		return;
 	}
 	transport_opened(t, fd, fd);
+}
+
+/*
+ * Take back the last n bytes weir wrote, when the file ends where that
+ * write left it: its size is the descriptor's offset (O_APPEND too puts
+ * the offset at the end of weir's own write).  A file that has grown
+ * since has another writer's bytes after them, and is left as it is.
+ */
+static int
+file_cut(struct transport *t, size_t n)
+{
+	struct stat	 st;
+	off_t		 end;
+
+	/* A pipe or a device cannot take anything back. */
+	if (fstat(t->wfd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (end = lseek(t->wfd, 0, SEEK_CUR)) == -1)
+		return -1;
+	if (st.st_size != end) {
+		log_debug("%s: %zu bytes of a torn frame left: the file is "
+		    "%lld B, weir's last write ended at %lld (another writer)",
+		    t->name, n, (long long)st.st_size, (long long)end);
+		return -1;
+	}
+	if (ftruncate(t->wfd, end - (off_t)n) == -1) {
+		log_warnx("%s: cannot cut %zu bytes of a torn frame: %s",
+		    t->name, n, strerror(errno));
+		return -1;
+	}
+	log_debug("%s: cut %zu bytes of a torn frame", t->name, n);
+	return 0;
 }

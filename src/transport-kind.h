@@ -39,6 +39,11 @@ struct transport_ops {
 	void	(*release)(struct transport *);
 	/* An end that takes time (a child to reap): transport_closed. */
 	void	(*close)(struct transport *);
+	/*
+	 * KIND_WHOLE: take back the last n bytes written, a torn frame's
+	 * (a file's ftruncate): 0, or -1 when they stay.
+	 */
+	int	(*cut)(struct transport *, size_t);
 	/* A one-way writer still reads until the peer closes. */
 	int	 linger;
 };
@@ -51,6 +56,7 @@ struct frames {
 	size_t			 head;
 	size_t			 tail;
 	size_t			 cap;
+	size_t			 done;		/* of the first, written */
 };
 
 struct transport {
@@ -85,7 +91,7 @@ struct transport {
 	struct evbuffer		*in;
 	struct evbuffer		*out;
 	int			 messages;	/* carries messages: keep frames */
-	struct frames		 frames;	/* of out, when it does */
+	struct frames		 frames;	/* of out then, or for WHOLE */
 	struct flow_stats	 stats;
 	struct flow_rate	 rate;
 	uint64_t		 lost;		/* bytes a failed write left */

@@ -85,7 +85,11 @@ static ssize_t	write_frame(struct transport *, size_t);
 static void	frames_push(struct frames *, const size_t *, size_t);
 static size_t	frames_first(const struct frames *);
 static void	frames_pop(struct frames *);
+static void	frames_written(struct frames *, size_t);
 static void	frames_clear(struct frames *);
+static int	whole(const struct transport *);
+static void	written(struct transport *, size_t);
+static void	cut_torn(struct transport *);
 static void	half_close(struct transport *);
 static void	shut_done(struct transport *);
 static void	release_fd(int);
@@ -657,12 +661,15 @@ arm_timer(struct transport *t, double s)
 	util_timer_add(t->timer, s);
 }
 
-/* Where each queued frame ends, for a kind that carries messages. */
+/*
+ * Where each queued frame ends, for a kind that carries messages or
+ * keeps frames whole.
+ */
 static void
 frames_push(struct frames *f, const size_t *lens, size_t n)
 {
-	size_t	 i;
-
+	if (n == 0)
+		return;
 	if (f->tail + n > f->cap) {
 		if (f->head > 0) {
 			memmove(f->len, f->len + f->head,
@@ -674,8 +681,8 @@ frames_push(struct frames *f, const size_t *lens, size_t n)
 			f->cap = f->cap == 0 ? 16 : f->cap * 2;
 		f->len = xrealloc(f->len, f->cap * sizeof *f->len);
 	}
-	for (i = 0; i < n; i++)
-		f->len[f->tail++] = lens[i];
+	memcpy(f->len + f->tail, lens, n * sizeof *lens);
+	f->tail += n;
 }
 
 static size_t
@@ -691,15 +698,51 @@ frames_pop(struct frames *f)
 		f->head = f->tail = 0;
 }
 
+/* n more bytes of a stream written: the frames they finish go. */
+static void
+frames_written(struct frames *f, size_t n)
+{
+	size_t	 i = f->head;
+
+	for (n += f->done; i < f->tail && n >= f->len[i]; i++)
+		n -= f->len[i];
+	f->done = n;
+	f->head = i;
+	if (f->head == f->tail)
+		f->head = f->tail = 0;
+}
+
 static void
 frames_clear(struct frames *f)
 {
 	f->head = f->tail = 0;
+	f->done = 0;
+}
+
+/* A stream that keeps frames whole (a file) knows where each one ends. */
+static int
+whole(const struct transport *t)
+{
+	return (t->addr->kind->flags & KIND_WHOLE) != 0;
+}
+
+/*
+ * n bytes of a stream that keeps frames whole written.  What is queued
+ * always ends on a frame end, so output all written tears none, and
+ * only a short write needs to know which frames went.
+ */
+static void
+written(struct transport *t, size_t n)
+{
+	if (evbuffer_get_length(t->out) == 0)
+		frames_clear(&t->frames);
+	else
+		frames_written(&t->frames, n);
 }
 
 /*
  * Whether output of len bytes (n frames) can still be written; a kind
- * that carries messages keeps where each frame ends.
+ * that carries messages or keeps frames whole keeps where each ends.
  */
 static int
 take_out(struct transport *t, size_t len, const size_t *lens, size_t n)
@@ -709,7 +752,7 @@ take_out(struct transport *t, size_t len, const size_t *lens, size_t n)
 		t->lost += len;
 		return 0;
 	}
-	if (t->messages)
+	if (t->messages || whole(t))
 		frames_push(&t->frames, lens, n);
 	return 1;
 }
@@ -815,18 +858,35 @@ flushed(struct transport *t, int wrote)
 		t->cbs->wrote(t, t->arg);
 }
 
-/* A write failed for good: what was queued is lost. */
+/*
+ * A frame begun will never be written whole: a kind that keeps frames
+ * whole takes back what it wrote of it, and that is lost too.
+ */
+static void
+cut_torn(struct transport *t)
+{
+	size_t	 torn = t->frames.done;
+
+	if (torn == 0 || t->ops->cut == NULL || t->ops->cut(t, torn) == -1)
+		return;
+	t->stats.bytes_out -= torn;
+	t->lost += torn;
+}
+
+/* A write failed for good: what was queued is lost, a torn frame cut. */
 static void
 write_error(struct transport *t, ssize_t n)
 {
 	t->write_failed = 1;
+	io_fail(t, TRANSPORT_OP_WRITE, "write: %s", n == 0 ?
+	    "wrote nothing" : why(t));
+	/* After the words: cutting may set errno. */
+	cut_torn(t);
 	t->lost += evbuffer_get_length(t->out);
 	evbuffer_drain(t->out, evbuffer_get_length(t->out));
 	frames_clear(&t->frames);
 	if (t->wev != NULL)
 		event_del(t->wev);
-	io_fail(t, TRANSPORT_OP_WRITE, "write: %s", n == 0 ?
-	    "wrote nothing" : why(t));
 }
 
 /* Rate-limited: stop watching for writability, write again in time. */
@@ -859,6 +919,8 @@ flush(struct transport *t)
 		n = write_some(t, &allow);
 		if (n > 0) {
 			wrote = spent(t, (size_t)n);
+			if (whole(t))
+				written(t, (size_t)n);
 			if ((size_t)n < allow && t->wpoll) {
 				event_add(t->wev, NULL);
 				break;
@@ -1062,10 +1124,12 @@ transport_closed(struct transport *t)
 	note(t, NOTE_CLOSED, TRANSPORT_OP_CLOSE, NULL);
 }
 
-/* Drop whatever is queued, then close. */
+/* Drop whatever is queued (and a torn frame), then close. */
 void
 transport_abort(struct transport *t)
 {
+	if (!t->closing)
+		cut_torn(t);
 	t->stats.undelivered += evbuffer_get_length(t->out);
 	evbuffer_drain(t->out, evbuffer_get_length(t->out));
 	frames_clear(&t->frames);

@@ -12,6 +12,11 @@
  * OpenSSL's WANT_WRITE does) is tried again once the socket is
  * writable, a write or a close_notify that asks for readability waits
  * until the socket is readable, not before.
+ *
+ * A stream kind with KIND_WHOLE (a file) writes as a stream but follows
+ * where each frame ends: a write that fails with a frame begun has the
+ * kind cut that frame's written part off, counted as lost.  Its double
+ * takes a budget of bytes (a disk with that much room), a few at a time.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -50,6 +55,8 @@ static ssize_t	 wants_write(struct transport *, const struct iovec *, int);
 static int	 wants_shutdown(struct transport *);
 static void	 got_cb(struct transport *, struct evbuffer *, void *);
 static void	 shut_cb(struct transport *, void *);
+static ssize_t	 full_write(struct transport *, const struct iovec *, int);
+static int	 full_cut(struct transport *, size_t);
 
 static int	 npoints, nfailed;
 static int	 pair_fd = -1;	/* the descriptor pair_open hands over */
@@ -58,6 +65,10 @@ static int	 balks;		/* I/O calls a double still refuses */
 static int	 calls;		/* I/O calls made to a double */
 static int	 shut;		/* the shutdown callback came */
 static char	 got[256];	/* what a reading transport was given */
+static size_t	 room;		/* bytes a whole kind's double still takes */
+static size_t	 chunk;		/* ... in one write at most */
+static size_t	 cut_asked;	/* what its cut was last asked to take back */
+static int	 cut_refuses;	/* ... whether it leaves them (another writer) */
 
 /* Its I/O refuses the first `balks` calls, asking for the other readiness. */
 static const struct transport_ops wanting_ops = {
@@ -97,6 +108,18 @@ static const struct kind stream_kind = {
 	.name = "stream",
 	.flags = KIND_READS | KIND_WRITES,
 	.ops = &pair_ops
+};
+
+static const struct transport_ops full_ops = {
+	.open = pair_open,
+	.write = full_write,
+	.cut = full_cut
+};
+
+static const struct kind whole_kind = {
+	.name = "whole",
+	.flags = KIND_WRITES | KIND_WHOLE,
+	.ops = &full_ops
 };
 
 static const struct transport_cbs cbs = {
@@ -210,10 +233,40 @@ shut_cb(struct transport *t, void *arg)
 	shut = 1;
 }
 
+/* Takes at most chunk bytes a call while there is room, then fails. */
+static ssize_t
+full_write(struct transport *t, const struct iovec *iov, int n)
+{
+	size_t	 len = 0;
+	int	 i;
+
+	(void)t;
+	for (i = 0; i < n; i++)
+		len += iov[i].iov_len;
+	if (room == 0) {
+		errno = ENOSPC;
+		return -1;
+	}
+	if (len > chunk)
+		len = chunk;
+	if (len > room)
+		len = room;
+	room -= len;
+	return (ssize_t)len;
+}
+
+static int
+full_cut(struct transport *t, size_t n)
+{
+	(void)t;
+	cut_asked = n;
+	return cut_refuses ? -1 : 0;
+}
+
 /* Frames forwarded through the glue, with their lengths kept. */
 static int
-forward(enum proto_kind in, const char *data, size_t len, const size_t *want,
-    size_t nwant, const char *out)
+forward(enum proto_kind in, enum proto_kind to, const char *data, size_t len,
+    const size_t *want, size_t nwant, const char *out)
 {
 	struct proto_opts	 oi, oo;
 	struct proto		*p;
@@ -228,7 +281,7 @@ forward(enum proto_kind in, const char *data, size_t len, const size_t *want,
 	oi.delim = '\n';
 	oi.max_frame = PROTO_DEFAULT_MAX_FRAME;
 	oo = oi;
-	oo.kind = PROTO_RELAY;
+	oo.kind = to;
 	p = proto_new(&oi, &oo, 1);
 	src = evbuffer_new();
 	dst = evbuffer_new();
@@ -250,18 +303,25 @@ static void
 test_glue(void)
 {
 	static const size_t	 lines[] = { 1, 0, 3 }, nets[] = { 3, 0 },
-				    relay[] = { 5 };
+				    relay[] = { 5 }, whole[] = { 2, 1, 4 },
+				    encoded[] = { 6, 3 };
 	struct proto_opts	 o;
 	struct proto		*p;
 	size_t			 n;
 
-	point(forward(PROTO_LINE, "a\n\nbcd\n", 7, lines, 3, "abcd"),
-	    "line to a message consumer: each line's length, the empty one "
-	    "too");
-	point(forward(PROTO_NETSTRING, "3:abc,0:,", 9, nets, 2, "abc"),
-	    "netstring to a message consumer: each payload's length");
-	point(forward(PROTO_RELAY, "hello", 5, relay, 1, "hello"),
+	point(forward(PROTO_LINE, PROTO_RELAY, "a\n\nbcd\n", 7, lines, 3,
+	    "abcd"), "line to a message consumer: each line's length, the "
+	    "empty one too");
+	point(forward(PROTO_NETSTRING, PROTO_RELAY, "3:abc,0:,", 9, nets, 2,
+	    "abc"), "netstring to a message consumer: each payload's length");
+	point(forward(PROTO_RELAY, PROTO_RELAY, "hello", 5, relay, 1, "hello"),
 	    "relay to a message consumer: one read, one frame");
+	point(forward(PROTO_LINE, PROTO_LINE, "a\n\nbcd\n", 7, whole, 3,
+	    "a\n\nbcd\n"), "line to line kept (a file): each line's length "
+	    "with its delimiter, though whole runs of lines move at once");
+	point(forward(PROTO_NETSTRING, PROTO_NETSTRING, "3:abc,0:,", 9,
+	    encoded, 2, "3:abc,0:,"), "netstring kept: each encoded frame's "
+	    "length");
 	memset(&o, 0, sizeof o);
 	o.kind = PROTO_LINE;
 	o.delim = '\n';
@@ -485,12 +545,81 @@ test_stream(void)
 	event_base_free(base);
 }
 
+/*
+ * Frames "abc\n" "def\n" "ghi\n" to a whole kind with room for `fits`
+ * bytes, a few at a time, until a write fails; or, aborting, `fits`
+ * bytes in the first write and then an abort.  Returns what its cut was
+ * asked to take back, sets *lost (and dropped) and *out.
+ */
+static size_t
+torn(size_t fits, int abort, uint64_t *lost, uint64_t *out)
+{
+	static const size_t	 lens[] = { 4, 4, 4 };
+	struct event_base	*base = event_base_new();
+	struct transport	*t;
+	struct addr		 a;
+	struct config		 cfg;
+	int			 peer;
+
+	room = fits;
+	chunk = abort ? fits : 3;
+	cut_asked = 0;
+	failures = 0;
+	t = open_pair(base, &whole_kind, SOCK_STREAM, &peer, &a, &cfg);
+	transport_write_bytes(t, "abc\ndef\nghi\n", 12, lens, 3);
+	if (abort)
+		transport_abort(t);
+	else {
+		run(base, t);
+		transport_close(t);
+	}
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	*lost = transport_lost(t) + transport_stats(t)->undelivered;
+	*out = transport_stats(t)->bytes_out;
+	transport_free(t);
+	close(peer);
+	event_base_free(base);
+	return cut_asked;
+}
+
+static void
+test_whole(void)
+{
+	uint64_t	 lost, out;
+	size_t		 asked;
+
+	asked = torn(6, 0, &lost, &out);
+	point(asked == 2 && lost == 8 && out == 4 && failures == 1,
+	    "a whole kind's write that fails 2 bytes into a frame has them cut, "
+	    "counted lost (cut %zu, lost %llu, out %llu)", asked,
+	    (unsigned long long)lost, (unsigned long long)out);
+	asked = torn(7, 0, &lost, &out);
+	point(asked == 3 && lost == 8 && out == 4,
+	    "... its frame written over several writes (cut %zu)", asked);
+	asked = torn(8, 0, &lost, &out);
+	point(asked == 0 && lost == 4 && out == 8 && failures == 1,
+	    "a failure on a frame end cuts nothing (cut %zu, lost %llu)",
+	    asked, (unsigned long long)lost);
+	cut_refuses = 1;
+	asked = torn(6, 0, &lost, &out);
+	cut_refuses = 0;
+	point(asked == 2 && lost == 6 && out == 6,
+	    "a cut the kind refuses (another writer) leaves the bytes written "
+	    "(lost %llu, out %llu)", (unsigned long long)lost,
+	    (unsigned long long)out);
+	asked = torn(6, 1, &lost, &out);
+	point(asked == 2 && lost == 8 && out == 4 && failures == 0,
+	    "an abort with a frame begun cuts it too (cut %zu, lost %llu)",
+	    asked, (unsigned long long)lost);
+}
+
 int
 main(void)
 {
 	test_glue();
 	test_messages();
 	test_stream();
+	test_whole();
 	test_wants();
 	printf("1..%d\n", npoints);
 	return nfailed ? 1 : 0;
