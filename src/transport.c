@@ -837,6 +837,9 @@ write_wait(struct transport *t)
 {
 	if (t->want == TRANSPORT_WANT_READ) {
 		t->write_waits = 1;
+		/* Not writability (a short write may have asked for it). */
+		if (t->wpoll && !t->read_waits)
+			event_del(t->wev);
 		watch_read(t);
 	} else if (t->wpoll)
 		event_add(t->wev, NULL);

@@ -50,6 +50,7 @@ static struct transport *open_halves(struct event_base *, const struct kind *,
 		    const struct transport_cbs *);
 
 static int	 balked(struct transport *, int);
+static void	 test_wait_switch(void);
 static ssize_t	 wants_read(struct transport *, const struct iovec *, int);
 static ssize_t	 wants_write(struct transport *, const struct iovec *, int);
 static int	 wants_shutdown(struct transport *);
@@ -444,6 +445,46 @@ test_wants(void)
 	event_base_free(base);
 }
 
+/*
+ * A write waiting for writability whose next try asks for readability
+ * instead stops watching writability: the socket stays writable, and
+ * watching it would wake the loop for nothing, again and again.
+ */
+static void
+test_wait_switch(void)
+{
+	struct event_base	*base = event_base_new();
+	struct transport	*t;
+	struct addr		 a;
+	struct config		 cfg;
+	char			 fill[65536];
+	int			 peer;
+
+	t = open_halves(base, &wanting_kind, SOCK_STREAM, &peer, &a, &cfg,
+	    TRANSPORT_WRITE, &reading_cbs);
+	memset(fill, 'x', sizeof fill);
+	while (write(pair_fd, fill, sizeof fill) > 0)
+		;
+	balks = 0;
+	transport_write_bytes(t, "world", 5, NULL, 0);
+	turns(base, 2);
+	point(event_pending(t->wev, EV_WRITE, NULL),
+	    "a write to a full socket waits for writability");
+	balks = 1;
+	calls = 0;
+	while (recv(peer, fill, sizeof fill, MSG_DONTWAIT) > 0)
+		;
+	turns(base, 10);
+	point(calls == 1 && t->write_waits && !event_pending(t->wev, EV_WRITE,
+	    NULL), "... and once its next try asks for readability, "
+	    "writability is no longer watched (%d call)", calls);
+	transport_close(t);
+	turns(base, 1);
+	transport_free(t);
+	close(peer);
+	event_base_free(base);
+}
+
 static void
 run(struct event_base *base, struct transport *t)
 {
@@ -621,6 +662,7 @@ main(void)
 	test_stream();
 	test_whole();
 	test_wants();
+	test_wait_switch();
 	printf("1..%d\n", npoints);
 	return nfailed ? 1 : 0;
 }
