@@ -580,7 +580,7 @@ def stats_of(path):
     with open(path, "rb") as f:
         for ln in f:
             if ln.startswith(b"{"):
-                return json.loads(ln[6:])
+                return json.loads(ln)
     return None
 
 

@@ -217,6 +217,15 @@ load helper
 		assert_output "ping $conn"
 	done
 	kill -0 "$WEIR_PID" || fail "the listener ended: $(cat "$T/err")"
+	end_weir
+}
+
+# end_weir: SIGTERM the weir of start_weir and wait for it (bounded): it
+# ends as a run does, so a checker (valgrind) sees it finish.
+end_weir() {
+	kill -TERM "$WEIR_PID"
+	wait_exit "$WEIR_PID" 20
+	assert_equal "$EXIT_STATUS" 143
 }
 
 # pid_gone PID [SECONDS]: wait (bounded, default 5 s) until PID has ended.
@@ -359,6 +368,7 @@ PY
 	spawn_peer client --connect "$ADDR" --no-read --no-shutdown </dev/null
 	wait_lines "$T/pids" 2
 	track_pids "$T/pids"
+	end_weir
 }
 
 @test "a proxy's command is ended when its client has closed both ways" {
@@ -376,6 +386,7 @@ PY
 	track_pids "$T/pids"
 	run -0 cat "$T/err"
 	refute_output --partial "killed by signal"
+	end_weir
 }
 
 @test "a proxy's command whose output cannot reach its closed client is ended" {
@@ -391,4 +402,5 @@ PY
 	wait_file "$T/pids"
 	track_pids "$T/pids"
 	pid_gone "$(head -n 1 "$T/pids")"
+	end_weir
 }
