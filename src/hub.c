@@ -148,7 +148,7 @@ hub_node_new(struct hub *h, const struct addr *a, int side, int conn)
 	/* Its consumers all speak the other side's protocol (a broker's own). */
 	out = h->route->own_side ? a : hub_side_addr(h, 1 - side);
 	n->proto = proto_new(&a->proto, &out->proto,
-	    (out->kind->flags & KIND_MESSAGES) != 0);
+	    (a->kind->flags & KIND_MESSAGES) != 0, kind_message_max(out));
 	TAILQ_INSERT_TAIL(&h->live, n, entry);
 	h->sides[side].nodes++;
 	return n;
