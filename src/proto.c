@@ -16,6 +16,8 @@
 
 /* Encoded frames are written into reserved space this large at a time. */
 #define OUT_CHUNK	(64 * 1024)
+/* A relay read smaller than this is copied on, not moved in its chain. */
+#define PACK_MAX	4096
 
 struct proto {
 	struct proto_opts	 in;
@@ -176,9 +178,15 @@ relay(struct proto *p, struct outbuf *ob, struct evbuffer *in, int eof,
 		return;
 	do {
 		n = p->msg_max != 0 && len > p->msg_max ? p->msg_max : len;
-		if (p->pass) {
+		if (p->pass && n >= PACK_MAX) {
 			note_frame(p, n);
 			evbuffer_remove_buffer(in, ob->buf, n);
+		} else if (p->pass) {
+			/* Packed: a chain of its own would hold a whole read. */
+			note_frame(p, n);
+			evbuffer_add(ob->buf, evbuffer_pullup(in, (ev_ssize_t)n),
+			    n);
+			evbuffer_drain(in, n);
 		} else {
 			encode(p, ob, (const char *)evbuffer_pullup(in,
 			    (ev_ssize_t)n), n);

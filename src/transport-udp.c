@@ -18,6 +18,8 @@
 #include <sys/uio.h>
 #include <netinet/in.h>
 
+#include <linux/sock_diag.h>
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -64,6 +66,9 @@ STAILQ_HEAD(earlies, early);
 struct udp_stream {
 	struct event		*quiet;		/* lingering: quiet long enough? */
 	double			 last;		/* a datagram last came, or the end */
+	double			 said;		/* -v told of kernel drops */
+	uint32_t		 own;		/* the kernel's count, this socket */
+	uint64_t		 given;		/* the listening socket's, ours */
 	/* A listener's peer: */
 	struct udp_listen	*l;		/* NULL once the listener is gone */
 	struct transport	*t;		/* NULL until opened */
@@ -85,6 +90,9 @@ struct udp_listen {
 	socklen_t		 locallen;
 	int			 v6only;
 	struct udp_streams	 peers;
+	uint32_t		 drops;		/* the kernel's count, this socket */
+	uint64_t		 unowned;	/* of those, given to no peer yet */
+	struct udp_stream	*last;		/* the last peer handed one */
 };
 
 static int	udp_parse(struct addr *, const char *, char **);
@@ -113,6 +121,14 @@ static struct udp_stream *stream_new(void);
 static void	stream_attach(struct udp_stream *, struct transport *);
 static struct udp_stream *peer_find(struct udp_listen *,
 		    const struct sockaddr_storage *, socklen_t);
+static void	kernel_dropped(struct transport *);
+static void	drops_now(struct transport *);
+static void	meminfo_drops(int, uint32_t *);
+static void	give_drops(struct udp_stream *);
+static ssize_t	recv_counted(int, struct iovec *, int,
+		    struct sockaddr_storage *, socklen_t *, uint32_t *);
+static ssize_t	listen_recv(struct udp_listen *, int,
+		    struct sockaddr_storage *, socklen_t *);
 static ssize_t	early_read(struct udp_stream *, const struct iovec *, int);
 static void	stream_free(struct udp_stream *);
 static int	peer_socket(const struct addr *, struct udp_listen *,
@@ -293,6 +309,7 @@ stream_attach(struct udp_stream *us, struct transport *t)
 		xoom();
 	t->stats.dropped += us->lost;
 	us->lost = 0;
+	kernel_dropped(t);
 }
 
 /* Free a stream, a listener's peer leaving its listener's table. */
@@ -303,8 +320,11 @@ stream_free(struct udp_stream *us)
 
 	if (us == NULL)
 		return;
-	if (us->l != NULL)
+	if (us->l != NULL) {
 		TAILQ_REMOVE(&us->l->peers, us, entry);
+		if (us->l->last == us)
+			us->l->last = NULL;
+	}
 	while ((e = STAILQ_FIRST(&us->early)) != NULL) {
 		STAILQ_REMOVE_HEAD(&us->early, entry);
 		free(e);
@@ -314,19 +334,46 @@ stream_free(struct udp_stream *us)
 	free(us);
 }
 
-/* One datagram, and the kernel's count of those it dropped so far. */
+/*
+ * One datagram into v (and its source into from, if asked), and the
+ * kernel's count of the datagrams this socket dropped so far into
+ * *drops, when it says.
+ */
 static ssize_t
-udp_read(struct transport *t, const struct iovec *iov, int n)
+recv_counted(int fd, struct iovec *v, int n, struct sockaddr_storage *from,
+    socklen_t *fromlen, uint32_t *drops)
 {
-	struct udp_stream	*us = t->kind;
-	struct iovec		 v[2];
 	struct msghdr		 m;
 	struct cmsghdr		*c;
 	union {
 		char		 buf[CMSG_SPACE(sizeof(uint32_t))];
 		struct cmsghdr	 align;
 	}			 ctl;
-	uint32_t		 drops;
+	ssize_t			 r;
+
+	memset(&m, 0, sizeof m);
+	m.msg_name = from;
+	m.msg_namelen = from != NULL ? *fromlen : 0;
+	m.msg_iov = v;
+	m.msg_iovlen = (size_t)n;
+	m.msg_control = ctl.buf;
+	m.msg_controllen = sizeof ctl.buf;
+	if ((r = recvmsg(fd, &m, 0)) == -1)
+		return -1;
+	if (from != NULL)
+		*fromlen = m.msg_namelen;
+	for (c = CMSG_FIRSTHDR(&m); c != NULL; c = CMSG_NXTHDR(&m, c))
+		if (c->cmsg_level == SOL_SOCKET &&
+		    c->cmsg_type == SO_RXQ_OVFL)
+			memcpy(drops, CMSG_DATA(c), sizeof *drops);
+	return r;
+}
+
+static ssize_t
+udp_read(struct transport *t, const struct iovec *iov, int n)
+{
+	struct udp_stream	*us = t->kind;
+	struct iovec		 v[2];
 	ssize_t			 r;
 
 	if (n > 2)
@@ -334,21 +381,34 @@ udp_read(struct transport *t, const struct iovec *iov, int n)
 	if (!STAILQ_EMPTY(&us->early))
 		return early_read(us, iov, n);
 	memcpy(v, iov, (size_t)n * sizeof *v);
-	memset(&m, 0, sizeof m);
-	m.msg_iov = v;
-	m.msg_iovlen = (size_t)n;
-	m.msg_control = ctl.buf;
-	m.msg_controllen = sizeof ctl.buf;
-	if ((r = recvmsg(t->rfd, &m, 0)) == -1)
+	if ((r = recv_counted(t->rfd, v, n, NULL, NULL, &us->own)) == -1)
 		return -1;
-	for (c = CMSG_FIRSTHDR(&m); c != NULL; c = CMSG_NXTHDR(&m, c))
-		if (c->cmsg_level == SOL_SOCKET &&
-		    c->cmsg_type == SO_RXQ_OVFL) {
-			memcpy(&drops, CMSG_DATA(c), sizeof drops);
-			t->stats.kernel_dropped = drops;
-		}
+	kernel_dropped(t);
 	us->last = util_now();
 	return r;
+}
+
+/*
+ * What the kernel dropped, the receive buffer full: this socket's own
+ * count, and the listening socket's it was given.  -v says so when it
+ * grows, at most once a second.
+ */
+static void
+kernel_dropped(struct transport *t)
+{
+	struct udp_stream	*us = t->kind;
+	uint64_t		 drops = us->own + us->given;
+	double			 now;
+
+	if (drops <= t->stats.kernel_dropped)
+		return;
+	t->stats.kernel_dropped = drops;
+	if ((now = util_now()) - us->said < 1.0)
+		return;
+	us->said = now;
+	log_debug("%s: the kernel dropped %llu datagram%s so far (receive "
+	    "buffer full)", t->name, (unsigned long long)drops,
+	    drops == 1 ? "" : "s");
 }
 
 /* A datagram that reached the listening socket first, whole. */
@@ -406,11 +466,27 @@ quiet_cb(evutil_socket_t fd, short what, void *arg)
 	transport_end_input(t);
 }
 
+/*
+ * The kernel's count as it is now: SO_RXQ_OVFL tells, with a datagram,
+ * the drops before it was queued, not those after the last one read.
+ */
+static void
+drops_now(struct transport *t)
+{
+	struct udp_stream	*us = t->kind;
+
+	if (us == NULL || t->rfd == -1)
+		return;
+	meminfo_drops(t->rfd, &us->own);
+	kernel_dropped(t);
+}
+
 static void
 udp_release(struct transport *t)
 {
 	struct udp_stream	*us = t->kind;
 
+	drops_now(t);
 	sock_connect_free(t);
 	stream_free(us);
 	t->kind = NULL;
@@ -468,9 +544,7 @@ udp_unbind(const struct addr *a, struct bound *b)
 	int			 i;
 
 	for (i = 0; i < UNBIND_MAX; i++) {
-		len = sizeof ss;
-		if ((n = recvfrom(b->fd, dgram, sizeof dgram, 0,
-		    (struct sockaddr *)&ss, &len)) == -1)
+		if ((n = listen_recv(l, b->fd, &ss, &len)) == -1)
 			break;
 		if ((us = peer_find(l, &ss, len)) != NULL)
 			hand_over(us, dgram, (size_t)n);
@@ -517,9 +591,7 @@ udp_accept(const struct addr *a, struct bound *b, struct sockaddr_storage *ss,
 	int			 fd, i;
 
 	for (i = 0; i < EARLY_MAX; i++) {
-		*len = sizeof *ss;
-		n = recvfrom(b->fd, dgram, sizeof dgram, 0,
-		    (struct sockaddr *)ss, len);
+		n = listen_recv(l, b->fd, ss, len);
 		if (n == -1)
 			return -1;
 		if ((us = peer_find(l, ss, *len)) != NULL) {
@@ -542,11 +614,64 @@ udp_accept(const struct addr *a, struct bound *b, struct sockaddr_storage *ss,
 	return -1;
 }
 
+/*
+ * A datagram on the listening socket; what the kernel dropped there is
+ * noted, for the next peer handed one to count (drops have no source).
+ */
+static ssize_t
+listen_recv(struct udp_listen *l, int fd, struct sockaddr_storage *ss,
+    socklen_t *len)
+{
+	struct iovec	 v = { dgram, sizeof dgram };
+	uint32_t	 drops = l->drops;
+	ssize_t		 n;
+
+	*len = sizeof *ss;
+	n = recv_counted(fd, &v, 1, ss, len, &drops);
+	/* Drops after the last datagram queued: the last peer's, say. */
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		meminfo_drops(fd, &drops);
+	l->unowned += (uint32_t)(drops - l->drops);
+	l->drops = drops;
+	if (n == -1 && l->last != NULL && l->unowned > 0)
+		give_drops(l->last);
+	return n;
+}
+
+/* The kernel's count of what fd dropped, as it is now. */
+static void
+meminfo_drops(int fd, uint32_t *drops)
+{
+	uint32_t	 mem[SK_MEMINFO_VARS];
+	socklen_t	 len = sizeof mem;
+	int		 saved = errno;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len) == 0 &&
+	    len > SK_MEMINFO_DROPS * sizeof mem[0])
+		*drops = mem[SK_MEMINFO_DROPS];
+	errno = saved;
+}
+
+/* The listening socket's drops not yet counted are us's to count. */
+static void
+give_drops(struct udp_stream *us)
+{
+	us->given += us->l->unowned;
+	us->l->unowned = 0;
+	if (us->t != NULL)
+		kernel_dropped(us->t);
+}
+
 /* A peer's datagram the listening socket got: its stream reads it next. */
 static void
 hand_over(struct udp_stream *us, const char *data, size_t len)
 {
 	struct early	*e;
+
+	if (us->l != NULL) {
+		us->l->last = us;
+		give_drops(us);
+	}
 
 	if (us->nearly >= EARLY_MAX) {
 		if (us->t != NULL)

@@ -255,3 +255,58 @@ start_listen() {
 	run -2 --separate-stderr weir udp-listen:0 tcp-listen:0
 	assert_usage_error "weir: udp-listen:0 and tcp-listen:0: only one listener is allowed"
 }
+
+@test "udp-listen: a consumer that does not read while 200,000 datagrams come: memory bounded, every loss counted" {
+	start_listen -v --stats=json -u -i 3 udp-listen:127.0.0.1:0 \
+		exec:'sleep 2; cat >/dev/null'
+	run -0 udppeer flood 127.0.0.1 "$LPORT" 200000 100
+	assert_output 200000
+	local hwm
+	hwm=$(vm_hwm "$WEIR_PID")
+	wait_exit "$WEIR_PID" 30 || return 1
+	# -i ends with 1, as for streams.
+	assert_equal "$EXIT_STATUS" 1
+	((hwm < 65536)) || fail "peak RSS $hwm KiB"
+	run -0 python3 -c '
+import json, sys
+left = json.loads([l for l in open(sys.argv[1]) if l.startswith("{")][0])["left"]
+assert left["kernel_dropped"] > 0, left
+assert left["frames_in"] + left["dropped"] + left["kernel_dropped"] == 200000, left
+' "$T/weir.err"
+	grep -q "the kernel dropped [0-9]* datagrams so far" "$T/weir.err" ||
+		fail "-v did not tell of the drops"
+}
+
+@test "udp-listen: IPv6, and --ready-file writes udp:[::1]:PORT" {
+	have_ipv6 || skip "no IPv6 loopback"
+	start_weir "$T/ready" -k -p line udp6-listen:0 "append:$T/all.log" 2>"$T/weir.err"
+	assert_equal "${ADDR%:*}" "udp:[::1]"
+	udppeer client ::1 "${ADDR##*:}" tsix --wait 0
+	wait_count "$T/all.log" 1 || return 1
+	assert_equal "$(cat "$T/all.log")" "six"
+	kill "$WEIR_PID"
+	wait_exit "$WEIR_PID" || return 1
+}
+
+@test "udp-listen: --broker relays each peer's datagrams to the others" {
+	start_listen -v --broker udp-listen:0
+	spawn python3 "$UDPPEER" client 127.0.0.1 "$LPORT" thello --expect 1 --wait 10 \
+		>"$T/b.out" </dev/null
+	wait_grep "$T/weir.err" ": accepted" || return 1
+	udppeer client 127.0.0.1 "$LPORT" tfrom-a --wait 0
+	wait_count "$T/b.out" 1 || return 1
+	assert_equal "$(cat "$T/b.out")" "$(udppeer digests tfrom-a)"
+	kill "$WEIR_PID"
+	wait_exit "$WEIR_PID" || return 1
+}
+
+@test "udp-listen: a proxied peer whose upstream is not there is closed alone" {
+	local port
+	port=$(python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	start_listen -k udp-listen:0 "udp:127.0.0.1:$port"
+	udppeer client 127.0.0.1 "$LPORT" tx --wait 0
+	wait_grep "$T/weir.err" "udp:127.0.0.1:$port: Connection refused" || return 1
+	kill -0 "$WEIR_PID"
+	kill "$WEIR_PID"
+	wait_exit "$WEIR_PID" || return 1
+}
