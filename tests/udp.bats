@@ -310,3 +310,51 @@ assert left["frames_in"] + left["dropped"] + left["kernel_dropped"] == 200000, l
 	kill "$WEIR_PID"
 	wait_exit "$WEIR_PID" || return 1
 }
+
+# free_udp_port: a port the kernel just gave a UDP socket, now free again
+# (for a program that must be told its port).
+free_udp_port() {
+	python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+@test "udp-listen: dig through weir -k udp-listen: udp: to dnsmasq" {
+	command -v dnsmasq >/dev/null || skip "dnsmasq is not installed"
+	command -v dig >/dev/null || skip "dig is not installed"
+	local dport n=0
+	dport=$(free_udp_port)
+	printf '10.1.2.3 weir-test.example\n' >"$T/hosts"
+	spawn dnsmasq --no-daemon --conf-file=/dev/null --port="$dport" \
+		--listen-address=127.0.0.1 --bind-interfaces --no-resolv --no-hosts \
+		--addn-hosts="$T/hosts" --user="$(id -un)" --pid-file= \
+		</dev/null 2>"$T/dnsmasq.err"
+	# Bounded: until dnsmasq answers directly.
+	until dig +short +time=1 +tries=1 @127.0.0.1 -p "$dport" \
+		weir-test.example 2>/dev/null | grep -q 10.1.2.3; do
+		((n++ < 50)) || fail "dnsmasq did not answer"
+		sleep 0.1
+	done
+	start_listen -k udp-listen:0 "udp:127.0.0.1:$dport"
+	run -0 dig +short +time=5 +tries=1 @127.0.0.1 -p "$LPORT" weir-test.example
+	assert_output "10.1.2.3"
+	run -0 dig +short +time=5 +tries=1 @127.0.0.1 -p "$LPORT" -x 10.1.2.3
+	assert_output "weir-test.example."
+	kill "$WEIR_PID"
+	wait_exit "$WEIR_PID" || return 1
+}
+
+@test "udp-listen: logger's syslog datagrams into one append: file, one whole line each" {
+	command -v logger >/dev/null || skip "logger is not installed"
+	start_listen -k -p line udp-listen:0 "append:$T/syslog"
+	local i
+	for i in 1 2 3; do
+		logger -d -n 127.0.0.1 -P "$LPORT" -t weirtest "message number $i"
+	done
+	wait_count "$T/syslog" 3 || return 1
+	for i in 1 2 3; do
+		grep -qE '^<[0-9]+>.* weirtest .*message number '"$i"'$' "$T/syslog" ||
+			fail "$(cat "$T/syslog")"
+	done
+	assert_equal "$(wc -l <"$T/syslog")" 3
+	kill "$WEIR_PID"
+	wait_exit "$WEIR_PID" || return 1
+}
