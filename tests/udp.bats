@@ -359,3 +359,12 @@ free_udp_port() {
 	kill "$WEIR_PID"
 	wait_exit "$WEIR_PID" || return 1
 }
+
+@test "udp-listen: -k with exec: runs a command per peer, which knows its peer" {
+	start_listen -k -p line udp-listen:127.0.0.1:0 \
+		exec:'echo "$WEIR_PEER_ADDR $WEIR_LOCAL_PORT"; sed -u s/o/0/g'
+	run -0 udppeer client 127.0.0.1 "$LPORT" thello tworld --expect 3 --wait 5
+	assert_output "$(udppeer digests "t127.0.0.1 $LPORT" thell0 tw0rld)"
+	kill "$WEIR_PID"
+	wait_exit "$WEIR_PID" || return 1
+}
