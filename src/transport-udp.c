@@ -21,6 +21,7 @@
 #include <linux/sock_diag.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,7 @@ struct udp_stream {
 	struct earlies		 early;
 	size_t			 nearly;
 	uint64_t		 lost;		/* early ones over EARLY_MAX */
+	struct event		*others;	/* the closed listener's, ignored */
 	TAILQ_ENTRY(udp_stream)	 entry;
 };
 TAILQ_HEAD(udp_streams, udp_stream);
@@ -125,6 +127,8 @@ static void	kernel_dropped(struct transport *);
 static void	drops_now(struct transport *);
 static void	meminfo_drops(int, uint32_t *);
 static void	give_drops(struct udp_stream *);
+static void	ignore_others(struct udp_stream *, int);
+static void	others_cb(evutil_socket_t, short, void *);
 static ssize_t	recv_counted(int, struct iovec *, int,
 		    struct sockaddr_storage *, socklen_t *, uint32_t *);
 static ssize_t	listen_recv(struct udp_listen *, int,
@@ -331,6 +335,10 @@ stream_free(struct udp_stream *us)
 	}
 	if (us->quiet != NULL)
 		event_free(us->quiet);
+	if (us->others != NULL) {
+		close(event_get_fd(us->others));
+		event_free(us->others);
+	}
 	free(us);
 }
 
@@ -541,6 +549,7 @@ udp_unbind(const struct addr *a, struct bound *b)
 	struct sockaddr_storage	 ss;
 	socklen_t		 len;
 	ssize_t			 n;
+	uint64_t		 ignored = 0;
 	int			 i;
 
 	for (i = 0; i < UNBIND_MAX; i++) {
@@ -548,6 +557,8 @@ udp_unbind(const struct addr *a, struct bound *b)
 			break;
 		if ((us = peer_find(l, &ss, len)) != NULL)
 			hand_over(us, dgram, (size_t)n);
+		else
+			ignored++;
 	}
 
 	while ((us = TAILQ_FIRST(&l->peers)) != NULL) {
@@ -557,6 +568,9 @@ udp_unbind(const struct addr *a, struct bound *b)
 		if (us->t == NULL) {
 			close(us->fd);
 			stream_free(us);
+		} else if (TAILQ_EMPTY(&l->peers)) {
+			us->t->stats.dropped += ignored;
+			ignore_others(us, b->fd);
 		}
 	}
 	ua->listen = NULL;
@@ -660,6 +674,37 @@ give_drops(struct udp_stream *us)
 	us->l->unowned = 0;
 	if (us->t != NULL)
 		kernel_dropped(us->t);
+}
+
+/*
+ * The listener served its one peer (no -k): the other sources are
+ * ignored, not refused (no ICMP port unreachable), and what they send is
+ * counted as dropped on the side of the peer that stays.
+ */
+static void
+ignore_others(struct udp_stream *us, int fd)
+{
+	int	 keep;
+
+	if ((keep = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1)
+		return;
+	us->others = event_new(us->t->base, keep, EV_READ | EV_PERSIST,
+	    others_cb, us);
+	if (us->others == NULL)
+		xoom();
+	event_add(us->others, NULL);
+}
+
+static void
+others_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct udp_stream	*us = arg;
+	int			 i;
+
+	(void)what;
+	for (i = 0; i < EARLY_MAX && recv(fd, dgram, sizeof dgram, 0) >= 0;
+	    i++)
+		us->t->stats.dropped++;
 }
 
 /* A peer's datagram the listening socket got: its stream reads it next. */

@@ -368,3 +368,21 @@ free_udp_port() {
 	kill "$WEIR_PID"
 	wait_exit "$WEIR_PID" || return 1
 }
+
+@test "udp-listen: without -k the other peers are ignored, their datagrams counted as dropped" {
+	mkfifo "$T/in"
+	exec 7<>"$T/in"
+	start_listen --stats=json -p line udp-listen:127.0.0.1:0 - <"$T/in" >"$T/out" 7>&-
+	spawn python3 "$UDPPEER" client 127.0.0.1 "$LPORT" tfirst --expect 1 --wait 10 \
+		>"$T/first.out" </dev/null 7>&-
+	wait_grep "$T/out" '^first$' || return 1
+	udppeer client 127.0.0.1 "$LPORT" tx ty tz --wait 0.3
+	echo reply >&7
+	exec 7>&-
+	wait_count "$T/first.out" 1 || return 1
+	assert_equal "$(cat "$T/first.out")" "$(udppeer digests treply)"
+	wait_exit "$WEIR_PID" || return 1
+	assert_equal "$EXIT_STATUS" 0
+	assert_equal "$(cat "$T/out")" "first"
+	assert_equal "$(stats_json "$T/weir.err" left dropped)" 3
+}
