@@ -739,8 +739,11 @@ cli_parse(int argc, char **argv, struct config *cfg)
 		cfg->left = cfg->right;
 		cfg->right = tmp;
 	}
-	/* Peers that never say goodbye (datagrams) are forgotten when idle. */
-	for (i = 0; i < 2 && !has_idle; i++)
+	/*
+	 * Peers that never say goodbye (datagrams) are forgotten when idle;
+	 * a lone peer is not, nor is a listener waiting for its first.
+	 */
+	for (i = 0; i < 2 && !has_idle && (cfg->keep_open || cfg->broker); i++)
 		if (cli_is_listener(i == 0 ? &cfg->left : &cfg->right))
 			cfg->idle_timeout = (i == 0 ? &cfg->left :
 			    &cfg->right)->kind->idle_timeout;

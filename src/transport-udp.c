@@ -3,7 +3,8 @@
  * (KIND_MESSAGES), empty ones included.  A datagram socket never ends by
  * itself: once the other side has ended, it reads on until quiet for
  * linger=, then says its end.  The kernel's count of datagrams it
- * dropped unread (SO_RXQ_OVFL) comes with each one received.
+ * dropped unread comes with each one received (SO_RXQ_OVFL) and is read
+ * once more as the socket closes (SO_MEMINFO).
  *
  * udp-listen:[HOST:]PORT sorts datagrams by peer: the first datagram
  * from a new source gets it a socket of its own, bound to the listening
@@ -46,6 +47,8 @@
 #define EARLY_MAX	64
 /* Datagrams a closing listener still sorts out of its socket. */
 #define UNBIND_MAX	1024
+/* Datagrams a listening socket sorts in one wakeup, so others get theirs. */
+#define SORT_BATCH	64
 
 struct udp_listen;
 
@@ -185,7 +188,8 @@ const struct kind kind_udp_listen = {
 	    KIND_MESSAGES | KIND_FAMILY,
 	.help = "  udp-listen:[HOST:]PORT receive datagrams; each source is a "
 	    "peer, served as a\n"
-	    "                         connection (-i default 60 s)\n"
+	    "                         connection (with -k, -i is 60 s unless "
+	    "given)\n"
 	    "  udp4:, udp6:, udp4-listen:, udp6-listen:\n"
 	    "                         the same, over IPv4 or IPv6 only\n",
 	.idle_timeout = PEER_IDLE_S,
@@ -604,7 +608,7 @@ udp_accept(const struct addr *a, struct bound *b, struct sockaddr_storage *ss,
 	ssize_t			 n;
 	int			 fd, i;
 
-	for (i = 0; i < EARLY_MAX; i++) {
+	for (i = 0; i < SORT_BATCH; i++) {
 		n = listen_recv(l, b->fd, ss, len);
 		if (n == -1)
 			return -1;
@@ -702,7 +706,7 @@ others_cb(evutil_socket_t fd, short what, void *arg)
 	int			 i;
 
 	(void)what;
-	for (i = 0; i < EARLY_MAX && recv(fd, dgram, sizeof dgram, 0) >= 0;
+	for (i = 0; i < SORT_BATCH && recv(fd, dgram, sizeof dgram, 0) >= 0;
 	    i++)
 		us->t->stats.dropped++;
 }
