@@ -287,6 +287,15 @@ assert left["frames_in"] + left["dropped"] + left["kernel_dropped"] == 200000, l
 	assert_equal "$(cat "$T/all.log")" "six"
 	kill "$WEIR_PID"
 	wait_exit "$WEIR_PID" || return 1
+	# -6 fixes the family as udp6-listen: does.
+	rm -f "$T/ready"
+	start_weir "$T/ready" -6 -k -p line udp-listen:0 "append:$T/minus6.log" 2>"$T/weir.err"
+	assert_equal "${ADDR%:*}" "udp:[::1]"
+	udppeer client ::1 "${ADDR##*:}" tagain --wait 0
+	wait_count "$T/minus6.log" 1 || return 1
+	assert_equal "$(cat "$T/minus6.log")" "again"
+	kill "$WEIR_PID"
+	wait_exit "$WEIR_PID" || return 1
 }
 
 @test "udp-listen: --broker relays each peer's datagrams to the others" {
