@@ -31,7 +31,7 @@ SRCS	 = src/acl.c src/cli.c src/flow.c src/hub.c src/kind.c src/listener.c src/l
 	   src/sock.c src/transport.c src/transport-exec.c \
 	   src/tls.c src/transport-file.c src/transport-stdio.c \
 	   src/transport-tcp.c src/transport-tls.c src/transport-tls-listen.c \
-	   src/transport-unix.c src/util.c $(CODEC_SRCS)
+	   src/transport-udp.c src/transport-unix.c src/util.c $(CODEC_SRCS)
 OBJS	 = $(SRCS:.c=.o)
 FUZZ_TARGETS = tests/fuzz/fuzz-line tests/fuzz/fuzz-netstring tests/fuzz/fuzz-cli
 FUZZ_SECONDS ?= 30
@@ -41,7 +41,7 @@ HDRS	 = $(wildcard src/*.h)
 # Debian packages the build and the tests need.
 DEB_DEPS = gcc make libevent-dev libssl-dev pkg-config bats bats-support \
 	   bats-assert bats-file mandoc python3 time clang libclang-rt-14-dev \
-	   valgrind openssl curl tmux jq
+	   valgrind openssl curl tmux jq dnsmasq-base bind9-dnsutils
 # And what the benchmarks compare weir with.
 BENCH_DEPS = socat ncat pv
 

@@ -56,8 +56,8 @@ _weir()
 	local slows='block drop close'
 	local o
 	local addrs='- stdio fd: file: write: append: tcp: tcp-listen: tcp4:
-		tcp4-listen: tcp6: tcp6-listen: tls: tls-listen: unix: unix-listen:
-		exec:'
+		tcp4-listen: tcp6: tcp6-listen: tls: tls-listen: udp: udp4: udp6:
+		udp-listen: udp4-listen: udp6-listen: unix: unix-listen: exec:'
 
 	# The whole word before the cursor, ':' and '=' included.
 	line=${COMP_LINE:0:COMP_POINT}
@@ -162,6 +162,12 @@ _weir()
 			;;
 		unix:*|unix-listen:*)
 			o='sndbuf= rcvbuf='
+			;;
+		udp:*|udp[46]:*)
+			o='bind= sndbuf= rcvbuf= linger='
+			;;
+		udp-listen:*|udp[46]-listen:*)
+			o='sndbuf= rcvbuf= linger='
 			;;
 		*)
 			o=

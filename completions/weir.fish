@@ -47,7 +47,7 @@ function __weir_address
                 "$head,rate=" "write at most SIZE bytes per second to this address"
             # Socket options.
             switch $tok
-                case 'tcp:*' 'tcp4:*' 'tcp6:*' 'tls:*'
+                case 'tcp:*' 'tcp4:*' 'tcp6:*' 'tls:*' 'udp:*' 'udp4:*' 'udp6:*'
                     printf '%s\t%s\n' "$head,bind=" "connect from this source address, HOST[:PORT]"
             end
             switch $tok
@@ -57,7 +57,7 @@ function __weir_address
                         "$head,keepalive=" "SO_KEEPALIVE, probe an idle connection (default no)"
             end
             switch $tok
-                case 'tcp:*' 'tcp4:*' 'tcp6:*' 'tls:*' 'tcp-listen:*' 'tcp4-listen:*' 'tcp6-listen:*' 'tls-listen:*' 'unix:*' 'unix-listen:*'
+                case 'tcp:*' 'tcp4:*' 'tcp6:*' 'tls:*' 'tcp-listen:*' 'tcp4-listen:*' 'tcp6-listen:*' 'tls-listen:*' 'unix:*' 'unix-listen:*' 'udp:*' 'udp4:*' 'udp6:*' 'udp-listen:*' 'udp4-listen:*' 'udp6-listen:*'
                     printf '%s\t%s\n' \
                         "$head,sndbuf=" "the kernel's send buffer (SO_SNDBUF)" \
                         "$head,rcvbuf=" "the kernel's receive buffer (SO_RCVBUF)"
@@ -67,6 +67,8 @@ function __weir_address
                     printf '%s\t%s\n' "$head,mode=" "permissions of the socket file (octal)"
                 case 'exec:*'
                     printf '%s\t%s\n' "$head,pty" "run the command on a pseudo-terminal, not pipes"
+                case 'udp:*' 'udp4:*' 'udp6:*' 'udp-listen:*' 'udp4-listen:*' 'udp6-listen:*'
+                    printf '%s\t%s\n' "$head,linger=" "once the other side has ended, read on until quiet this long (default 1 s)"
                 case 'tls:*'
                     printf '%s\t%s\n' \
                         "$head,verify=" "check the certificate chain and name (default yes)" \
@@ -101,6 +103,12 @@ function __weir_address
                 "tcp6-listen:" "listen for TCP connections on [HOST:]PORT, IPv6 only" \
                 "tls:" "connect over TLS to HOST:PORT (the certificate is verified)" \
                 "tls-listen:" "listen for TLS connections on [HOST:]PORT" \
+                "udp:" "a connected UDP socket to HOST:PORT, one datagram one frame" \
+                "udp4:" "a connected UDP socket to HOST:PORT, IPv4 only" \
+                "udp6:" "a connected UDP socket to HOST:PORT, IPv6 only" \
+                "udp-listen:" "receive datagrams on [HOST:]PORT, each source a peer" \
+                "udp4-listen:" "receive datagrams on [HOST:]PORT, IPv4 only" \
+                "udp6-listen:" "receive datagrams on [HOST:]PORT, IPv6 only" \
                 "unix:" "connect to a Unix socket" \
                 "unix-listen:" "listen for connections on a Unix socket" \
                 "exec:" "run /bin/sh -c COMMAND"

@@ -315,6 +315,9 @@ parse_addr_option(struct addr *a, const char *text, const char *opt,
 			return CLI_USAGE;
 		fo->rate = v;
 	} else if (len == 5 && strncmp(opt, "proto", len) == 0) {
+		if (a->kind->flags & KIND_MESSAGES)
+			return usage_error("%s: proto= does not apply: each "
+			    "message is one frame", text);
 		if (proto_parse_name(val, &fo->proto.kind) == -1)
 			return usage_error("%s: unknown protocol '%s' (relay, "
 			    "line or netstring)", text, val);
@@ -406,6 +409,9 @@ parse_addr(struct addr *a, const char *text, const struct flow_opts *global)
 	a->high_water = fo.high_water;
 	a->rate = fo.rate;
 	a->proto = fo.proto;
+	/* A message is a frame as it is: -p is for the other side. */
+	if (a->kind->flags & KIND_MESSAGES)
+		a->proto.kind = PROTO_RELAY;
 	if (fo.has_low)
 		a->low_water = fo.low_water;
 	else
@@ -507,6 +513,7 @@ cli_parse(int argc, char **argv, struct config *cfg)
 	struct addr	  tmp;
 	uint64_t	  v;
 	int		  i, nstdio = 0, has_max_conns = 0, has_slow = 0;
+	int		  has_idle = 0;
 	char		  err[128], optname[64], **path;
 	int		  ch, only_lr = 0, only_rl = 0, nargs;
 
@@ -617,6 +624,7 @@ cli_parse(int argc, char **argv, struct config *cfg)
 		case 'q':
 		case 'w':
 		case 'i':
+			has_idle |= ch == 'i';
 			if (util_parse_seconds(optarg, ch == 'q' ?
 			    &cfg->eof_timeout : ch == 'w' ?
 			    &cfg->connect_timeout : &cfg->idle_timeout,
@@ -731,6 +739,14 @@ cli_parse(int argc, char **argv, struct config *cfg)
 		cfg->left = cfg->right;
 		cfg->right = tmp;
 	}
+	/*
+	 * Peers that never say goodbye (datagrams) are forgotten when idle;
+	 * a lone peer is not, nor is a listener waiting for its first.
+	 */
+	for (i = 0; i < 2 && !has_idle && (cfg->keep_open || cfg->broker); i++)
+		if (cli_is_listener(i == 0 ? &cfg->left : &cfg->right))
+			cfg->idle_timeout = (i == 0 ? &cfg->left :
+			    &cfg->right)->kind->idle_timeout;
 	if (cli_is_listener(&cfg->left) && cli_is_listener(&cfg->right))
 		return usage_error("%s and %s: only one listener is allowed",
 		    cfg->left.name, cfg->right.name);

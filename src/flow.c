@@ -58,6 +58,7 @@ flow_add(struct flow_stats *sum, const struct flow_stats *st)
 	sum->pauses += st->pauses;
 	sum->paused_s += st->paused_s;
 	sum->dropped += st->dropped;
+	sum->kernel_dropped += st->kernel_dropped;
 	sum->errors += st->errors;
 	sum->undelivered += st->undelivered;
 	sum->discarded += st->discarded;
@@ -144,7 +145,8 @@ flow_report_text(FILE *f, const struct flow_totals *tt)
 			    (unsigned long long)sd->conns,
 			    sd->conns == 1 ? "" : "s");
 		fprintf(f, ": in %llu B %llu frames, out %llu B %llu frames, "
-		    "paused %llu times %.3f s, dropped %llu, errors %llu, "
+		    "paused %llu times %.3f s, dropped %llu, kernel dropped %llu, "
+		    "errors %llu, "
 		    "undelivered %llu B, discarded %llu B\n",
 		    (unsigned long long)st->bytes_in,
 		    (unsigned long long)st->frames_in,
@@ -152,6 +154,7 @@ flow_report_text(FILE *f, const struct flow_totals *tt)
 		    (unsigned long long)st->frames_out,
 		    (unsigned long long)st->pauses, st->paused_s,
 		    (unsigned long long)st->dropped,
+		    (unsigned long long)st->kernel_dropped,
 		    (unsigned long long)st->errors,
 		    (unsigned long long)st->undelivered,
 		    (unsigned long long)st->discarded);
@@ -189,6 +192,7 @@ static const struct json_key json_keys[] = {
 	{ "pauses",		offsetof(struct flow_stats, pauses) },
 	{ "paused_s",		offsetof(struct flow_stats, paused_s) },
 	{ "dropped",		offsetof(struct flow_stats, dropped) },
+	{ "kernel_dropped",	offsetof(struct flow_stats, kernel_dropped) },
 	{ "errors",		offsetof(struct flow_stats, errors) },
 	{ "undelivered",	offsetof(struct flow_stats, undelivered) },
 	{ "discarded",		offsetof(struct flow_stats, discarded) },

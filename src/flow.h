@@ -14,6 +14,7 @@ struct flow_stats {
 	uint64_t	 frames_out;
 	uint64_t	 pauses;
 	uint64_t	 dropped;	/* frames: --slow drop, or skipped */
+	uint64_t	 kernel_dropped; /* datagrams the kernel dropped unread */
 	uint64_t	 errors;
 	uint64_t	 undelivered;	/* bytes queued here, never written */
 	uint64_t	 discarded;	/* bytes read here, never passed on */

@@ -148,7 +148,7 @@ hub_node_new(struct hub *h, const struct addr *a, int side, int conn)
 	/* Its consumers all speak the other side's protocol (a broker's own). */
 	out = h->route->own_side ? a : hub_side_addr(h, 1 - side);
 	n->proto = proto_new(&a->proto, &out->proto,
-	    (out->kind->flags & (KIND_MESSAGES | KIND_WHOLE)) != 0);
+	    (a->kind->flags & KIND_MESSAGES) != 0, kind_message_max(out));
 	TAILQ_INSERT_TAIL(&h->live, n, entry);
 	h->sides[side].nodes++;
 	return n;
@@ -771,15 +771,21 @@ static void
 log_conn_end(struct hub *h, struct node *n)
 {
 	const struct flow_stats	*st = transport_stats(n->t);
+	char			 kernel[64] = "";
 
+	/* Datagrams lost before they were read: never silently. */
+	if (st->kernel_dropped > 0)
+		snprintf(kernel, sizeof kernel, ", kernel dropped %llu",
+		    (unsigned long long)st->kernel_dropped);
 	log_debug("%s: closed after %.3f s (%s): in %llu B %llu frame%s, "
-	    "out %llu B %llu frame%s", transport_name(n->t),
+	    "out %llu B %llu frame%s%s", transport_name(n->t),
 	    util_now() - n->born, n->why != NULL ? n->why : hub_finished(n) ?
 	    "eof" : h->ending ? "weir ended" : "closed",
 	    (unsigned long long)st->bytes_in,
 	    (unsigned long long)st->frames_in, st->frames_in == 1 ? "" : "s",
 	    (unsigned long long)st->bytes_out,
-	    (unsigned long long)st->frames_out, st->frames_out == 1 ? "" : "s");
+	    (unsigned long long)st->frames_out, st->frames_out == 1 ? "" : "s",
+	    kernel);
 }
 
 /* Bytes n read that are not (yet) passed on: input, an unfinished frame. */

@@ -2,6 +2,7 @@
  * The table of kinds, and the parsers of arguments that several kinds
  * share: paths, and [HOST:]PORT.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,7 @@
 
 extern const struct kind kind_fd, kind_file, kind_write, kind_append,
     kind_tcp, kind_tcp_listen, kind_unix, kind_unix_listen, kind_exec,
-    kind_tls, kind_tls_listen;
+    kind_tls, kind_tls_listen, kind_udp, kind_udp_listen;
 
 /* Every kind an address may name, "-" (kind_stdio) included. */
 static const struct kind *const kinds[] = {
@@ -33,6 +34,8 @@ static const struct kind *const kinds[] = {
 	&kind_exec,
 	&kind_tls,
 	&kind_tls_listen,
+	&kind_udp,
+	&kind_udp_listen,
 };
 
 static int	host_chars_ok(const char *, size_t);
@@ -92,6 +95,20 @@ kind_help(FILE *f, int opts)
 		if ((text = opts ? kinds[i]->help_opts : kinds[i]->help) !=
 		    NULL)
 			fputs(text, f);
+}
+
+/*
+ * The largest frame an address takes as one unit, where each frame ends
+ * matters to it: a message kind's largest message, any size for one
+ * that keeps frames whole; 0 when it takes a stream.
+ */
+size_t
+kind_message_max(const struct addr *a)
+{
+	if (!(a->kind->flags & (KIND_MESSAGES | KIND_WHOLE)))
+		return 0;
+	return a->kind->message_max != NULL ? a->kind->message_max(a) :
+	    SIZE_MAX;
 }
 
 /* An address's name for a message, cut when it would flood the screen. */

@@ -7,6 +7,9 @@
 #ifndef WEIR_KIND_H
 #define WEIR_KIND_H
 
+#include <sys/types.h>
+#include <sys/socket.h>
+
 #include <stddef.h>
 
 struct addr;
@@ -34,6 +37,15 @@ struct bound {
 struct kind_listen {
 	int	(*bind)(const struct addr *, struct bound *, char **);
 	void	(*unbind)(const struct addr *, struct bound *);
+	/*
+	 * A kind that makes its connections itself (sorting datagrams by
+	 * peer): the next new peer's descriptor and address, or -1 with
+	 * errno (EAGAIN: none now).  NULL: accept(2).
+	 */
+	int	(*accept)(const struct addr *, struct bound *,
+		    struct sockaddr_storage *, socklen_t *);
+	/* A peer its accept gave and the owner refused: closed by the kind. */
+	void	(*refuse)(const struct addr *, struct bound *, int);
 	/* What each accepted connection is, handshake included. */
 	const struct transport_ops *conn;
 };
@@ -43,6 +55,8 @@ struct kind {
 	int		 flags;
 	const char	*help;		/* --help: its addresses */
 	const char	*help_opts;	/* --help: its options, if any */
+	/* A listener's: -i for its peers when none is given (0: none). */
+	double		 idle_timeout;
 	/* TYPE:ARGS's ARGS; -1 with a message (without "weir: "). */
 	int	(*parse)(struct addr *, const char *, char **);
 	/*
@@ -58,6 +72,8 @@ struct kind {
 	int	(*check)(struct addr *, char **);
 	/* Releases what parse and option made beyond the common fields. */
 	void	(*free)(struct addr *);
+	/* KIND_MESSAGES: the largest message it sends (NULL: any size). */
+	size_t	(*message_max)(const struct addr *);
 	const struct transport_ops *ops;	/* open, read, write, ... */
 	const struct kind_listen *listen;	/* listeners only */
 };
@@ -69,6 +85,7 @@ extern const struct kind kind_stdio;
 const struct kind *kind_find(const char *, size_t, int *);
 void	 kind_help(FILE *, int);
 
+size_t	 kind_message_max(const struct addr *);
 int	 kind_arg_path(struct addr *, const char *, size_t, char **);
 int	 kind_arg_hostport(struct addr *, const char *, int, char **);
 

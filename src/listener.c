@@ -1,5 +1,6 @@
 /*
- * Listening addresses.  The kind binds; this accepts, asks the owner
+ * Listening addresses.  The kind binds; this accepts (or the kind makes
+ * each connection itself, as a datagram socket's peers), asks the owner
  * whether to admit each peer, and runs each connection's opening (its
  * kind's handshake, under the engine's deadline) while the connection is
  * this listener's; once open it is handed over.  Accepting never spins:
@@ -129,7 +130,9 @@ accept_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	for (i = 0; i < ACCEPT_BATCH && l->b.fd != -1; i++) {
 		len = sizeof ss;
-		s = accept4(l->b.fd, (struct sockaddr *)&ss, &len,
+		s = l->addr->kind->listen->accept != NULL ?
+		    l->addr->kind->listen->accept(l->addr, &l->b, &ss, &len) :
+		    accept4(l->b.fd, (struct sockaddr *)&ss, &len,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (s == -1) {
 			accept_failed(l);
@@ -172,7 +175,10 @@ take(struct listener *l, int s, const struct sockaddr *sa, socklen_t len)
 	if (l->addr->kind->flags & KIND_INET)
 		peer = sock_peer_name(sa, len);
 	if (!l->cbs->admit(peer, sa, l->arg)) {
-		close(s);
+		if (l->addr->kind->listen->refuse != NULL)
+			l->addr->kind->listen->refuse(l->addr, &l->b, s);
+		else
+			close(s);
 		free(peer);
 		return;
 	}
@@ -286,10 +292,11 @@ listener_close(struct listener *l)
 		return;
 	event_del(l->ev);
 	evtimer_del(l->retry);
-	close(l->b.fd);
-	l->b.fd = -1;
+	/* Before the socket goes: a kind may still take what it holds. */
 	if (l->addr->kind->listen->unbind != NULL)
 		l->addr->kind->listen->unbind(l->addr, &l->b);
+	close(l->b.fd);
+	l->b.fd = -1;
 	/* None is inside a callback of its own: free them now. */
 	while ((o = TAILQ_FIRST(&l->opening)) != NULL) {
 		forget(o);

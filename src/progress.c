@@ -29,7 +29,7 @@
 #define TICK_S		0.25	/* at most 4 redraws a second */
 #define WINDOW		8	/* ticks the current rate spans: 2 s */
 #define DEFAULT_WIDTH	80	/* when the terminal does not say */
-#define FIELD_MAX	32
+#define FIELD_MAX	40
 
 /* The fields, in the order they are shown. */
 enum field {
@@ -40,7 +40,7 @@ enum field {
 	F_RL_RATE,
 	F_BUF,		/* bytes queued for consumers */
 	F_CONNS,	/* open, where a side has one stream per connection */
-	/* Datagrams dropped by the kernel (UDP) go here, once counted. */
+	F_KERNEL,	/* datagrams the kernel dropped, once there are some */
 	F_STATE,	/* paused or flowing */
 	NFIELDS
 };
@@ -50,7 +50,7 @@ enum field {
  * stays, cut short only when nothing else is left.
  */
 static const enum field drop_order[] = {
-	F_TIME, F_CONNS, F_BUF, F_RL_RATE, F_RL, F_LR_RATE, F_LR
+	F_TIME, F_CONNS, F_BUF, F_RL_RATE, F_RL, F_LR_RATE, F_LR, F_KERNEL
 };
 
 struct sample {
@@ -163,6 +163,7 @@ fields(struct progress *pg, char f[NFIELDS][FIELD_MAX])
 	const struct sample	*old;
 	struct sample		 cur;
 	unsigned		 secs;
+	uint64_t		 kernel;
 
 	pg->sample(pg->arg, &tt);
 	take(pg, &tt, &cur);
@@ -186,6 +187,11 @@ fields(struct progress *pg, char f[NFIELDS][FIELD_MAX])
 	if (tt.side[0].many || (tt.sides == 2 && tt.side[1].many))
 		snprintf(f[F_CONNS], FIELD_MAX, "%llu conn%s",
 		    (unsigned long long)tt.open, tt.open == 1 ? "" : "s");
+	kernel = tt.side[0].stats.kernel_dropped +
+	    (tt.sides == 2 ? tt.side[1].stats.kernel_dropped : 0);
+	if (kernel > 0)
+		snprintf(f[F_KERNEL], FIELD_MAX, "kernel dropped %llu",
+		    (unsigned long long)kernel);
 	snprintf(f[F_STATE], FIELD_MAX, "%s", tt.paused ? "paused" :
 	    "flowing");
 	/* The oldest sample gives way to this one. */

@@ -16,6 +16,8 @@
 
 /* Encoded frames are written into reserved space this large at a time. */
 #define OUT_CHUNK	(64 * 1024)
+/* A relay read smaller than this is copied on, not moved in its chain. */
+#define PACK_MAX	4096
 
 struct proto {
 	struct proto_opts	 in;
@@ -24,6 +26,8 @@ struct proto {
 	int			 pass;		/* relay to relay */
 	int			 run;		/* line to the same line */
 	int			 keep;		/* note where each frame ends */
+	size_t			 msg_max;	/* the largest message out */
+	int			 msg_in;	/* each read is a message */
 	size_t			*lens;		/* of the last forward's frames */
 	size_t			 nlens;
 	size_t			 cap;
@@ -47,25 +51,36 @@ static inline int scan_lines(struct proto *, struct evbuffer *,
 static void	 encode(struct proto *, struct outbuf *, const char *, size_t);
 static void	 more_lens(struct proto *);
 static inline void add_len(struct proto *, size_t);
+static void	 relay(struct proto *, struct outbuf *, struct evbuffer *, int,
+		    uint64_t, uint64_t *);
 
 /*
- * One direction: frames decoded as in says, encoded as out says; with
- * keep, where each encoded frame ends is noted too (the consumer
- * carries messages, each frame one of them, or keeps frames whole).
+ * One direction: frames decoded as in says, encoded as out says.  With
+ * msg_in the producer carries messages: each forward's input is one
+ * frame, empty ones included.  With msg_max the consumer carries
+ * messages of at most that many bytes: where each encoded frame ends is
+ * noted, relay reads are cut to that size, and a longer decoded frame
+ * is oversize, as one over max-frame is.
  */
 struct proto *
-proto_new(const struct proto_opts *in, const struct proto_opts *out, int keep)
+proto_new(const struct proto_opts *in, const struct proto_opts *out,
+    int msg_in, size_t msg_max)
 {
 	struct proto	*p;
 
 	p = xcalloc(1, sizeof *p);
 	p->in = *in;
 	p->out = *out;
-	p->dec = proto_dec_new(in);
+	if (msg_max != 0 && in->kind != PROTO_RELAY &&
+	    p->in.max_frame > msg_max)
+		p->in.max_frame = msg_max;
+	p->dec = proto_dec_new(&p->in);
 	p->pass = in->kind == PROTO_RELAY && out->kind == PROTO_RELAY;
+	p->keep = msg_max != 0;
 	p->run = in->kind == PROTO_LINE && out->kind == PROTO_LINE &&
 	    !in->crlf && !out->crlf && in->delim == out->delim;
-	p->keep = keep;
+	p->msg_max = msg_max;
+	p->msg_in = msg_in;
 	return p;
 }
 
@@ -164,6 +179,40 @@ encode(struct proto *p, struct outbuf *ob, const char *data, size_t len)
 }
 
 /*
+ * One read is one frame, however many chains it filled (a message in
+ * is one even when empty; at eof nothing is left of it), cut into
+ * pieces that each fit one message out.
+ */
+static void
+relay(struct proto *p, struct outbuf *ob, struct evbuffer *in, int eof,
+    uint64_t max, uint64_t *got)
+{
+	size_t	 len = evbuffer_get_length(in), n;
+
+	if (max == 0 || (len == 0 && (!p->msg_in || eof)))
+		return;
+	do {
+		n = p->msg_max != 0 && len > p->msg_max ? p->msg_max : len;
+		if (p->pass && n >= PACK_MAX) {
+			note_frame(p, n);
+			evbuffer_remove_buffer(in, ob->buf, n);
+		} else if (p->pass) {
+			/* Packed: a chain of its own would hold a whole read. */
+			note_frame(p, n);
+			evbuffer_add(ob->buf, evbuffer_pullup(in, (ev_ssize_t)n),
+			    n);
+			evbuffer_drain(in, n);
+		} else {
+			encode(p, ob, (const char *)evbuffer_pullup(in,
+			    (ev_ssize_t)n), n);
+			evbuffer_drain(in, n);
+		}
+		len -= n;
+		(*got)++;
+	} while (len > 0);
+}
+
+/*
  * Move the whole lines at the head of in to out as they are, counting
  * them (noting each, if kept) and checking each against max-frame, at
  * most room of them.
@@ -256,24 +305,10 @@ proto_forward(struct proto *p, struct evbuffer *in, struct evbuffer *out,
 	p->nlens = 0;
 	if (p->err != NULL)
 		return -1;
-	if (p->pass) {
-		if (evbuffer_get_length(in) > 0 && max > 0) {
-			note_frame(p, evbuffer_get_length(in));
-			evbuffer_add_buffer(out, in);
-			(*frames)++;
-		}
-		return 0;
-	}
 	memset(&ob, 0, sizeof ob);
 	ob.buf = out;
 	if (p->in.kind == PROTO_RELAY) {
-		/* One read is one frame, however many chains it filled. */
-		if ((off = evbuffer_get_length(in)) > 0 && max > 0) {
-			encode(p, &ob, (const char *)evbuffer_pullup(in, -1),
-			    off);
-			evbuffer_drain(in, off);
-			got++;
-		}
+		relay(p, &ob, in, eof, max, &got);
 		goto done;
 	}
 	while (evbuffer_get_length(in) > 0 && got < max) {

@@ -70,7 +70,7 @@ struct evbuffer;
 struct proto;
 
 struct proto	*proto_new(const struct proto_opts *, const struct proto_opts *,
-		    int);
+		    int, size_t);
 void		 proto_free(struct proto *);
 int		 proto_forward(struct proto *, struct evbuffer *,
 		    struct evbuffer *, int, uint64_t, uint64_t *);

@@ -222,8 +222,8 @@ prepare(struct transport *t, const struct sock_target *tg)
 		    tg->ss.ss_family == AF_INET6 ? 6 : 4, bind_host_shown(o)));
 		return -1;
 	}
-	fd = socket(tg->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0);
+	fd = socket(tg->ss.ss_family, tg->type | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
 	if (fd == -1) {
 		target_failed(c, xasprintf("socket: %s", strerror(errno)));
 		return -1;
@@ -343,7 +343,8 @@ ai_family(int family)
 
 /* Every address HOST:PORT resolves to, in order; -1 once it has failed. */
 int
-sock_tcp_resolve(struct transport *t, struct sock_target **out, size_t *np)
+sock_resolve(struct transport *t, int type, struct sock_target **out,
+    size_t *np)
 {
 	struct addrinfo		 hints, *res, *ai;
 	struct sock_target	*targets;
@@ -352,8 +353,7 @@ sock_tcp_resolve(struct transport *t, struct sock_target **out, size_t *np)
 
 	memset(&hints, 0, sizeof hints);
 	hints.ai_family = ai_family(t->addr->family);
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_protocol = IPPROTO_TCP;
+	hints.ai_socktype = type;
 	hints.ai_flags = AI_NUMERICSERV;
 	if ((rv = getaddrinfo(t->addr->host, t->addr->port, &hints, &res))
 	    != 0) {
@@ -370,6 +370,7 @@ sock_tcp_resolve(struct transport *t, struct sock_target **out, size_t *np)
 			continue;
 		memcpy(&targets[n].ss, ai->ai_addr, ai->ai_addrlen);
 		targets[n].len = ai->ai_addrlen;
+		targets[n].type = type;
 		n++;
 	}
 	freeaddrinfo(res);
@@ -408,8 +409,7 @@ choose_sources(struct transport *t, struct sock_target *tg, size_t n)
 
 	memset(&hints, 0, sizeof hints);
 	hints.ai_family = ai_family(t->addr->family);
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_protocol = IPPROTO_TCP;
+	hints.ai_socktype = tg->type;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
 	if ((rv = getaddrinfo(o->bind_host, o->bind_port != NULL ?
 	    o->bind_port : "0", &hints, &res)) != 0) {
@@ -431,13 +431,13 @@ choose_sources(struct transport *t, struct sock_target *tg, size_t n)
 }
 
 static int
-bind_one(const struct addr *a, int family, const struct sockaddr *sa,
+bind_one(const struct addr *a, int type, int family, const struct sockaddr *sa,
     socklen_t len, int v6only, char **err)
 {
 	int	 fd, on = 1;
 
-	if ((fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0)) == -1) {
+	if ((fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) ==
+	    -1) {
 		*err = xasprintf("socket: %s", strerror(errno));
 		return -1;
 	}
@@ -458,7 +458,7 @@ bind_one(const struct addr *a, int family, const struct sockaddr *sa,
 		close(fd);
 		return -1;
 	}
-	if (listen(fd, LISTEN_BACKLOG) == -1) {
+	if (type == SOCK_STREAM && listen(fd, LISTEN_BACKLOG) == -1) {
 		*err = xasprintf("listen: %s", strerror(errno));
 		close(fd);
 		return -1;
@@ -467,12 +467,12 @@ bind_one(const struct addr *a, int family, const struct sockaddr *sa,
 }
 
 /*
- * Bind and listen.  With no HOST, every interface: IPv6 and IPv4 on one
- * socket where the system allows it.  *ready is an address another weir
- * can connect to: SCHEME:HOST:PORT.
+ * Bind, and for a stream listen.  With no HOST, every interface: IPv6
+ * and IPv4 on one socket where the system allows it.  *ready is an
+ * address another weir can connect to: SCHEME:HOST:PORT.
  */
 int
-sock_tcp_bind(const struct addr *a, const char *scheme, char **ready,
+sock_bind(const struct addr *a, int type, const char *scheme, char **ready,
     char **err)
 {
 	struct addrinfo		 hints, *res, *ai;
@@ -486,14 +486,14 @@ sock_tcp_bind(const struct addr *a, const char *scheme, char **ready,
 	*err = NULL;
 	memset(&hints, 0, sizeof hints);
 	hints.ai_family = ai_family(family);
-	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_socktype = type;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
 	if (a->host == NULL && family != 4) {
 		hints.ai_family = AF_INET6;
 		hints.ai_flags |= AI_NUMERICHOST;
 		rv = getaddrinfo("::", a->port, &hints, &res);
 		if (rv == 0) {
-			fd = bind_one(a, AF_INET6, res->ai_addr,
+			fd = bind_one(a, type, AF_INET6, res->ai_addr,
 			    res->ai_addrlen, family == 6, err);
 			freeaddrinfo(res);
 		}
@@ -514,7 +514,7 @@ sock_tcp_bind(const struct addr *a, const char *scheme, char **ready,
 		for (ai = res; ai != NULL && fd == -1; ai = ai->ai_next) {
 			free(*err);
 			*err = NULL;
-			fd = bind_one(a, ai->ai_family, ai->ai_addr,
+			fd = bind_one(a, type, ai->ai_family, ai->ai_addr,
 			    ai->ai_addrlen, 1, err);
 		}
 		freeaddrinfo(res);

@@ -1,4 +1,4 @@
-/* Socket plumbing shared by the socket kinds: TCP, Unix, TLS. */
+/* Socket plumbing shared by the socket kinds: TCP, Unix, TLS, UDP. */
 #ifndef WEIR_SOCK_H
 #define WEIR_SOCK_H
 
@@ -15,6 +15,7 @@ struct sock_target {
 	socklen_t		 len;
 	struct sockaddr_storage	 from;	/* bind=: a source of ss's family */
 	socklen_t		 fromlen;	/* 0: none */
+	int			 type;	/* SOCK_STREAM, SOCK_DGRAM */
 };
 
 /* Which socket options a kind takes (sock_option). */
@@ -32,9 +33,9 @@ void	 sock_connect(struct transport *, struct sock_target *, size_t,
 void	 sock_connect_free(struct transport *);
 char	*sock_peer_name(const struct sockaddr *, socklen_t);
 void	 sock_unmap_v4(struct sockaddr_storage *, socklen_t *);
-int	 sock_tcp_resolve(struct transport *, struct sock_target **,
+int	 sock_resolve(struct transport *, int, struct sock_target **,
 	     size_t *);
-int	 sock_tcp_bind(const struct addr *, const char *, char **,
+int	 sock_bind(const struct addr *, int, const char *, char **,
 	     char **);
 int	 sock_option(struct addr *, int, const char *, const char *,
 	     char **);

@@ -24,7 +24,9 @@
  * writev, nothing before shutdown(2)).  read and write return what they
  * moved, 0 for end of file (read), or -1 with errno; EAGAIN with t->want
  * set says what to wait for (readability when unset, for a read); a
- * failure the kind words itself leaves the words in t->err.
+ * failure the kind words itself leaves the words in t->err.  A kind
+ * with KIND_MESSAGES reads one message a call, 0 for an empty one; its
+ * end, if it has one, is transport_end_input.
  */
 struct transport_ops {
 	/* Open, connect, handshake: then transport_opened or _fail. */
@@ -33,7 +35,10 @@ struct transport_ops {
 	ssize_t	(*write)(struct transport *, const struct iovec *, int);
 	/* Say the end (TLS close_notify) before shutdown(SHUT_WR): 0, -1. */
 	int	(*shutdown)(struct transport *);
-	/* Bytes taken from the descriptor and still held inside. */
+	/*
+	 * Bytes taken from the descriptor and still held inside (messages,
+	 * for a kind that carries them: an empty one counts).
+	 */
 	size_t	(*buffered)(const struct transport *);
 	/* Free what the kind holds (connect state, TLS); may repeat. */
 	void	(*release)(struct transport *);
@@ -116,5 +121,7 @@ void	transport_fail(struct transport *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 int	transport_adopt_fd(int);
 void	transport_closed(struct transport *);
+void	transport_end_input(struct transport *);
+void	transport_wake(struct transport *);
 
 #endif

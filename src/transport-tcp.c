@@ -90,13 +90,13 @@ tcp_open(struct transport *t)
 	struct sock_target	*targets;
 	size_t			 n;
 
-	if (sock_tcp_resolve(t, &targets, &n) == 0)
+	if (sock_resolve(t, SOCK_STREAM, &targets, &n) == 0)
 		sock_connect(t, targets, n, NULL);
 }
 
 static int
 tcp_bind(const struct addr *a, struct bound *b, char **err)
 {
-	b->fd = sock_tcp_bind(a, "tcp", &b->ready, err);
+	b->fd = sock_bind(a, SOCK_STREAM, "tcp", &b->ready, err);
 	return b->fd;
 }

@@ -55,7 +55,7 @@ tls_bind(const struct addr *a, struct bound *b, char **err)
 	if (ta->ctx == NULL && (ta->ctx = tls_ctx_server(&ta->opts, err)) ==
 	    NULL)
 		return -1;
-	if ((b->fd = sock_tcp_bind(a, "tls", &ready, err)) == -1)
+	if ((b->fd = sock_bind(a, SOCK_STREAM, "tls", &ready, err)) == -1)
 		return -1;
 	pin = tls_ctx_pin(ta->ctx);
 	if (ta->opts.cert == NULL)

@@ -107,7 +107,7 @@ tls_open(struct transport *t)
 		free(err);
 		return;
 	}
-	if (sock_tcp_resolve(t, &targets, &n) == 0)
+	if (sock_resolve(t, SOCK_STREAM, &targets, &n) == 0)
 		sock_connect(t, targets, n, tls_connected);
 }
 

@@ -122,6 +122,7 @@ unix_open(struct transport *t)
 
 	tg = xcalloc(1, sizeof *tg);
 	tg->len = fill_sun((struct sockaddr_un *)&tg->ss, t->addr->path);
+	tg->type = SOCK_STREAM;
 	sock_connect(t, tg, 1, NULL);
 }
 

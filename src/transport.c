@@ -43,6 +43,8 @@
 #define RETRY_S		0.01
 /* An accepted connection's handshake, when -w does not say. */
 #define ACCEPT_TIMEOUT_S 10.0
+/* Messages read in one wakeup, so one busy socket cannot starve the rest. */
+#define MESSAGE_BATCH	64
 /* Extents handed to a kind's own write at once. */
 #define WRITE_IOV	16
 
@@ -66,6 +68,7 @@ static void	write_cb(evutil_socket_t, short, void *);
 static void	timer_cb(evutil_socket_t, short, void *);
 static void	notify_cb(evutil_socket_t, short, void *);
 static void	linger(struct transport *);
+static int	refused(struct transport *);
 static void	read_some(struct transport *, short);
 static ssize_t	write_some(struct transport *, size_t *);
 static int	out_iov(struct transport *, size_t *, struct iovec *);
@@ -455,6 +458,14 @@ transport_read_start(struct transport *t)
 		event_active(t->rev, EV_READ, 1);
 }
 
+/* A kind holds input no readiness will announce: read it soon. */
+void
+transport_wake(struct transport *t)
+{
+	if (t->reading && t->rev != NULL && !t->read_waits)
+		event_active(t->rev, EV_READ, 1);
+}
+
 void
 transport_read_stop(struct transport *t)
 {
@@ -509,6 +520,9 @@ read_cb(evutil_socket_t fd, short what, void *arg)
 static void
 resize_reads(struct transport *t, size_t n)
 {
+	/* A message cut short by a small buffer would be lost. */
+	if (t->messages)
+		return;
 	if (n >= t->read_size && t->read_size < READ_MAX)
 		t->read_size = t->read_size * 2 + 128 > READ_MAX ?
 		    READ_MAX : t->read_size * 2 + 128;
@@ -531,9 +545,43 @@ read_failed(struct transport *t)
 	}
 	transport_read_stop(t);
 	t->read_eof = 1;
+	if (refused(t))
+		return;
 	io_fail(t, TRANSPORT_OP_READ, "read: %s", why(t));
 }
 
+/*
+ * A datagram's peer was not there (an ICMP port unreachable, told on a
+ * later send or receive): it fails as a refused connect does.
+ */
+static int
+refused(struct transport *t)
+{
+	if (errno != ECONNREFUSED || t->err != NULL)
+		return 0;
+	io_fail(t, TRANSPORT_OP_OPEN, "%s", strerror(ECONNREFUSED));
+	return 1;
+}
+
+/*
+ * A kind that carries messages says its input has ended (a datagram
+ * socket quiet for linger=): the owner is told as of an end of file.
+ */
+void
+transport_end_input(struct transport *t)
+{
+	if (t->read_eof || t->closing)
+		return;
+	transport_read_stop(t);
+	t->read_eof = 1;
+	note(t, NOTE_EOF, TRANSPORT_OP_READ, NULL);
+}
+
+/*
+ * Read what is there into the input and hand it to the owner.  A kind
+ * that carries messages reads one a call, whole, an empty one included:
+ * its reads never return an end of file (transport_end_input says it).
+ */
 static void
 read_some(struct transport *t, short what)
 {
@@ -541,7 +589,7 @@ read_some(struct transport *t, short what)
 	struct iovec		 iov[2];
 	ssize_t			 n, left;
 	size_t			 want;
-	int			 nv, i;
+	int			 nv, i, batch = 0;
 
 again:
 	if (t->read_size == 0)
@@ -558,7 +606,7 @@ again:
 	/* A terminal's master whose other side has closed reads EIO. */
 	if (n == -1 && errno == EIO && t->eio_eof)
 		n = 0;
-	if (n <= 0) {
+	if (n < 0 || (n == 0 && !t->messages)) {
 		evbuffer_commit_space(t->in, v, 0);
 		if (n == 0) {
 			transport_read_stop(t);
@@ -579,6 +627,9 @@ again:
 	t->cbs->readable(t, t->in, t->arg);
 	if (!t->reading)
 		return;
+	/* Messages are read one a call: take a few more while there. */
+	if (t->messages && ++batch < MESSAGE_BATCH)
+		goto again;
 	/*
 	 * The peer has closed and this read did not fill the space: its end
 	 * of file is next; take it now, not a turn later.
@@ -881,8 +932,9 @@ static void
 write_error(struct transport *t, ssize_t n)
 {
 	t->write_failed = 1;
-	io_fail(t, TRANSPORT_OP_WRITE, "write: %s", n == 0 ?
-	    "wrote nothing" : why(t));
+	if (n >= 0 || !refused(t))
+		io_fail(t, TRANSPORT_OP_WRITE, "write: %s", n == 0 ?
+		    "wrote nothing" : why(t));
 	/* After the words: cutting may set errno. */
 	cut_torn(t);
 	t->lost += evbuffer_get_length(t->out);

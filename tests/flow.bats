@@ -132,8 +132,8 @@ rss_limit 16384 49152
 	run -0 --separate-stderr weir --stats - - <"$T/in"
 	assert_output "hello"
 	assert_equal "$stderr" "\
-weir: stats LEFT -: in 5 B 1 frames, out 0 B 0 frames, paused 0 times 0.000 s, dropped 0, errors 0, undelivered 0 B, discarded 0 B
-weir: stats RIGHT -: in 0 B 0 frames, out 5 B 1 frames, paused 0 times 0.000 s, dropped 0, errors 0, undelivered 0 B, discarded 0 B"
+weir: stats LEFT -: in 5 B 1 frames, out 0 B 0 frames, paused 0 times 0.000 s, dropped 0, kernel dropped 0, errors 0, undelivered 0 B, discarded 0 B
+weir: stats RIGHT -: in 0 B 0 frames, out 5 B 1 frames, paused 0 times 0.000 s, dropped 0, kernel dropped 0, errors 0, undelivered 0 B, discarded 0 B"
 }
 
 @test "--stats=text is --stats" {
@@ -162,7 +162,7 @@ import json, sys
 doc = json.loads(sys.argv[1])
 # A pair: one stream a side, so no "connections".
 keys = {"name", "bytes_in", "frames_in", "bytes_out", "frames_out",
-        "pauses", "paused_s", "dropped", "errors",
+        "pauses", "paused_s", "dropped", "kernel_dropped", "errors",
         "undelivered", "discarded"}
 assert set(doc) >= {"left", "right"}, doc
 for side in ("left", "right"):

@@ -526,8 +526,8 @@ resource.prlimit(pid, resource.RLIMIT_NOFILE, (limit, limit))' "$1" "$2"
 	term_weir
 	assert_equal "$EXIT_STATUS" 143
 	assert_equal "$(cat "$T/err")" "\
-weir: stats LEFT tcp-listen:127.0.0.1:0 (3 connections): in 14 B 3 frames, out 0 B 0 frames, paused 0 times 0.000 s, dropped 0, errors 0, undelivered 0 B, discarded 0 B
-weir: stats RIGHT append:$T/out: in 0 B 0 frames, out 14 B 3 frames, paused 0 times 0.000 s, dropped 0, errors 0, undelivered 0 B, discarded 0 B"
+weir: stats LEFT tcp-listen:127.0.0.1:0 (3 connections): in 14 B 3 frames, out 0 B 0 frames, paused 0 times 0.000 s, dropped 0, kernel dropped 0, errors 0, undelivered 0 B, discarded 0 B
+weir: stats RIGHT append:$T/out: in 0 B 0 frames, out 14 B 3 frames, paused 0 times 0.000 s, dropped 0, kernel dropped 0, errors 0, undelivered 0 B, discarded 0 B"
 }
 
 @test "--stats=json: the listener side counts its connections" {

@@ -66,8 +66,8 @@ writer() {
 @test "--stats text shows the frames" {
 	run -0 --separate-stderr weir --stats -p line - - < <(printf 'a\nb\n')
 	assert_output $'a\nb'
-	assert_equal "$stderr" "weir: stats LEFT -: in 4 B 2 frames, out 0 B 0 frames, paused 0 times 0.000 s, dropped 0, errors 0, undelivered 0 B, discarded 0 B
-weir: stats RIGHT -: in 0 B 0 frames, out 4 B 2 frames, paused 0 times 0.000 s, dropped 0, errors 0, undelivered 0 B, discarded 0 B"
+	assert_equal "$stderr" "weir: stats LEFT -: in 4 B 2 frames, out 0 B 0 frames, paused 0 times 0.000 s, dropped 0, kernel dropped 0, errors 0, undelivered 0 B, discarded 0 B
+weir: stats RIGHT -: in 0 B 0 frames, out 4 B 2 frames, paused 0 times 0.000 s, dropped 0, kernel dropped 0, errors 0, undelivered 0 B, discarded 0 B"
 }
 
 # --- line: delimiters --------------------------------------------------

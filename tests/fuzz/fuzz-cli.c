@@ -78,7 +78,7 @@ static int
 hostport(const struct addr *a)
 {
 	return is(a, "tcp") || is(a, "tcp-listen") || is(a, "tls") ||
-	    is(a, "tls-listen");
+	    is(a, "tls-listen") || is(a, "udp") || is(a, "udp-listen");
 }
 
 static void
@@ -97,7 +97,7 @@ check_addr(const struct addr *a)
 		bug("a negative descriptor");
 	if (hostport(a)) {
 		if (a->port == NULL || *a->port == '\0')
-			bug("a TCP address without a port");
+			bug("an IP address without a port");
 		if (!cli_is_listener(a) && a->host == NULL)
 			bug("a connecting address without a host");
 		if (a->host != NULL && *a->host == '\0')
@@ -122,6 +122,8 @@ check_addr(const struct addr *a)
 		bug("rate out of range");
 	if ((unsigned)a->proto.kind > PROTO_NETSTRING)
 		bug("a protocol out of range");
+	if ((a->kind->flags & KIND_MESSAGES) && a->proto.kind != PROTO_RELAY)
+		bug("a message address with a protocol of its own");
 	if (a->proto.max_frame < 1 || a->proto.max_frame > ((size_t)1 << 40))
 		bug("max-frame out of range");
 	if (a->proto.crlf && a->proto.delim != '\n')

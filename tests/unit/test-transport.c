@@ -283,7 +283,7 @@ forward(enum proto_kind in, enum proto_kind to, const char *data, size_t len,
 	oi.max_frame = PROTO_DEFAULT_MAX_FRAME;
 	oo = oi;
 	oo.kind = to;
-	p = proto_new(&oi, &oo, 1);
+	p = proto_new(&oi, &oo, 0, SIZE_MAX);
 	src = evbuffer_new();
 	dst = evbuffer_new();
 	evbuffer_add(src, data, len);
@@ -327,7 +327,7 @@ test_glue(void)
 	o.kind = PROTO_LINE;
 	o.delim = '\n';
 	o.max_frame = 10;
-	p = proto_new(&o, &o, 0);
+	p = proto_new(&o, &o, 0, 0);
 	proto_frames(p, &n);
 	point(n == 0, "a stream consumer keeps no lengths");
 	proto_free(p);
