@@ -43,7 +43,7 @@ DEB_DEPS = gcc make libevent-dev libssl-dev pkg-config bats bats-support \
 	   bats-assert bats-file mandoc python3 time clang libclang-rt-14-dev \
 	   valgrind openssl curl tmux jq dnsmasq-base bind9-dnsutils
 # And what the benchmarks compare weir with.
-BENCH_DEPS = socat ncat pv
+BENCH_DEPS = socat ncat pv netcat-openbsd
 
 .PHONY: all deps check unit fuzz sanitize valgrind install uninstall clean demo bench lint
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh: run bench/pipe.sh, bench/tcp.sh, bench/slow.sh,
-# bench/line.sh, bench/fanin.sh, bench/proxy.sh and bench/idle.sh, then print
+# bench/line.sh, bench/fanin.sh, bench/proxy.sh, bench/idle.sh, bench/tls.sh
+# and bench/udp.sh, then print
 # a summary of the figures that have targets. `make bench` calls this.
 #
 #   bench/run.sh           SIZE=2G for pipe and tcp, SLOW_SIZE=512M for slow,
@@ -9,7 +10,8 @@
 #                          IDLE_CONNS=10000 for idle
 #   bench/run.sh quick     SIZE=256M, SLOW_SIZE=64M, LINE_SIZE=128M,
 #                          FANIN_LINES=10000, PROXY_SIZE=256M, CONNS=500,
-#                          IDLE_CONNS=2000, ROUNDS=1 (plumbing check)
+#                          IDLE_CONNS=2000, UDP_COUNT=100000,
+#                          UDP_FANIN_COUNT=5000, ROUNDS=1 (plumbing check)
 #
 # Env: WEIR, WEIR_OPTS, ROUNDS (3), SIZE (2G), SLOW_SIZE (512M), LINE_SIZE
 #      (1G), RATE (20m), SLOW_ROUNDS (1), CLIENTS (50), FANIN_LINES (100000),
@@ -21,6 +23,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 if [ "${1:-}" = quick ]; then
 	: "${SIZE:=256M}" "${SLOW_SIZE:=64M}" "${LINE_SIZE:=128M}" "${ROUNDS:=1}"
 	: "${FANIN_LINES:=10000}" "${PROXY_SIZE:=256M}" "${CONNS:=500}" "${IDLE_CONNS:=2000}"
+	: "${UDP_COUNT:=100000}" "${UDP_FANIN_COUNT:=5000}"
 fi
 export ROUNDS=${ROUNDS:-3}
 SUMMARY=$(mktemp "${TMPDIR:-/tmp}/weir-bench-summary.XXXXXX")
@@ -45,6 +48,8 @@ echo
 IDLE_CONNS=${IDLE_CONNS:-10000} bash "$here/idle.sh" || st=1
 echo
 SIZE=${TLS_SIZE:-${SIZE:-1G}} CONNS=${CONNS:-1000} IDLE_CONNS=${IDLE_CONNS:-10000} bash "$here/tls.sh" || st=1
+echo
+COUNT=${UDP_COUNT:-1000000} FANIN_COUNT=${UDP_FANIN_COUNT:-50000} bash "$here/udp.sh" || st=1
 echo
 echo "== summary (ratios are throughput: > 1 means weir is faster)"
 cat "$SUMMARY"

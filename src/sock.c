@@ -578,7 +578,7 @@ sock_option(struct addr *a, int which, const char *name, const char *val,
 	if (!(which & is)) {
 		if (is == SOCK_OPT_BIND)
 			*err = xstrdup("bind= is the source address of a "
-			    "connect (tcp:, tls:), not for this address");
+			    "connect (tcp:, tls:, udp:), not for this address");
 		else
 			*err = xasprintf("%s= is for TCP and TLS addresses",
 			    name);

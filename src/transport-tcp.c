@@ -25,12 +25,13 @@ const struct kind kind_tcp = {
 	.flags = KIND_READS | KIND_WRITES | KIND_REOPENS | KIND_FAMILY,
 	.help = "  tcp:HOST:PORT          connect over TCP (HOST a name, IPv4 "
 	    "or [IPv6])\n",
-	.help_opts = "  bind=HOST[:PORT]       tcp:, tls: connect from this "
+	.help_opts = "  bind=HOST[:PORT]       tcp:, tls:, udp: connect from this "
 	    "source address\n"
 	    "  sndbuf=SIZE, rcvbuf=SIZE\n"
 	    "                         the kernel's socket buffers (tcp, tls, "
-	    "unix, and\n"
-	    "                         their -listen)\n"
+	    "unix, udp, and\n"
+	    "                         their -listen; udp: rcvbuf 1M by "
+	    "default)\n"
 	    "  nodelay=yes|no, keepalive=yes|no\n"
 	    "                         TCP_NODELAY, SO_KEEPALIVE (tcp, tls, and "
 	    "their\n"

@@ -43,12 +43,20 @@
 #define LINGER_MAX_S	86400.0
 /* A listener's peers, forgotten after this long without traffic. */
 #define PEER_IDLE_S	60.0
-/* Datagrams held for a peer whose own socket is not yet read. */
-#define EARLY_MAX	64
+/* Bytes held for a peer whose own socket is not yet read. */
+#define EARLY_MAX	(256 * 1024)
+/*
+ * The receive buffer asked for (the kernel gives twice, capped at
+ * net.core.rmem_max): a datagram socket cannot tell a sender to wait,
+ * so it takes a burst that comes while weir is busy elsewhere.
+ */
+#define UDP_RCVBUF	(1024 * 1024)
 /* Datagrams a closing listener still sorts out of its socket. */
 #define UNBIND_MAX	1024
 /* Datagrams a listening socket sorts in one wakeup, so others get theirs. */
 #define SORT_BATCH	64
+/* Datagrams one read takes beyond its own (recvmmsg), for the next reads. */
+#define RECV_BATCH	15
 
 struct udp_listen;
 
@@ -81,6 +89,7 @@ struct udp_stream {
 	socklen_t		 peerlen;
 	struct earlies		 early;
 	size_t			 nearly;
+	size_t			 early_bytes;
 	uint64_t		 lost;		/* early ones over EARLY_MAX */
 	struct event		*others;	/* the closed listener's, ignored */
 	TAILQ_ENTRY(udp_stream)	 entry;
@@ -89,6 +98,20 @@ TAILQ_HEAD(udp_streams, udp_stream);
 
 /* A listening socket's datagram, read before it is sorted. */
 static char	dgram[UDP6_MAX + 1];
+
+/*
+ * What one read took beyond the datagram it was asked for: one stream's,
+ * handed out by its next reads.  Another stream's read first moves what
+ * is left to the owner's early list.  Pages no datagram reached are
+ * never touched.
+ */
+static struct {
+	struct udp_stream	*owner;
+	int			 next;
+	int			 count;
+	size_t			 len[RECV_BATCH];
+	char			 data[RECV_BATCH][UDP6_MAX + 1];
+} held;
 
 struct udp_listen {
 	struct sockaddr_storage	 local;		/* where peers' sockets bind */
@@ -121,7 +144,6 @@ static int	udp_accept(const struct addr *, struct bound *,
 		    struct sockaddr_storage *, socklen_t *);
 static void	udp_refuse(const struct addr *, struct bound *, int);
 static void	peer_open(struct transport *);
-static size_t	peer_buffered(const struct transport *);
 static struct udp_stream *stream_new(void);
 static void	stream_attach(struct udp_stream *, struct transport *);
 static struct udp_stream *peer_find(struct udp_listen *,
@@ -134,6 +156,13 @@ static void	ignore_others(struct udp_stream *, int);
 static void	others_cb(evutil_socket_t, short, void *);
 static ssize_t	recv_counted(int, struct iovec *, int,
 		    struct sockaddr_storage *, socklen_t *, uint32_t *);
+static ssize_t	recv_batch(int, const struct iovec *, int, uint32_t *);
+static uint32_t	*ovfl(struct msghdr *);
+static ssize_t	held_read(const struct iovec *, int);
+static void	held_evict(void);
+static void	hold_early(struct udp_stream *, const char *, size_t);
+static ssize_t	copy_out(const struct iovec *, int, const char *, size_t);
+static size_t	udp_buffered(const struct transport *);
 static ssize_t	listen_recv(struct udp_listen *, int,
 		    struct sockaddr_storage *, socklen_t *);
 static ssize_t	early_read(struct udp_stream *, const struct iovec *, int);
@@ -146,6 +175,7 @@ static const struct transport_ops udp_ops = {
 	.open = udp_open,
 	.read = udp_read,
 	.shutdown = udp_shutdown,
+	.buffered = udp_buffered,
 	.release = udp_release
 };
 
@@ -154,7 +184,7 @@ static const struct transport_ops udp_peer_ops = {
 	.open = peer_open,
 	.read = udp_read,
 	.shutdown = udp_shutdown,
-	.buffered = peer_buffered,
+	.buffered = udp_buffered,
 	.release = udp_release
 };
 
@@ -209,6 +239,7 @@ parse(struct addr *a, const char *arg, int listen, char **err)
 	ua = xcalloc(1, sizeof *ua);
 	ua->linger = LINGER_S;
 	a->opts = ua;
+	a->sock.rcvbuf = UDP_RCVBUF;
 	return kind_arg_hostport(a, arg, listen, err);
 }
 
@@ -328,6 +359,8 @@ stream_free(struct udp_stream *us)
 
 	if (us == NULL)
 		return;
+	if (held.owner == us)
+		held.owner = NULL;
 	if (us->l != NULL) {
 		TAILQ_REMOVE(&us->l->peers, us, entry);
 		if (us->l->last == us)
@@ -356,7 +389,7 @@ recv_counted(int fd, struct iovec *v, int n, struct sockaddr_storage *from,
     socklen_t *fromlen, uint32_t *drops)
 {
 	struct msghdr		 m;
-	struct cmsghdr		*c;
+	uint32_t		*c;
 	union {
 		char		 buf[CMSG_SPACE(sizeof(uint32_t))];
 		struct cmsghdr	 align;
@@ -374,30 +407,137 @@ recv_counted(int fd, struct iovec *v, int n, struct sockaddr_storage *from,
 		return -1;
 	if (from != NULL)
 		*fromlen = m.msg_namelen;
-	for (c = CMSG_FIRSTHDR(&m); c != NULL; c = CMSG_NXTHDR(&m, c))
+	if ((c = ovfl(&m)) != NULL)
+		*drops = *c;
+	return r;
+}
+
+/* A received message's SO_RXQ_OVFL count, NULL when it has none. */
+static uint32_t *
+ovfl(struct msghdr *m)
+{
+	struct cmsghdr	*c;
+
+	for (c = CMSG_FIRSTHDR(m); c != NULL; c = CMSG_NXTHDR(m, c))
 		if (c->cmsg_level == SOL_SOCKET &&
 		    c->cmsg_type == SO_RXQ_OVFL)
-			memcpy(drops, CMSG_DATA(c), sizeof *drops);
-	return r;
+			return (uint32_t *)(void *)CMSG_DATA(c);
+	return NULL;
+}
+
+/*
+ * One datagram into v, and those queued behind it, as many as fit, into
+ * held (one recvmmsg); the kernel's drop count as the last one says.
+ */
+static ssize_t
+recv_batch(int fd, const struct iovec *v, int n, uint32_t *drops)
+{
+	struct mmsghdr		 m[1 + RECV_BATCH];
+	struct iovec		 iov[2 + RECV_BATCH];
+	union {
+		char		 buf[CMSG_SPACE(sizeof(uint32_t))];
+		struct cmsghdr	 align;
+	}			 ctl[1 + RECV_BATCH];
+	uint32_t		*c;
+	int			 i, got;
+
+	memset(m, 0, sizeof m);
+	memcpy(iov, v, (size_t)n * sizeof *v);
+	for (i = 0; i <= RECV_BATCH; i++) {
+		if (i > 0) {
+			iov[i + n - 1].iov_base = held.data[i - 1];
+			iov[i + n - 1].iov_len = sizeof held.data[0];
+		}
+		m[i].msg_hdr.msg_iov = &iov[i > 0 ? i + n - 1 : 0];
+		m[i].msg_hdr.msg_iovlen = i > 0 ? 1 : (size_t)n;
+		m[i].msg_hdr.msg_control = ctl[i].buf;
+		m[i].msg_hdr.msg_controllen = sizeof ctl[i].buf;
+	}
+	if ((got = recvmmsg(fd, m, 1 + RECV_BATCH, 0, NULL)) <= 0)
+		return -1;
+	for (i = got - 1; i >= 0; i--)
+		if ((c = ovfl(&m[i].msg_hdr)) != NULL) {
+			*drops = *c;
+			break;
+		}
+	held.next = 0;
+	held.count = got - 1;
+	for (i = 1; i < got; i++)
+		held.len[i - 1] = m[i].msg_len;
+	return (ssize_t)m[0].msg_len;
 }
 
 static ssize_t
 udp_read(struct transport *t, const struct iovec *iov, int n)
 {
 	struct udp_stream	*us = t->kind;
-	struct iovec		 v[2];
 	ssize_t			 r;
 
 	if (n > 2)
 		n = 2;
 	if (!STAILQ_EMPTY(&us->early))
 		return early_read(us, iov, n);
-	memcpy(v, iov, (size_t)n * sizeof *v);
-	if ((r = recv_counted(t->rfd, v, n, NULL, NULL, &us->own)) == -1)
-		return -1;
-	kernel_dropped(t);
 	us->last = util_now();
+	if (held.owner == us)
+		return held_read(iov, n);
+	held_evict();
+	if ((r = recv_batch(t->rfd, iov, n, &us->own)) == -1)
+		return -1;
+	if (held.count > 0)
+		held.owner = us;
+	kernel_dropped(t);
 	return r;
+}
+
+/* The next of the datagrams held for the stream reading. */
+static ssize_t
+held_read(const struct iovec *iov, int n)
+{
+	int	 k = held.next++;
+
+	if (held.next == held.count)
+		held.owner = NULL;
+	return copy_out(iov, n, held.data[k], held.len[k]);
+}
+
+/* Another stream reads: what is held is its owner's early datagrams. */
+static void
+held_evict(void)
+{
+	struct udp_stream	*us = held.owner;
+
+	if (us == NULL)
+		return;
+	held.owner = NULL;
+	for (; held.next < held.count; held.next++)
+		hold_early(us, held.data[held.next], held.len[held.next]);
+}
+
+/* Datagrams held (an empty one counts): there is more to read. */
+static size_t
+udp_buffered(const struct transport *t)
+{
+	const struct udp_stream	*us = t->kind;
+
+	if (us == NULL)
+		return 0;
+	return us->nearly + (held.owner == us ?
+	    (size_t)(held.count - held.next) : 0);
+}
+
+/* A datagram into iov, whole: its length. */
+static ssize_t
+copy_out(const struct iovec *iov, int n, const char *data, size_t len)
+{
+	size_t	 off = 0, k;
+	int	 i;
+
+	for (i = 0; i < n && off < len; i++) {
+		k = len - off < iov[i].iov_len ? len - off : iov[i].iov_len;
+		memcpy(iov[i].iov_base, data + off, k);
+		off += k;
+	}
+	return (ssize_t)off;
 }
 
 /*
@@ -428,20 +568,15 @@ static ssize_t
 early_read(struct udp_stream *us, const struct iovec *iov, int n)
 {
 	struct early	*e = STAILQ_FIRST(&us->early);
-	size_t		 off = 0, k;
-	int		 i;
+	ssize_t		 r;
 
-	for (i = 0; i < n && off < e->len; i++) {
-		k = e->len - off < iov[i].iov_len ? e->len - off :
-		    iov[i].iov_len;
-		memcpy(iov[i].iov_base, e->data + off, k);
-		off += k;
-	}
+	r = copy_out(iov, n, e->data, e->len);
 	STAILQ_REMOVE_HEAD(&us->early, entry);
 	us->nearly--;
+	us->early_bytes -= sizeof *e + e->len;
 	free(e);
 	us->last = util_now();
-	return (ssize_t)off;
+	return r;
 }
 
 /* The other side has ended: read on until quiet for linger=. */
@@ -715,14 +850,20 @@ others_cb(evutil_socket_t fd, short what, void *arg)
 static void
 hand_over(struct udp_stream *us, const char *data, size_t len)
 {
-	struct early	*e;
-
 	if (us->l != NULL) {
 		us->l->last = us;
 		give_drops(us);
 	}
+	hold_early(us, data, len);
+}
 
-	if (us->nearly >= EARLY_MAX) {
+/* A datagram us reads next, unless it holds too many: then a drop. */
+static void
+hold_early(struct udp_stream *us, const char *data, size_t len)
+{
+	struct early	*e;
+
+	if (us->early_bytes + sizeof *e + len > EARLY_MAX) {
 		if (us->t != NULL)
 			us->t->stats.dropped++;
 		else
@@ -734,6 +875,7 @@ hand_over(struct udp_stream *us, const char *data, size_t len)
 	memcpy(e->data, data, len);
 	STAILQ_INSERT_TAIL(&us->early, e, entry);
 	us->nearly++;
+	us->early_bytes += sizeof *e + len;
 	if (us->t != NULL)
 		transport_wake(us->t);
 }
@@ -809,13 +951,4 @@ peer_open(struct transport *t)
 				return;
 			}
 	transport_fail(t, "its listener is gone");
-}
-
-/* Datagrams held (an empty one counts): there is more to read. */
-static size_t
-peer_buffered(const struct transport *t)
-{
-	const struct udp_stream	*us = t->kind;
-
-	return us != NULL ? us->nearly : 0;
 }

@@ -47,6 +47,9 @@
 #define MESSAGE_BATCH	64
 /* Extents handed to a kind's own write at once. */
 #define WRITE_IOV	16
+/* Messages one sendmmsg sends at most, and the bytes they span. */
+#define SEND_BATCH	32
+#define SEND_BATCH_BYTES (64 * 1024)
 
 /* An end to tell the owner from the loop. */
 enum note_what {
@@ -85,6 +88,9 @@ static int	retry(struct transport *, ssize_t);
 static void	write_error(struct transport *, ssize_t);
 static void	pace(struct transport *, size_t);
 static ssize_t	write_frame(struct transport *, size_t);
+static size_t	batch_size(const struct transport *, size_t *);
+static int	write_frames(struct transport *, size_t, size_t);
+static void	write_soon(struct transport *);
 static void	frames_push(struct frames *, const size_t *, size_t);
 static size_t	frames_first(const struct frames *);
 static void	frames_pop(struct frames *);
@@ -824,7 +830,7 @@ transport_write(struct transport *t, struct evbuffer *buf, const size_t *lens,
 	}
 	evbuffer_add_buffer(t->out, buf);
 	if (t->opened)
-		flush(t);
+		write_soon(t);
 }
 
 /* Queue a copy of len bytes (frames fanned out to several consumers). */
@@ -836,6 +842,20 @@ transport_write_bytes(struct transport *t, const void *p, size_t len,
 		return;
 	evbuffer_add(t->out, p, len);
 	if (t->opened)
+		write_soon(t);
+}
+
+/*
+ * Write what was queued: now, or, while a few messages are queued, once
+ * this turn of the loop has queued what else it reads (one sendmmsg).
+ */
+static void
+write_soon(struct transport *t)
+{
+	if (t->messages && t->wpoll && t->wev != NULL &&
+	    evbuffer_get_length(t->out) < SEND_BATCH_BYTES)
+		event_active(t->wev, EV_WRITE, 1);
+	else
 		flush(t);
 }
 
@@ -1040,13 +1060,66 @@ write_frame(struct transport *t, size_t len)
 }
 
 /*
+ * How many small frames at the head one sendmmsg takes (a message
+ * socket written as the descriptor's own, no rate), and their bytes.
+ */
+static size_t
+batch_size(const struct transport *t, size_t *bytes)
+{
+	const struct frames	*f = &t->frames;
+	size_t			 k;
+
+	*bytes = 0;
+	if (t->ops->write != NULL || t->rate.rate != 0)
+		return 0;
+	for (k = 0; k < SEND_BATCH && f->head + k < f->tail &&
+	    *bytes + f->len[f->head + k] <= SEND_BATCH_BYTES; k++)
+		*bytes += f->len[f->head + k];
+	return k;
+}
+
+/*
+ * The first k frames (bytes in all), made contiguous, one message each
+ * in one sendmmsg: those sent are gone.  The number sent, or -1.
+ */
+static int
+write_frames(struct transport *t, size_t k, size_t bytes)
+{
+	struct mmsghdr	 m[SEND_BATCH];
+	struct iovec	 iov[SEND_BATCH];
+	char		*p;
+	size_t		 i;
+	int		 n;
+
+	p = (char *)evbuffer_pullup(t->out, (ev_ssize_t)bytes);
+	memset(m, 0, k * sizeof *m);
+	for (i = 0; i < k; i++) {
+		iov[i].iov_base = p;
+		iov[i].iov_len = t->frames.len[t->frames.head + i];
+		p += iov[i].iov_len;
+		m[i].msg_hdr.msg_iov = &iov[i];
+		m[i].msg_hdr.msg_iovlen = 1;
+	}
+	t->want = 0;
+	if ((n = sendmmsg(t->wfd, m, (unsigned int)k, 0)) <= 0)
+		return -1;
+	for (i = 0; i < (size_t)n; i++) {
+		evbuffer_drain(t->out, iov[i].iov_len);
+		frames_pop(&t->frames);
+		spent(t, iov[i].iov_len);
+	}
+	return n;
+}
+
+/*
  * A kind that carries messages: one write per frame, each whole (a
- * datagram, a WebSocket message), empty ones included.
+ * datagram, a WebSocket message), empty ones included; small ones
+ * several a call.
  */
 static void
 flush_frames(struct transport *t)
 {
-	size_t	 len;
+	size_t	 len, k, bytes;
 	ssize_t	 n;
 	int	 wrote = 0, r;
 
@@ -1056,7 +1129,14 @@ flush_frames(struct transport *t)
 			pace(t, len);
 			break;
 		}
-		n = write_frame(t, len);
+		if ((k = batch_size(t, &bytes)) > 1) {
+			if (write_frames(t, k, bytes) > 0) {
+				wrote = 1;
+				continue;
+			}
+			n = -1;
+		} else
+			n = write_frame(t, len);
 		if (n >= 0 && (size_t)n == len) {
 			evbuffer_drain(t->out, len);
 			frames_pop(&t->frames);

@@ -562,7 +562,7 @@ def cmd_sockopt(args):
                 continue
         elif args.peer_port is None or peer[1] != args.peer_port:
             continue
-        tcp = s.family != socket.AF_UNIX
+        tcp = s.family != socket.AF_UNIX and s.type == socket.SOCK_STREAM
         print("nodelay=%d keepalive=%d sndbuf=%d rcvbuf=%d" % (
             tcp and s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY),
             tcp and s.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE),

@@ -106,11 +106,11 @@ hold_stdin() {
 		tcp4-listen:0,bind=:5000; do
 		run -2 --separate-stderr weir --ready-file "$T/r" "$a" - </dev/null
 		assert_output ""
-		assert_usage_error "weir: $a: bind= is the source address of a connect (tcp:, tls:), not for this address"
+		assert_usage_error "weir: $a: bind= is the source address of a connect (tcp:, tls:, udp:), not for this address"
 		assert_not_exist "$T/r"
 	done
 	run -2 --separate-stderr weir - "unix:$T/s,bind=127.0.0.1" </dev/null
-	assert_usage_error "weir: unix:$T/s,bind=127.0.0.1: bind= is the source address of a connect (tcp:, tls:), not for this address"
+	assert_usage_error "weir: unix:$T/s,bind=127.0.0.1: bind= is the source address of a connect (tcp:, tls:, udp:), not for this address"
 }
 
 @test "nodelay= and keepalive= on a Unix socket are usage errors" {
@@ -184,6 +184,23 @@ EOF
 	sockopt "$client" --path "$T/s"
 	assert_buf sndbuf 32768
 	assert_buf rcvbuf 49152
+}
+
+@test "udp: asks for a 1 MiB receive buffer, or what rcvbuf= says" {
+	hold_stdin
+	# Nothing is sent, so nothing needs to listen there.
+	spawn_weir - udp:127.0.0.1:9 <"$T/in" >/dev/null
+	local plain=$LAST_PID rmem_max
+	spawn_weir - udp:127.0.0.1:9,rcvbuf=96k,sndbuf=64k <"$T/in" >/dev/null
+	sockopt "$LAST_PID" --peer-port 9
+	assert_buf rcvbuf 98304
+	assert_buf sndbuf 65536
+	# As far as net.core.rmem_max lets it, doubled (the kernel's own
+	# default is not doubled).
+	rmem_max=$(cat /proc/sys/net/core/rmem_max)
+	sockopt "$plain" --peer-port 9
+	[[ $SOCKOPT == *" rcvbuf=$((2 * (rmem_max < 1048576 ? rmem_max : 1048576)))" ]] ||
+		fail "$SOCKOPT"
 }
 
 @test "tls: and tls-listen: take the socket options too" {

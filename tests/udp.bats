@@ -249,7 +249,7 @@ start_listen() {
 	run -2 --separate-stderr weir udp-listen:0,proto=line
 	assert_usage_error "weir: udp-listen:0,proto=line: proto= does not apply: each message is one frame"
 	run -2 --separate-stderr weir udp-listen:0,bind=127.0.0.1
-	assert_usage_error "weir: udp-listen:0,bind=127.0.0.1: bind= is the source address of a connect (tcp:, tls:), not for this address"
+	assert_usage_error "weir: udp-listen:0,bind=127.0.0.1: bind= is the source address of a connect (tcp:, tls:, udp:), not for this address"
 	run -2 --separate-stderr weir udp-listen:x
 	assert_usage_error "weir: udp-listen:x: invalid port 'x'"
 	run -2 --separate-stderr weir udp-listen:0 tcp-listen:0
