@@ -84,7 +84,7 @@ static void	node_done(struct hub *, struct node *);
 static void	pump(struct hub *, struct node *, int);
 static void	deliver(struct hub *, struct node *, struct node *);
 static void	high_water(struct hub *, struct node *);
-static void	protocol_error(struct hub *, struct node *);
+static void	protocol_error(struct hub *, struct node *, const char *);
 static void	drain(struct hub *);
 static void	settle(struct hub *);
 static void	close_all(struct hub *, int);
@@ -402,7 +402,7 @@ pump(struct hub *h, struct node *p, int eof)
 		evbuffer_drain(h->stage, evbuffer_get_length(h->stage));
 	}
 	if (rv == -1) {
-		protocol_error(h, p);
+		protocol_error(h, p, proto_error(p->proto));
 		return;
 	}
 	if (counted && h->delivered >= h->cfg->max_frames) {
@@ -585,7 +585,8 @@ hub_conn_done(struct hub *h, struct node *n)
  * A failure is reported, makes the exit status 1, and ends what it
  * touches: a failed open ends everything (or, with -k, that connection's
  * session); a failed read ends that node's input; a failed write ends what
- * flows to it.
+ * flows to it.  Input that broke the kind's protocol is a protocol error,
+ * as a malformed frame is.
  */
 static void
 failed_cb(struct transport *t, enum transport_op op, const char *msg,
@@ -595,6 +596,10 @@ failed_cb(struct transport *t, enum transport_op op, const char *msg,
 	struct hub	*h = n->hub;
 	struct node	*other = n->peer;
 
+	if (op == TRANSPORT_OP_PROTO && !h->ending && !n->closing) {
+		protocol_error(h, n, msg);
+		return;
+	}
 	log_warnx("%s: %s", transport_name(t), msg);
 	h->status = 1;
 	if (h->ending || n->closing)
@@ -660,6 +665,7 @@ failed_cb(struct transport *t, enum transport_op op, const char *msg,
 		}
 		break;
 	case TRANSPORT_OP_CLOSE:
+	case TRANSPORT_OP_PROTO:
 		return;
 	}
 	node_done(h, n);
@@ -673,11 +679,11 @@ failed_cb(struct transport *t, enum transport_op op, const char *msg,
  * weir, with 1); on any other stream weir stops and exits 3.
  */
 static void
-protocol_error(struct hub *h, struct node *p)
+protocol_error(struct hub *h, struct node *p, const char *why)
 {
 	struct node	*other = p->peer;
 
-	log_warnx("%s: %s", transport_name(p->t), proto_error(p->proto));
+	log_warnx("%s: %s", transport_name(p->t), why);
 	node_end(p, "protocol error");
 	transport_stats(p->t)->errors++;
 	/* What follows a malformed frame is no frame: nothing to deliver. */

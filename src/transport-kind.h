@@ -24,9 +24,11 @@
  * writev, nothing before shutdown(2)).  read and write return what they
  * moved, 0 for end of file (read), or -1 with errno; EAGAIN with t->want
  * set says what to wait for (readability when unset, for a read); a
- * failure the kind words itself leaves the words in t->err.  A kind
- * with KIND_MESSAGES reads one message a call, 0 for an empty one; its
- * end, if it has one, is transport_end_input.
+ * failure the kind words itself leaves the words in t->err, and input
+ * that broke the kind's own protocol is EBADMSG with them.  A kind
+ * with KIND_MESSAGES reads one message a call, 0 for an empty one, or
+ * the start of one that goes on (t->msg_more set: read on before it is
+ * a frame); its end, if it has one, is transport_end_input.
  */
 struct transport_ops {
 	/* Open, connect, handshake: then transport_opened or _fail. */
@@ -96,6 +98,7 @@ struct transport {
 	struct evbuffer		*in;
 	struct evbuffer		*out;
 	int			 messages;	/* carries messages: keep frames */
+	int			 msg_more;	/* the last read's message goes on */
 	struct frames		 frames;	/* of out then, or for WHOLE */
 	struct flow_stats	 stats;
 	struct flow_rate	 rate;

@@ -553,7 +553,10 @@ read_failed(struct transport *t)
 	t->read_eof = 1;
 	if (refused(t))
 		return;
-	io_fail(t, TRANSPORT_OP_READ, "read: %s", why(t));
+	if (errno == EBADMSG && t->err != NULL)
+		io_fail(t, TRANSPORT_OP_PROTO, "%s", t->err);
+	else
+		io_fail(t, TRANSPORT_OP_READ, "read: %s", why(t));
 }
 
 /*
@@ -630,7 +633,9 @@ again:
 	evbuffer_commit_space(t->in, v, nv);
 	t->stats.bytes_in += (uint64_t)n;
 	resize_reads(t, (size_t)n);
-	t->cbs->readable(t, t->in, t->arg);
+	/* Part of a message is not a frame yet: read on. */
+	if (!t->msg_more)
+		t->cbs->readable(t, t->in, t->arg);
 	if (!t->reading)
 		return;
 	/* Messages are read one a call: take a few more while there. */

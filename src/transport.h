@@ -24,7 +24,8 @@ enum transport_op {
 	TRANSPORT_OP_OPEN,	/* open, connect, spawn */
 	TRANSPORT_OP_READ,
 	TRANSPORT_OP_WRITE,
-	TRANSPORT_OP_CLOSE	/* e.g. a command's exit status */
+	TRANSPORT_OP_CLOSE,	/* e.g. a command's exit status */
+	TRANSPORT_OP_PROTO	/* input broke the kind's protocol (a frame) */
 };
 
 /* What a transport tells its owner.  Every callback gets the owner's arg. */
