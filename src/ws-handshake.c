@@ -37,6 +37,7 @@ static int	 request_sound(const struct http_head *,
 static int	 request_upgrade(const struct http_head *,
 		    struct ws_handshake_reply *);
 static const char *status_text(int);
+static int	 visible(const char *);
 static int	 bad_text(const char *);
 static int	 header_ok(const char *, int *, char *, size_t);
 static int	 request_ok(const struct ws_handshake_req *, int *, char *,
@@ -52,6 +53,10 @@ str_add(struct str *s, const char *fmt, ...)
 	va_list	 ap;
 	int	 n;
 
+	if (s->p == NULL) {
+		s->cap = 256;
+		s->p = xmalloc(s->cap);
+	}
 	for (;;) {
 		va_start(ap, fmt);
 		n = vsnprintf(s->p + s->len, s->cap - s->len, fmt, ap);
@@ -167,6 +172,7 @@ request_upgrade(const struct http_head *req, struct ws_handshake_reply *r)
 {
 	const char	*v, *key;
 	char		 buf[64];
+	size_t		 n;
 
 	if (!http_head_has_token(req, "Upgrade", "websocket") ||
 	    !http_head_has_token(req, "Connection", "upgrade")) {
@@ -174,18 +180,19 @@ request_upgrade(const struct http_head *req, struct ws_handshake_reply *r)
 		return 0;
 	}
 	v = http_head_get(req, "Sec-WebSocket-Version");
-	if (v == NULL || http_head_count(req, "Sec-WebSocket-Version") != 1 ||
-	    strcmp(v, "13") != 0) {
-		refuse(r, 426, "Sec-WebSocket-Version %s, not 13",
-		    v == NULL ? "missing" : escape(v, strlen(v), buf,
-		    sizeof buf));
+	n = http_head_count(req, "Sec-WebSocket-Version");
+	if (v == NULL || n != 1 || strcmp(v, "13") != 0) {
+		refuse(r, 426, "Sec-WebSocket-Version %s, not 13", v == NULL ?
+		    "missing" : n != 1 ? "given twice or more" : escape(v,
+		    strlen(v), buf, sizeof buf));
 		return 0;
 	}
 	key = http_head_get(req, "Sec-WebSocket-Key");
-	if (key == NULL || http_head_count(req, "Sec-WebSocket-Key") != 1 ||
-	    !ws_handshake_key_valid(key)) {
+	n = http_head_count(req, "Sec-WebSocket-Key");
+	if (key == NULL || n != 1 || !ws_handshake_key_valid(key)) {
 		refuse(r, 400, "Sec-WebSocket-Key %s", key == NULL ?
-		    "missing" : "not base64 of 16 bytes");
+		    "missing" : n != 1 ? "given twice or more" :
+		    "not base64 of 16 bytes");
 		return 0;
 	}
 	return 1;
@@ -279,6 +286,18 @@ ws_handshake_response(const struct ws_handshake_reply *r, size_t *len)
 	return s.p;
 }
 
+/* Whether s is visible ASCII, as a request target must be, and not "". */
+static int
+visible(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
+			return 0;
+	return 1;
+}
+
 /* Whether s holds a byte a head cannot carry (CR, LF, other controls). */
 static int
 bad_text(const char *s)
@@ -291,7 +310,8 @@ bad_text(const char *s)
 
 /*
  * An extra "Name: Value" line: a token, a colon, text.  The fields the
- * handshake sets itself may not be given, but for Host (*host set).
+ * handshake sets itself may not be given, but for Host, once (*host
+ * counts it: ours is left out).
  */
 static int
 header_ok(const char *line, int *host, char *err, size_t errlen)
@@ -322,8 +342,10 @@ header_ok(const char *line, int *host, char *err, size_t errlen)
 		    "handshake", (int)n, line);
 		return 0;
 	}
-	if (n == 4 && strncasecmp(line, "Host", 4) == 0)
-		*host = 1;
+	if (n == 4 && strncasecmp(line, "Host", 4) == 0 && (*host)++) {
+		snprintf(err, errlen, "header \"Host\" given twice");
+		return 0;
+	}
 	return 1;
 }
 
@@ -336,14 +358,12 @@ request_ok(const struct ws_handshake_req *q, int *host, char *err,
 	size_t	 i;
 
 	*host = 0;
-	if (q->host[0] == '\0' || bad_text(q->host) ||
-	    strpbrk(q->host, " \t/") != NULL) {
+	if (!visible(q->host) || strchr(q->host, '/') != NULL) {
 		snprintf(err, errlen, "host \"%s\": not a host",
 		    escape(q->host, strlen(q->host), buf, sizeof buf));
 		return 0;
 	}
-	if (q->path != NULL && (q->path[0] != '/' || bad_text(q->path) ||
-	    strpbrk(q->path, " \t") != NULL)) {
+	if (q->path != NULL && (q->path[0] != '/' || !visible(q->path))) {
 		snprintf(err, errlen, "path \"%s\": not a path",
 		    escape(q->path, strlen(q->path), buf, sizeof buf));
 		return 0;

@@ -6,6 +6,8 @@
  * and in random chunks; each way must give the same head (its length, the
  * start line and the fields) or the same error, from the feed that holds
  * the offending byte, and must leave the bytes after the head untaken.
+ * The handshake's requests and responses are fed so too, and each way
+ * must lead to the same decision.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -65,6 +67,8 @@ static void	 test_vec(const struct vec *);
 static void	 test_bound(void);
 static void	 test_tokens(void);
 static struct http_head *head(enum http_head_kind, const char *);
+static struct http_head *head_fed(enum http_head_kind, const char *,
+		    const struct feeds *);
 static void	 test_accept(void);
 static void	 test_keys(void);
 static void	 test_requests(void);
@@ -425,6 +429,23 @@ test_bound(void)
 	    "8 KiB + 1 fails at its last byte");
 }
 
+/* text as a head fed in f's chunks: done, failed or cut short. */
+static struct http_head *
+head_fed(enum http_head_kind kind, const char *text, const struct feeds *f)
+{
+	struct http_head	*h;
+	size_t			 c, off = 0, used;
+
+	h = http_head_new(kind, MAX);
+	for (c = 0; c < f->n; c++) {
+		if (http_head_feed(h, text + off, f->chunks[c], &used) !=
+		    HTTP_HEAD_MORE)
+			break;
+		off += used;
+	}
+	return h;
+}
+
 /* A parsed head, or NULL. */
 static struct http_head *
 head(enum http_head_kind kind, const char *text)
@@ -595,7 +616,7 @@ test_requests(void)
 		{ REQ_LINE UPGRADE VERSION "Sec-WebSocket-Key: abc\r\n\r\n",
 		  "/chat", NULL, 400, "not base64 of 16 bytes" },
 		{ REQ_LINE UPGRADE VERSION WITH_KEY WITH_KEY "\r\n", "/chat",
-		  NULL, 400, "not base64" },
+		  NULL, 400, "Sec-WebSocket-Key given twice" },
 		{ "GET /chat HTTP/1.1\r\nHost a\r\n\r\n", "/chat", NULL, 400,
 		  "http: invalid character in a field name" },
 		{ "GET /chat HTTP/1.1\r\nHost: a\r\n", "/chat", NULL, 400,
@@ -612,19 +633,33 @@ test_requests(void)
 		{ REQ_LINE UPGRADE WITH_KEY "\r\n", "/chat", NULL, 426,
 		  "Sec-WebSocket-Version missing" },
 		{ REQ_LINE UPGRADE VERSION VERSION WITH_KEY "\r\n", "/chat",
-		  NULL, 426, "not 13" },
+		  NULL, 426, "Version given twice or more, not 13" },
 	};
-	struct ws_handshake_reply r;
+	static struct feeds	 f;
+	struct ws_handshake_reply r, first;
 	struct http_head	*h;
 	char			 accept[WS_ACCEPT_LEN + 1];
-	size_t			 i, used;
+	size_t			 i;
 	const char		*why;
 
 	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
-		h = http_head_new(REQ, MAX);
-		http_head_feed(h, t[i].req, strlen(t[i].req), &used);
+		feeds_start(&f, strlen(t[i].req), 1);
+		feeds_next(&f);
+		h = head_fed(REQ, t[i].req, &f);
 		memset(&r, 0x5a, sizeof r);
 		ws_handshake_check_request(h, t[i].path, t[i].sub, &r);
+		while (feeds_next(&f) && !failing) {
+			first = r;
+			http_head_free(h);
+			h = head_fed(REQ, t[i].req, &f);
+			ws_handshake_check_request(h, t[i].path, t[i].sub, &r);
+			check(r.status == first.status &&
+			    strcmp(r.why, first.why) == 0 &&
+			    strcmp(r.accept, first.accept) == 0 &&
+			    r.subprotocol == first.subprotocol, "request %zu, "
+			    "%s: %d %s, fed whole %d %s", i, f.mode, r.status,
+			    r.why, first.status, first.why);
+		}
 		why = t[i].status == 101 ? NULL : t[i].why;
 		check(r.status == t[i].status && (why == NULL ||
 		    strstr(r.why, why) != NULL), "request %zu, path %s: %d "
@@ -790,6 +825,7 @@ test_build_errors(void)
 	static const char *const upgrade[] = { "upgrade: h2c" };
 	static const char *const ext[] = { "Sec-WebSocket-Extensions: x" };
 	static const char *const origin[] = { "Origin: x" };
+	static const char *const hosts[] = { "Host: a", "host: b" };
 	static const struct {
 		struct ws_handshake_req q;
 		const char	*err;
@@ -806,7 +842,10 @@ test_build_errors(void)
 		{ { "a", 80, 0, "chat", NULL, NULL, NULL, 0 }, "not a path" },
 		{ { "a", 80, 0, "/a b", NULL, NULL, NULL, 0 }, "not a path" },
 		{ { "a", 80, 0, "/a\r\n", NULL, NULL, NULL, 0 }, "not a path" },
+		{ { "a", 80, 0, "/", NULL, NULL, hosts, 2 }, "given twice" },
+		{ { "a", 80, 0, "/\xc3\xa9", NULL, NULL, NULL, 0 }, "not a path" },
 		{ { "a b", 80, 0, "/", NULL, NULL, NULL, 0 }, "not a host" },
+		{ { "\xc3\xa9", 80, 0, "/", NULL, NULL, NULL, 0 }, "not a host" },
 		{ { "", 80, 0, "/", NULL, NULL, NULL, 0 }, "not a host" },
 		{ { "a", 80, 0, "/", "x\r\ny", NULL, NULL, 0 }, "origin" },
 		{ { "a", 80, 0, "/", NULL, "a,b", NULL, 0 }, "not a token" },
@@ -873,14 +912,16 @@ test_checks(void)
 		{ "HTTP/1.1 101 Switching\x01Protocols\r\n\r\n", NULL,
 		  "http: invalid character in the reason phrase" },
 	};
+	static struct feeds	 f;
 	struct http_head	*h;
-	char			 err[256];
-	size_t			 i, used;
-	int			 rc;
+	char			 err[256], first[256];
+	size_t			 i;
+	int			 rc, rc0;
 
 	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
-		h = http_head_new(RES, MAX);
-		http_head_feed(h, t[i].res, strlen(t[i].res), &used);
+		feeds_start(&f, strlen(t[i].res), 1);
+		feeds_next(&f);
+		h = head_fed(RES, t[i].res, &f);
 		err[0] = '\0';
 		rc = ws_handshake_check_response(h, KEY, t[i].sub, err,
 		    sizeof err);
@@ -888,6 +929,18 @@ test_checks(void)
 		    strstr(err, t[i].err) != NULL, "response %zu: %d %s, "
 		    "expected %s", i, rc, err, t[i].err ? t[i].err :
 		    "accepted");
+		rc0 = rc;
+		memcpy(first, err, sizeof first);
+		while (feeds_next(&f) && !failing) {
+			http_head_free(h);
+			h = head_fed(RES, t[i].res, &f);
+			err[0] = '\0';
+			rc = ws_handshake_check_response(h, KEY, t[i].sub, err,
+			    sizeof err);
+			check(rc == rc0 && strcmp(err, first) == 0, "response "
+			    "%zu, %s: %d %s, fed whole %d %s", i, f.mode, rc,
+			    err, rc0, first);
+		}
 		http_head_free(h);
 	}
 	point("the client's checks: 101, Upgrade, Connection, the accept "
