@@ -245,13 +245,16 @@ enum ws_status
 ws_dec_feed(struct ws_dec *d, char *p, size_t n, size_t *used,
     struct ws_event *ev)
 {
-	char	*q = p, *end = p + n;
+	char	*q = p, *end;
 	size_t	 take;
 	int	 r;
 
 	*used = 0;
 	if (d->failed)
 		return WS_ERROR;
+	if (n == 0)
+		return WS_MORE;	/* events come with the byte ending them */
+	end = p + n;
 	for (;;) {
 		if (d->state != S_PAYLOAD && q == end)
 			break;
@@ -379,6 +382,8 @@ control_step(struct ws_dec *d, char *q, size_t n, size_t *take,
 	size_t	 left = (size_t)(d->plen - d->pgot);
 
 	*take = n < left ? n : left;
+	if (*take == 0 && left > 0)
+		return STEP_MORE;
 	if (d->masked)
 		ws_mask(q, *take, d->key, d->pgot);
 	if (d->opcode == WS_OP_CLOSE && close_bytes(d, q, *take) == -1)
