@@ -34,7 +34,8 @@ SRCS	 = src/acl.c src/cli.c src/flow.c src/hub.c src/kind.c src/listener.c src/l
 	   src/transport-tcp.c src/transport-tls.c src/transport-tls-listen.c \
 	   src/transport-udp.c src/transport-unix.c src/util.c $(CODEC_SRCS)
 OBJS	 = $(SRCS:.c=.o)
-FUZZ_TARGETS = tests/fuzz/fuzz-line tests/fuzz/fuzz-netstring tests/fuzz/fuzz-cli
+FUZZ_TARGETS = tests/fuzz/fuzz-line tests/fuzz/fuzz-netstring tests/fuzz/fuzz-cli \
+	   tests/fuzz/fuzz-ws tests/fuzz/fuzz-http
 FUZZ_SECONDS ?= 30
 CLANG	?= clang
 HDRS	 = $(wildcard src/*.h)
