@@ -99,7 +99,8 @@ unit: $(UNIT_TESTS)
 	tests/unit/test-ws
 	tests/unit/test-http
 
-tests/unit/test-proto: tests/unit/test-proto.c $(CODEC_SRCS) src/util.c $(HDRS)
+tests/unit/test-proto: tests/unit/test-proto.c tests/unit/tap.h $(CODEC_SRCS) \
+    src/util.c $(HDRS)
 	$(CC) $(ALL_CFLAGS) -Isrc $(ALL_LDFLAGS) -o $@ tests/unit/test-proto.c \
 	    $(CODEC_SRCS) src/util.c $(LIBS)
 
