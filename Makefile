@@ -25,7 +25,8 @@ LIBS	 = $(EV_LIBS) $(SSL_LIBS) -lm
 
 # The sans-IO codecs, also linked into the unit tests and fuzz targets.
 CODEC_SRCS = src/proto-codec.c src/proto-line.c src/proto-netstring.c \
-	   src/proto-relay.c
+	   src/proto-relay.c src/utf8.c src/ws-codec.c src/ws-handshake.c \
+	   src/http-head.c
 SRCS	 = src/acl.c src/cli.c src/flow.c src/hub.c src/kind.c src/listener.c src/log.c src/main.c \
 	   src/progress.c src/proto.c src/route-broker.c src/route-pair.c src/route-shared.c \
 	   src/sock.c src/transport.c src/transport-exec.c \
@@ -33,7 +34,8 @@ SRCS	 = src/acl.c src/cli.c src/flow.c src/hub.c src/kind.c src/listener.c src/l
 	   src/transport-tcp.c src/transport-tls.c src/transport-tls-listen.c \
 	   src/transport-udp.c src/transport-unix.c src/util.c $(CODEC_SRCS)
 OBJS	 = $(SRCS:.c=.o)
-FUZZ_TARGETS = tests/fuzz/fuzz-line tests/fuzz/fuzz-netstring tests/fuzz/fuzz-cli
+FUZZ_TARGETS = tests/fuzz/fuzz-line tests/fuzz/fuzz-netstring tests/fuzz/fuzz-cli \
+	   tests/fuzz/fuzz-ws tests/fuzz/fuzz-http
 FUZZ_SECONDS ?= 30
 CLANG	?= clang
 HDRS	 = $(wildcard src/*.h)
@@ -80,21 +82,33 @@ deps:
 		fi; \
 	fi
 
-UNIT_TESTS = tests/unit/test-proto tests/unit/test-transport
+UNIT_TESTS = tests/unit/test-proto tests/unit/test-transport \
+	   tests/unit/test-ws tests/unit/test-http
 
 check: deps
 	$(MAKE) all $(UNIT_TESTS)
 	tests/unit/test-proto
 	tests/unit/test-transport
+	tests/unit/test-ws
+	tests/unit/test-http
 	bats --tap tests
 
 unit: $(UNIT_TESTS)
 	tests/unit/test-proto
 	tests/unit/test-transport
+	tests/unit/test-ws
+	tests/unit/test-http
 
-tests/unit/test-proto: tests/unit/test-proto.c $(CODEC_SRCS) src/util.c $(HDRS)
+tests/unit/test-proto: tests/unit/test-proto.c tests/unit/tap.h $(CODEC_SRCS) \
+    src/util.c $(HDRS)
 	$(CC) $(ALL_CFLAGS) -Isrc $(ALL_LDFLAGS) -o $@ tests/unit/test-proto.c \
 	    $(CODEC_SRCS) src/util.c $(LIBS)
+
+# The WebSocket frame codec and UTF-8; the HTTP head and the handshake.
+tests/unit/test-ws tests/unit/test-http: tests/unit/test-%: \
+    tests/unit/test-%.c tests/unit/tap.h $(CODEC_SRCS) src/util.c $(HDRS)
+	$(CC) $(ALL_CFLAGS) -Isrc $(ALL_LDFLAGS) -o $@ $< $(CODEC_SRCS) \
+	    src/util.c $(LIBS)
 
 # The glue and the engine, with a message kind over a socket pair.
 TRANSPORT_SRCS = src/transport.c src/flow.c src/util.c src/log.c src/proto.c \
@@ -136,6 +150,8 @@ sanitize: deps
 	    LDFLAGS="-fsanitize=address,undefined"
 	tests/unit/test-proto
 	tests/unit/test-transport
+	tests/unit/test-ws
+	tests/unit/test-http
 	WEIR_SANITIZE=1 ASAN_OPTIONS=detect_leaks=1:quarantine_size_mb=8 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 bats --tap tests
 	$(MAKE) clean

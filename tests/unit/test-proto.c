@@ -14,10 +14,10 @@
 #include <string.h>
 
 #include "proto.h"
+#include "tap.h"
 
 #define ANY		UINT64_MAX	/* in an expectation: not checked */
 #define MAXF		8		/* frames in a vector */
-#define MAXDIAG		12		/* diagnostic lines per test point */
 #define B(s)		{ (s), sizeof(s) - 1 }
 
 struct bytes {
@@ -61,14 +61,8 @@ struct result {
 	char		 fault[256];	/* the first broken API rule */
 };
 
-static void	 diag(const char *, ...) __attribute__((format(printf, 1, 2)));
-static void	 point(const char *, ...) __attribute__((format(printf, 1, 2)));
 static void	 fault(struct result *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
-static void	 check(int, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
-static uint64_t	 rng(void);
-static const char *esc(const char *, size_t);
 static void	 result_reset(struct result *);
 static void	 result_add(struct result *, const char *, size_t);
 static int	 parse_at(const char *, uint64_t *);
@@ -92,81 +86,9 @@ static void	 test_digits(void);
 static void	 test_big(void);
 static void	 test_roundtrip(const char *, enum proto_kind, const char *);
 
-static int	 npoints, nfailed, bad;
-static unsigned long nchecks;
-static char	 diagbuf[8192];
-static size_t	 diaglen;
-static int	 ndiag;
-static uint64_t	 rng_state = 0x9e3779b97f4a7c15ULL;
-
 /* The chunk sizes of one way of feeding. */
 static size_t	*chunks;
 static size_t	 chunkcap;
-
-static void
-diag(const char *fmt, ...)
-{
-	va_list	 ap;
-	int	 n;
-
-	bad = 1;
-	if (++ndiag > MAXDIAG)
-		return;
-	if (ndiag == MAXDIAG)
-		fmt = "(more diagnostics left out)";
-	if (diaglen + 3 >= sizeof diagbuf)
-		return;
-	memcpy(diagbuf + diaglen, "# ", 2);
-	diaglen += 2;
-	va_start(ap, fmt);
-	n = vsnprintf(diagbuf + diaglen, sizeof diagbuf - diaglen - 1, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		n = 0;
-	diaglen += (size_t)n;
-	if (diaglen > sizeof diagbuf - 2)
-		diaglen = sizeof diagbuf - 2;
-	diagbuf[diaglen++] = '\n';
-	diagbuf[diaglen] = '\0';
-}
-
-/* Ends a test point: ok unless a check failed since the last one. */
-static void
-point(const char *fmt, ...)
-{
-	va_list	 ap;
-
-	npoints++;
-	if (bad)
-		nfailed++;
-	printf("%sok %d - ", bad ? "not " : "", npoints);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	if (diaglen > 0)
-		fputs(diagbuf, stdout);
-	fflush(stdout);
-	diaglen = 0;
-	diagbuf[0] = '\0';
-	ndiag = 0;
-	bad = 0;
-}
-
-static void
-check(int cond, const char *fmt, ...)
-{
-	va_list	 ap;
-	char	 buf[512];
-
-	nchecks++;
-	if (cond)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof buf, fmt, ap);
-	va_end(ap);
-	diag("%s", buf);
-}
 
 static void
 fault(struct result *r, const char *fmt, ...)
@@ -178,50 +100,6 @@ fault(struct result *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(r->fault, sizeof r->fault, fmt, ap);
 	va_end(ap);
-}
-
-/* xorshift64: the same sequence on every run. */
-static uint64_t
-rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
-
-/* Bytes as a C string literal for diagnostics (a static buffer, cut short). */
-static const char *
-esc(const char *p, size_t n)
-{
-	static char	 out[4][200];
-	static int	 which;
-	char		*o;
-	size_t		 i, k;
-	unsigned char	 c;
-
-	which = (which + 1) % 4;
-	o = out[which];
-	k = 0;
-	o[k++] = '"';
-	for (i = 0; i < n && k < sizeof out[0] - 10; i++) {
-		c = (unsigned char)p[i];
-		if (c == '\n')
-			k += (size_t)sprintf(o + k, "\\n");
-		else if (c == '\r')
-			k += (size_t)sprintf(o + k, "\\r");
-		else if (c == '"' || c == '\\')
-			k += (size_t)sprintf(o + k, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			k += (size_t)sprintf(o + k, "\\x%02x", c);
-		else
-			o[k++] = (char)c;
-	}
-	o[k++] = '"';
-	if (i < n)
-		k += (size_t)sprintf(o + k, "...(%zu)", n);
-	o[k] = '\0';
-	return o;
 }
 
 static void
@@ -1333,9 +1211,6 @@ main(void)
 	test_roundtrip("line \\x2c", PROTO_LINE, "\\x2c");
 	test_roundtrip("netstring", PROTO_NETSTRING, NULL);
 
-	printf("1..%d\n", npoints);
-	printf("# %d of %d test points failed, %lu checks\n", nfailed,
-	    npoints, nchecks);
 	free(chunks);
-	return nfailed ? 1 : 0;
+	return tap_end();
 }
