@@ -18,7 +18,8 @@
 
 extern const struct kind kind_fd, kind_file, kind_write, kind_append,
     kind_tcp, kind_tcp_listen, kind_unix, kind_unix_listen, kind_exec,
-    kind_tls, kind_tls_listen, kind_udp, kind_udp_listen;
+    kind_tls, kind_tls_listen, kind_udp, kind_udp_listen, kind_ws,
+    kind_ws_listen;
 
 /* Every kind an address may name, "-" (kind_stdio) included. */
 static const struct kind *const kinds[] = {
@@ -36,6 +37,8 @@ static const struct kind *const kinds[] = {
 	&kind_tls_listen,
 	&kind_udp,
 	&kind_udp_listen,
+	&kind_ws,
+	&kind_ws_listen,
 };
 
 static int	host_chars_ok(const char *, size_t);
