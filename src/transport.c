@@ -332,9 +332,12 @@ transport_opened(struct transport *t, int rfd, int wfd)
 	else
 		take_fds(t, rfd, wfd);
 	t->cbs->opened(t, t->arg);
-	/* What was given to write (or to end) while it opened goes now. */
+	/*
+	 * What was given to write (or to end) while it opened goes now,
+	 * empty messages too.
+	 */
 	if (!t->closing && (evbuffer_get_length(t->out) > 0 ||
-	    t->want_shutdown)) {
+	    t->frames.tail > t->frames.head || t->want_shutdown)) {
 		if (t->wfd == -1) {
 			t->stats.undelivered += evbuffer_get_length(t->out);
 			evbuffer_drain(t->out, evbuffer_get_length(t->out));
