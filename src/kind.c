@@ -19,7 +19,7 @@
 extern const struct kind kind_fd, kind_file, kind_write, kind_append,
     kind_tcp, kind_tcp_listen, kind_unix, kind_unix_listen, kind_exec,
     kind_tls, kind_tls_listen, kind_udp, kind_udp_listen, kind_ws,
-    kind_ws_listen;
+    kind_ws_listen, kind_wss, kind_wss_listen;
 
 /* Every kind an address may name, "-" (kind_stdio) included. */
 static const struct kind *const kinds[] = {
@@ -39,6 +39,8 @@ static const struct kind *const kinds[] = {
 	&kind_udp_listen,
 	&kind_ws,
 	&kind_ws_listen,
+	&kind_wss,
+	&kind_wss_listen,
 };
 
 static int	host_chars_ok(const char *, size_t);

@@ -699,6 +699,36 @@ verify_words(SSL *ssl)
 	return X509_verify_cert_error_string(v);
 }
 
+/*
+ * Take the handshake as far as it goes now: 1 done, 0 when it waits
+ * (*want says for what), -1 failed, *why the words (a refused
+ * certificate says so itself; anything else is the handshake's).
+ */
+int
+tls_handshake(SSL *ssl, int *want, char **why)
+{
+	char	*s;
+	int	 r;
+
+	ERR_clear_error();
+	if ((r = SSL_do_handshake(ssl)) == 1)
+		return 1;
+	switch (SSL_get_error(ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+	case SSL_ERROR_WANT_WRITE:
+		*want = SSL_want_write(ssl) ? TLS_WANT_WRITE : TLS_WANT_READ;
+		return 0;
+	}
+	s = tls_why(ssl, r);
+	if (SSL_get_verify_result(ssl) != X509_V_OK)
+		*why = s;
+	else {
+		*why = xasprintf("handshake: %s", s);
+		free(s);
+	}
+	return -1;
+}
+
 /* OpenSSL 3 reports a TCP EOF without close_notify as an SSL error. */
 int
 tls_truncated(SSL *ssl, int ret)

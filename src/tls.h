@@ -50,4 +50,10 @@ char	*tls_why(SSL *, int);
 int	 tls_truncated(SSL *, int);
 char	*tls_describe(SSL *);
 
+/* What a step of the handshake, or a read or write, needs next. */
+#define TLS_WANT_READ	1
+#define TLS_WANT_WRITE	2
+
+int	 tls_handshake(SSL *, int *, char **);
+
 #endif

@@ -146,10 +146,9 @@ step(struct transport *t)
 {
 	struct tls_stream	*ts = t->kind;
 	char			*why, *about;
-	int			 r, fd = ts->fd;
+	int			 r, want, fd = ts->fd;
 
-	ERR_clear_error();
-	if ((r = SSL_do_handshake(ts->ssl)) == 1) {
+	if ((r = tls_handshake(ts->ssl, &want, &why)) == 1) {
 		if (ts->ev != NULL)
 			event_free(ts->ev);
 		ts->ev = NULL;
@@ -160,22 +159,15 @@ step(struct transport *t)
 		transport_opened(t, fd, fd);
 		return;
 	}
-	switch (SSL_get_error(ts->ssl, r)) {
-	case SSL_ERROR_WANT_READ:
-	case SSL_ERROR_WANT_WRITE:
+	if (r == 0) {
 		if (ts->ev != NULL)
 			event_free(ts->ev);
-		ts->ev = event_new(t->base, fd, SSL_want_write(ts->ssl) ?
+		ts->ev = event_new(t->base, fd, want == TLS_WANT_WRITE ?
 		    EV_WRITE : EV_READ, step_cb, t);
 		event_add(ts->ev, NULL);
 		return;
 	}
-	why = tls_why(ts->ssl, r);
-	/* A certificate refused says so itself; anything else is the handshake's. */
-	if (SSL_get_verify_result(ts->ssl) != X509_V_OK)
-		transport_fail(t, "%s", why);
-	else
-		transport_fail(t, "handshake: %s", why);
+	transport_fail(t, "%s", why);
 	free(why);
 	ts->bye = 1;
 	tls_release(t);

@@ -1,8 +1,10 @@
 /*
  * ws://HOST[:PORT][/PATH] and ws-listen:[HOST:]PORT[/PATH]: WebSocket
  * (RFC 6455), a message transport on a TCP stream: one message is one
- * frame (KIND_MESSAGES).  The opening handshake (ws-handshake.c) runs
- * between connect, or accept, and open.  Then a read decodes frames
+ * frame (KIND_MESSAGES); wss:// and wss-listen: the same on TLS (tls.c
+ * makes the contexts and words the outcomes).  The TLS handshake, then
+ * the opening handshake (ws-handshake.c), run between connect, or
+ * accept, and open.  Then a read decodes frames
  * (ws-codec.c) into one message, in parts when it is bigger than the
  * read; pings are answered and the peer's close frame is answered and
  * is the end of its input.  A write sends one frame as one message,
@@ -20,12 +22,15 @@
 
 #include <event2/buffer.h>
 #include <event2/event.h>
+#include <openssl/err.h>
 #include <openssl/rand.h>
+#include <openssl/ssl.h>
 
 #include "cli.h"
 #include "http-head.h"
 #include "log.h"
 #include "sock.h"
+#include "tls.h"
 #include "transport-kind.h"
 #include "utf8.h"
 #include "util.h"
@@ -54,12 +59,17 @@ struct ws_addr {
 	char		*origin;
 	char		*subprotocol;
 	double		 ping;		/* 0: none */
+	int		 secure;	/* wss: on TLS */
+	struct tls_addr	 tls;
 };
 
 /* One WebSocket. */
 struct ws_conn {
 	enum ws_role	 role;
 	int		 fd;		/* ours until open */
+	SSL		*ssl;		/* wss */
+	int		 tls_up;	/* its handshake is done */
+	int		 tls_bye;	/* close_notify sent */
 	struct event	*ev;		/* the handshake's wait, then a
 					   control frame's */
 	struct http_head *head;
@@ -82,6 +92,7 @@ struct ws_conn {
 	size_t		 hdr_len;	/* of the data frame being sent */
 	size_t		 frame_off;	/* its bytes sent, header included */
 	unsigned char	 mask[4];
+	int		 sending;	/* a data frame is half sent */
 	int		 close_sent;
 	int		 close_got;
 	struct event	*ping_ev;
@@ -91,9 +102,9 @@ struct ws_conn {
 
 static int	ws_parse(struct addr *, const char *, char **);
 static int	ws_listen_parse(struct addr *, const char *, char **);
+extern const struct kind kind_wss, kind_wss_listen;
 static int	ws_option(struct addr *, const char *, const char *, char **);
-static int	ws_listen_option(struct addr *, const char *, const char *,
-		    char **);
+static int	ws_check(struct addr *, char **);
 static void	ws_free(struct addr *);
 static void	ws_open(struct transport *);
 static void	ws_connected(struct transport *, int);
@@ -126,6 +137,13 @@ static ssize_t	eof(struct transport *, size_t);
 static ssize_t	frame_send(struct transport *, const struct iovec *, int,
 		    size_t);
 static int	bad_input(struct transport *, const char *, int);
+static int	hs_io(struct transport *, int (*)(struct transport *));
+static int	tls_step(struct transport *);
+static ssize_t	low_recv(struct transport *, int, void *, size_t);
+static ssize_t	low_send(struct transport *, int, const struct iovec *, int);
+static ssize_t	tls_io_error(struct transport *, int);
+static int	frame_piece(struct ws_conn *, const struct iovec *, int,
+		    struct iovec *);
 static int	hs_check_response(struct transport *);
 static int	hs_answer(struct transport *);
 static int	want_write(struct transport *);
@@ -157,19 +175,38 @@ static const struct kind_listen ws_listen = {
 	.conn = &ws_accepted_ops
 };
 
+#define WS_HELP_OPTS \
+	"  msg=auto|text|binary   ws, wss: the type of messages sent (auto: " \
+	"UTF-8 as\n" \
+	"                         text); ping=SEC: a ping every SEC, closed " \
+	"unanswered\n" \
+	"                         for 2 x SEC\n" \
+	"  header=NAME: VALUE, origin=URL, subprotocol=NAME\n" \
+	"                         ws://, wss://: the request's (header= " \
+	"repeats);\n" \
+	"                         ws-listen: the subprotocol agreed\n"
+
 const struct kind kind_ws = {
 	.name = "ws",
 	.flags = KIND_READS | KIND_WRITES | KIND_REOPENS | KIND_MESSAGES,
 	.help = "  ws://HOST[:PORT][/PATH] a WebSocket client: one message, "
-	    "one frame\n",
-	.help_opts = "  msg=auto|text|binary   ws: the type of messages sent "
-	    "(auto: UTF-8 as text)\n"
-	    "  header=NAME: VALUE, origin=URL, subprotocol=NAME, ping=SEC\n"
-	    "                         ws: request headers (header= repeats); "
-	    "a ping every SEC,\n"
-	    "                         closed unanswered for 2 x SEC\n",
+	    "one frame\n"
+	    "  wss://HOST[:PORT][/PATH]\n"
+	    "                         the same over TLS, verified as tls:\n",
+	.help_opts = WS_HELP_OPTS,
 	.parse = ws_parse,
 	.option = ws_option,
+	.check = ws_check,
+	.free = ws_free,
+	.ops = &ws_ops
+};
+
+const struct kind kind_wss = {
+	.name = "wss",
+	.flags = KIND_READS | KIND_WRITES | KIND_REOPENS | KIND_MESSAGES,
+	.parse = ws_parse,
+	.option = ws_option,
+	.check = ws_check,
 	.free = ws_free,
 	.ops = &ws_ops
 };
@@ -178,11 +215,25 @@ const struct kind kind_ws_listen = {
 	.name = "ws-listen",
 	.flags = KIND_READS | KIND_WRITES | KIND_LISTENS | KIND_INET |
 	    KIND_MESSAGES,
-	.help = "  ws-listen:[HOST:]PORT[/PATH]\n"
-	    "                         a WebSocket server (upgrades on PATH; "
-	    "any without one)\n",
+	.help = "  ws-listen:[HOST:]PORT[/PATH], wss-listen:[HOST:]PORT[/PATH]"
+	    "\n"
+	    "                         a WebSocket server, on TLS for wss "
+	    "(upgrades on PATH;\n"
+	    "                         any without one)\n",
 	.parse = ws_listen_parse,
-	.option = ws_listen_option,
+	.option = ws_option,
+	.check = ws_check,
+	.free = ws_free,
+	.listen = &ws_listen
+};
+
+const struct kind kind_wss_listen = {
+	.name = "wss-listen",
+	.flags = KIND_READS | KIND_WRITES | KIND_LISTENS | KIND_INET |
+	    KIND_MESSAGES,
+	.parse = ws_listen_parse,
+	.option = ws_option,
+	.check = ws_check,
 	.free = ws_free,
 	.listen = &ws_listen
 };
@@ -201,27 +252,41 @@ cut_path(char *arg)
 	return path;
 }
 
-/* //HOST[:PORT][/PATH]: port 80 unless given, path "/" unless given. */
+/* An address's options; wss and wss-listen: on TLS. */
+static struct ws_addr *
+addr_new(struct addr *a, int server)
+{
+	struct ws_addr	*wa;
+
+	wa = xcalloc(1, sizeof *wa);
+	wa->secure = a->kind == &kind_wss || a->kind == &kind_wss_listen;
+	tls_opts_init(&wa->tls.opts, server);
+	a->opts = wa;
+	return wa;
+}
+
+/* //HOST[:PORT][/PATH]: port 80 (443 for wss) and path "/" unless given. */
 static int
 ws_parse(struct addr *a, const char *arg, char **err)
 {
-	struct ws_addr	*wa;
-	char		*auth, *hostport, *colon;
+	struct ws_addr	*wa = addr_new(a, 0);
+	char		*auth, *hostport, *colon, *bracket;
 	int		 r;
 
-	wa = xcalloc(1, sizeof *wa);
-	a->opts = wa;
 	if (strncmp(arg, "//", 2) != 0) {
-		*err = xstrdup("expected ws://HOST[:PORT][/PATH]");
+		*err = xasprintf("expected %s://HOST[:PORT][/PATH]",
+		    a->kind->name);
 		return -1;
 	}
 	auth = xstrdup(arg + 2);
 	if ((wa->path = cut_path(auth)) == NULL)
 		wa->path = xstrdup("/");
 	colon = strrchr(auth, ':');
-	if (colon != NULL && strchr(auth, ']') > colon)
-		colon = NULL;
-	hostport = colon != NULL ? xstrdup(auth) : xasprintf("%s:80", auth);
+	bracket = strrchr(auth, ']');
+	if (colon != NULL && (bracket == NULL || bracket < colon))
+		hostport = xstrdup(auth);
+	else
+		hostport = xasprintf("%s:%s", auth, wa->secure ? "443" : "80");
 	r = kind_arg_hostport(a, hostport, 0, err);
 	free(hostport);
 	free(auth);
@@ -232,12 +297,10 @@ ws_parse(struct addr *a, const char *arg, char **err)
 static int
 ws_listen_parse(struct addr *a, const char *arg, char **err)
 {
-	struct ws_addr	*wa;
+	struct ws_addr	*wa = addr_new(a, 1);
 	char		*auth;
 	int		 r;
 
-	wa = xcalloc(1, sizeof *wa);
-	a->opts = wa;
 	auth = xstrdup(arg);
 	wa->path = cut_path(auth);
 	r = kind_arg_hostport(a, auth, 1, err);
@@ -273,31 +336,10 @@ ping_option(struct ws_addr *wa, const char *val, char **err)
 	return 0;
 }
 
-/* Options both ends take: 0, 1 when name is none of them, -1. */
+/* A client's own: its request's headers. */
 static int
-common_option(struct addr *a, const char *name, const char *val, char **err)
+client_option(struct ws_addr *wa, const char *name, const char *val)
 {
-	struct ws_addr	*wa = a->opts;
-
-	if (strcmp(name, "msg") == 0)
-		return msg_option(wa, val, err);
-	if (strcmp(name, "subprotocol") == 0) {
-		free(wa->subprotocol);
-		wa->subprotocol = xstrdup(val);
-		return http_head_token(val, strlen(val)) ? 0 :
-		    (*err = xasprintf("subprotocol: '%s' is not a token",
-		    val), -1);
-	}
-	if (strcmp(name, "ping") == 0)
-		return ping_option(wa, val, err);
-	return sock_option(a, SOCK_OPT_BUF | SOCK_OPT_TCP, name, val, err);
-}
-
-static int
-ws_option(struct addr *a, const char *name, const char *val, char **err)
-{
-	struct ws_addr	*wa = a->opts;
-
 	if (strcmp(name, "header") == 0) {
 		wa->headers = xrealloc(wa->headers, (wa->nheaders + 1) *
 		    sizeof *wa->headers);
@@ -309,16 +351,42 @@ ws_option(struct addr *a, const char *name, const char *val, char **err)
 		wa->origin = xstrdup(val);
 		return 0;
 	}
-	if (strcmp(name, "bind") == 0)
-		return sock_option(a, SOCK_OPT_BIND, name, val, err);
-	return common_option(a, name, val, err);
+	return 1;
 }
 
 static int
-ws_listen_option(struct addr *a, const char *name, const char *val,
-    char **err)
+ws_option(struct addr *a, const char *name, const char *val, char **err)
 {
-	return common_option(a, name, val, err);
+	struct ws_addr	*wa = a->opts;
+	int		 server = (a->kind->flags & KIND_LISTENS) != 0, r;
+
+	if (strcmp(name, "msg") == 0)
+		return msg_option(wa, val, err);
+	if (strcmp(name, "ping") == 0)
+		return ping_option(wa, val, err);
+	if (strcmp(name, "subprotocol") == 0) {
+		free(wa->subprotocol);
+		wa->subprotocol = xstrdup(val);
+		if (http_head_token(val, strlen(val)))
+			return 0;
+		*err = xasprintf("subprotocol: '%s' is not a token", val);
+		return -1;
+	}
+	if (!server && (r = client_option(wa, name, val)) != 1)
+		return r;
+	if (wa->secure && (r = tls_opts_set(&wa->tls.opts, name, val,
+	    err)) != 1)
+		return r;
+	return sock_option(a, SOCK_OPT_BUF | SOCK_OPT_TCP |
+	    (server ? 0 : SOCK_OPT_BIND), name, val, err);
+}
+
+static int
+ws_check(struct addr *a, char **err)
+{
+	struct ws_addr	*wa = a->opts;
+
+	return wa->secure ? tls_opts_check(&wa->tls.opts, err) : 0;
 }
 
 static void
@@ -335,31 +403,57 @@ ws_free(struct addr *a)
 	free(wa->path);
 	free(wa->origin);
 	free(wa->subprotocol);
+	tls_opts_free(&wa->tls.opts);
+	SSL_CTX_free(wa->tls.ctx);
 	free(wa);
 	a->opts = NULL;
 }
 
-/* The listening socket; the ready line is a URL a client can open. */
+/*
+ * The listening socket (wss: the context first, so a bad certificate
+ * binds nothing); the ready line is a URL a client can open, with the
+ * certificate's pin for wss.
+ */
 static int
 ws_bind(const struct addr *a, struct bound *b, char **err)
 {
-	const struct ws_addr	*wa = a->opts;
-	char			*ready;
+	struct ws_addr	*wa = a->opts;
+	char		*ready, *pin = NULL;
 
+	if (wa->secure && wa->tls.ctx == NULL &&
+	    (wa->tls.ctx = tls_ctx_server(&wa->tls.opts, err)) == NULL)
+		return -1;
 	if ((b->fd = sock_bind(a, SOCK_STREAM, "ws", &ready, err)) == -1)
 		return -1;
-	b->ready = xasprintf("ws://%s%s", ready + 3,
-	    wa->path != NULL ? wa->path : "/");
+	if (wa->secure) {
+		pin = tls_ctx_pin(wa->tls.ctx);
+		if (wa->tls.opts.cert == NULL)
+			log_debug("%s: a fresh self-signed certificate, %s",
+			    a->name, pin);
+	}
+	b->ready = xasprintf("%s://%s%s%s%s", wa->secure ? "wss" : "ws",
+	    ready + 3, wa->path != NULL ? wa->path : "/", pin != NULL ?
+	    ",pin=" : "", pin != NULL ? pin : "");
 	free(ready);
+	free(pin);
 	return b->fd;
 }
 
+/* wss: one context for every connection (the trust store loads once). */
 static void
 ws_open(struct transport *t)
 {
+	struct ws_addr		*wa = t->addr->opts;
 	struct sock_target	*targets;
 	size_t			 n;
+	char			*err = NULL;
 
+	if (wa->secure && wa->tls.ctx == NULL &&
+	    (wa->tls.ctx = tls_ctx_client(&wa->tls.opts, &err)) == NULL) {
+		transport_fail(t, "%s", err);
+		free(err);
+		return;
+	}
 	if (sock_resolve(t, SOCK_STREAM, &targets, &n) == 0)
 		sock_connect(t, targets, n, ws_connected);
 }
@@ -367,11 +461,16 @@ ws_open(struct transport *t)
 static struct ws_conn *
 conn_new(struct transport *t, enum ws_role role, int fd)
 {
+	struct ws_addr	*wa = t->addr->opts;
 	struct ws_conn	*wc;
 
 	wc = xcalloc(1, sizeof *wc);
 	wc->role = role;
 	wc->fd = fd;
+	if (wa->secure)
+		wc->ssl = role == WS_CLIENT ? tls_client(wa->tls.ctx,
+		    &wa->tls.opts, t->addr->host, fd) :
+		    tls_server(wa->tls.ctx, fd);
 	wc->rbuf = xmalloc(RBUF_SIZE);
 	wc->head = http_head_new(role == WS_CLIENT ? HTTP_HEAD_RESPONSE :
 	    HTTP_HEAD_REQUEST, HEAD_MAX);
@@ -416,37 +515,62 @@ accepted_open(struct transport *t)
 }
 
 /*
- * Take the handshake as far as it goes now: a client sends, then reads;
- * a server reads, then sends.  Then open, or fail.
+ * Take the handshakes as far as they go now: TLS first (wss); then a
+ * client sends, then reads; a server reads, then sends.  Then open, or
+ * fail.
  */
 static void
 hs_step(struct transport *t)
 {
 	struct ws_conn	*wc = t->kind;
-	int		 r;
 
-	if (wc->role == WS_CLIENT && wc->hs_off < wc->hs_len) {
-		if ((r = hs_send(t)) <= 0) {
-			if (r == 0)
-				hs_wait(t, EV_WRITE);
-			return;
-		}
-	}
-	if (wc->hs == NULL || wc->role == WS_CLIENT) {
-		if ((r = hs_recv(t)) <= 0) {
-			if (r == 0)
-				hs_wait(t, EV_READ);
-			return;
-		}
-	}
-	if (wc->role == WS_SERVER && wc->hs_off < wc->hs_len) {
-		if ((r = hs_send(t)) <= 0) {
-			if (r == 0)
-				hs_wait(t, EV_WRITE);
-			return;
-		}
-	}
+	if (wc->ssl != NULL && !wc->tls_up && tls_step(t) <= 0)
+		return;
+	if (wc->role == WS_CLIENT && hs_io(t, hs_send) <= 0)
+		return;
+	if ((wc->hs == NULL || wc->role == WS_CLIENT) && hs_io(t, hs_recv) <= 0)
+		return;
+	if (wc->role == WS_SERVER && hs_io(t, hs_send) <= 0)
+		return;
 	hs_done(t);
+}
+
+/* One part of the handshake: 1 done, 0 waiting (for what it wants). */
+static int
+hs_io(struct transport *t, int (*part)(struct transport *))
+{
+	int	 r;
+
+	t->want = 0;
+	if ((r = part(t)) == 0)
+		hs_wait(t, t->want == TRANSPORT_WANT_WRITE ||
+		    (t->want == 0 && part == hs_send) ? EV_WRITE : EV_READ);
+	return r;
+}
+
+/* The TLS handshake: 1 done, 0 waiting, -1 failed (reported). */
+static int
+tls_step(struct transport *t)
+{
+	struct ws_conn	*wc = t->kind;
+	char		*why, *about;
+	int		 want, r;
+
+	if ((r = tls_handshake(wc->ssl, &want, &why)) == 0) {
+		hs_wait(t, want == TLS_WANT_WRITE ? EV_WRITE : EV_READ);
+		return 0;
+	}
+	if (r == -1) {
+		transport_fail(t, "%s", why);
+		free(why);
+		ws_release(t);
+		return -1;
+	}
+	wc->tls_up = 1;
+	about = tls_describe(wc->ssl);
+	log_debug("%s: %s", t->name, about);
+	free(about);
+	return 1;
 }
 
 static void
@@ -474,17 +598,18 @@ static int
 hs_send(struct transport *t)
 {
 	struct ws_conn	*wc = t->kind;
+	struct iovec	 v;
 	ssize_t		 n;
 
 	while (wc->hs_off < wc->hs_len) {
-		n = send(wc->fd, wc->hs + wc->hs_off, wc->hs_len - wc->hs_off,
-		    MSG_NOSIGNAL);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		v.iov_base = wc->hs + wc->hs_off;
+		v.iov_len = wc->hs_len - wc->hs_off;
+		if ((n = low_send(t, wc->fd, &v, 1)) == -1 && errno == EAGAIN)
 			return 0;
-		if (n == -1) {
-			transport_fail(t, "handshake: %s", strerror(errno));
+		if (n <= 0) {
+			transport_fail(t, "handshake: %s", n == 0 ? "closed" :
+			    t->err != NULL ? t->err : strerror(errno));
+			ws_release(t);
 			return -1;
 		}
 		wc->hs_off += (size_t)n;
@@ -505,14 +630,14 @@ hs_recv(struct transport *t)
 	enum http_head_status st = HTTP_HEAD_MORE;
 
 	while (st == HTTP_HEAD_MORE) {
-		n = recv(wc->fd, wc->rbuf, RBUF_SIZE, 0);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		if ((n = low_recv(t, wc->fd, wc->rbuf, RBUF_SIZE)) == -1 &&
+		    errno == EAGAIN)
 			return 0;
 		if (n <= 0) {
 			transport_fail(t, "handshake: %s", n == 0 ?
-			    "closed before the head's end" : strerror(errno));
+			    "closed before the head's end" : t->err != NULL ?
+			    t->err : strerror(errno));
+			ws_release(t);
 			return -1;
 		}
 		st = http_head_feed(wc->head, wc->rbuf, (size_t)n, &used);
@@ -626,6 +751,7 @@ ws_read(struct transport *t, const struct iovec *iov, int n)
 	ssize_t		 r;
 
 	t->msg_more = 0;
+	t->want = 0;
 	if (wc->ping_late) {
 		free(t->err);
 		t->err = xstrdup("no pong to a ping in time");
@@ -672,12 +798,88 @@ fill(struct transport *t)
 	ssize_t		 n;
 
 	wc->roff = wc->rlen = 0;
-	do
-		n = recv(t->rfd, wc->rbuf, RBUF_SIZE, 0);
-	while (n == -1 && errno == EINTR);
-	if (n > 0)
+	if ((n = low_recv(t, t->rfd, wc->rbuf, RBUF_SIZE)) > 0)
 		wc->rlen = (size_t)n;
 	return n;
+}
+
+/*
+ * The stream's bytes in, as recv says: through TLS for wss (EAGAIN with
+ * t->want; the peer's end without close_notify is an end too).
+ */
+static ssize_t
+low_recv(struct transport *t, int fd, void *buf, size_t len)
+{
+	struct ws_conn	*wc = t->kind;
+	ssize_t		 n;
+	size_t		 k;
+	int		 r;
+
+	if (wc->ssl == NULL) {
+		do
+			n = recv(fd, buf, len, 0);
+		while (n == -1 && errno == EINTR);
+		if (n == -1 && errno == EWOULDBLOCK)
+			errno = EAGAIN;
+		return n;
+	}
+	ERR_clear_error();
+	if ((r = SSL_read_ex(wc->ssl, buf, len, &k)) == 1)
+		return (ssize_t)k;
+	return tls_io_error(t, r);
+}
+
+/* The stream's bytes out, as sendmsg says (TLS: the first extent's). */
+static ssize_t
+low_send(struct transport *t, int fd, const struct iovec *v, int n)
+{
+	struct ws_conn	*wc = t->kind;
+	struct msghdr	 m;
+	ssize_t		 w;
+	size_t		 k;
+	int		 r;
+
+	if (wc->ssl == NULL) {
+		memset(&m, 0, sizeof m);
+		m.msg_iov = (struct iovec *)(uintptr_t)v;
+		m.msg_iovlen = (size_t)n;
+		do
+			w = sendmsg(fd, &m, MSG_NOSIGNAL);
+		while (w == -1 && errno == EINTR);
+		if (w == -1 && errno == EWOULDBLOCK)
+			errno = EAGAIN;
+		return w;
+	}
+	ERR_clear_error();
+	if ((r = SSL_write_ex(wc->ssl, v[0].iov_base, v[0].iov_len, &k)) == 1)
+		return (ssize_t)k;
+	return tls_io_error(t, r);
+}
+
+/* What SSL_get_error says, as recv or send would. */
+static ssize_t
+tls_io_error(struct transport *t, int r)
+{
+	struct ws_conn	*wc = t->kind;
+
+	switch (SSL_get_error(wc->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+		t->want = TRANSPORT_WANT_READ;
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_WANT_WRITE:
+		t->want = TRANSPORT_WANT_WRITE;
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_ZERO_RETURN:
+		return 0;
+	}
+	if (tls_truncated(wc->ssl, r))
+		return 0;
+	free(t->err);
+	t->err = tls_why(wc->ssl, r);
+	errno = EPROTO;
+	return -1;
 }
 
 /*
@@ -828,7 +1030,7 @@ queue_control(struct ws_conn *wc, enum ws_opcode op, const char *data,
 }
 
 /*
- * Send the control frames queued, unless a data frame is half sent: 1
+ * Send the control frames queued, unless a data frame is being sent: 1
  * when all are sent, 0 when the socket is full (sent when it drains),
  * -1 when it failed.
  */
@@ -836,24 +1038,22 @@ static int
 send_control(struct transport *t)
 {
 	struct ws_conn	*wc = t->kind;
-	size_t		 len;
+	struct iovec	 v;
 	ssize_t		 n;
 
-	if (wc->frame_off > 0 || t->wfd == -1)
-		return wc->frame_off > 0 ? 0 : 1;
-	while ((len = evbuffer_get_length(wc->ctl)) > 0) {
-		n = send(t->wfd, evbuffer_pullup(wc->ctl, -1), len,
-		    MSG_NOSIGNAL);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+	if (wc->sending || t->wfd == -1)
+		return wc->sending ? 0 : 1;
+	while ((v.iov_len = evbuffer_get_length(wc->ctl)) > 0) {
+		v.iov_base = evbuffer_pullup(wc->ctl, -1);
+		if ((n = low_send(t, t->wfd, &v, 1)) == -1 &&
+		    errno == EAGAIN) {
 			if (wc->ev == NULL && (wc->ev = event_new(t->base,
 			    t->wfd, EV_WRITE, ctl_cb, t)) == NULL)
 				xoom();
 			event_add(wc->ev, NULL);
 			return 0;
 		}
-		if (n == -1)
+		if (n <= 0)
 			return -1;
 		evbuffer_drain(wc->ctl, (size_t)n);
 	}
@@ -915,7 +1115,7 @@ ws_write(struct transport *t, const struct iovec *iov, int n)
 	size_t		 len = iov_len(iov, n);
 	ssize_t		 r;
 
-	if (wc->frame_off == 0) {
+	if (!wc->sending) {
 		if ((r = send_control(t)) == 0)
 			return want_write(t);
 		if (r == -1)
@@ -988,51 +1188,71 @@ iov_from(const struct iovec *iov, int n, size_t off, struct iovec *out,
 }
 
 /*
- * Send the rest of the frame: the header, then the payload (masked in
- * pieces by a client).  1 when all is sent, 0 to wait, -1 failed.
+ * Send the rest of the frame: the header, then the payload; a client
+ * masks the payload, and TLS takes header and payload in one record,
+ * so both go through a buffer in pieces.  1 when all is sent, 0 to
+ * wait, -1 failed.
  */
 static ssize_t
 frame_send(struct transport *t, const struct iovec *iov, int n, size_t len)
 {
-	static char	 masked[MASK_CHUNK];
 	struct ws_conn	*wc = t->kind;
 	struct iovec	 v[17];
-	struct msghdr	 m;
-	size_t		 off, k;
 	ssize_t		 r;
-	int		 nv, i;
+	int		 nv;
 
+	wc->sending = 1;
 	while (wc->frame_off < wc->hdr_len + len) {
-		nv = 0;
-		if (wc->frame_off < wc->hdr_len) {
-			v[nv].iov_base = wc->hdr + wc->frame_off;
-			v[nv++].iov_len = wc->hdr_len - wc->frame_off;
-		}
-		off = wc->frame_off < wc->hdr_len ? 0 :
-		    wc->frame_off - wc->hdr_len;
-		if (wc->role == WS_CLIENT) {
-			k = iov_from(iov, n, off, v + nv, 16, MASK_CHUNK);
-			for (i = 0, r = 0; i < (int)k; i++) {
-				memcpy(masked + r, v[nv + i].iov_base,
-				    v[nv + i].iov_len);
-				r += (ssize_t)v[nv + i].iov_len;
+		if (wc->role == WS_CLIENT || wc->ssl != NULL)
+			nv = frame_piece(wc, iov, n, v);
+		else {
+			nv = 0;
+			if (wc->frame_off < wc->hdr_len) {
+				v[nv].iov_base = wc->hdr + wc->frame_off;
+				v[nv++].iov_len = wc->hdr_len - wc->frame_off;
 			}
-			ws_mask(masked, (size_t)r, wc->mask, off);
-			v[nv].iov_base = masked;
-			v[nv].iov_len = (size_t)r;
-			nv += r > 0;
-		} else
-			nv += iov_from(iov, n, off, v + nv, 16, SIZE_MAX);
-		memset(&m, 0, sizeof m);
-		m.msg_iov = v;
-		m.msg_iovlen = (size_t)nv;
-		r = sendmsg(t->wfd, &m, MSG_NOSIGNAL);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1)
-			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+			nv += iov_from(iov, n, wc->frame_off < wc->hdr_len ?
+			    0 : wc->frame_off - wc->hdr_len, v + nv, 16,
+			    SIZE_MAX);
+		}
+		if ((r = low_send(t, t->wfd, v, nv)) <= 0)
+			return r == -1 && errno == EAGAIN ? 0 : -1;
 		wc->frame_off += (size_t)r;
 	}
+	wc->sending = 0;
+	return 1;
+}
+
+/*
+ * The frame from where it stopped, as the bytes one write sends: what is
+ * left of the header and a piece of the payload, masked by a client.
+ * The same each time from the same place (TLS retries a write with the
+ * same bytes).
+ */
+static int
+frame_piece(struct ws_conn *wc, const struct iovec *iov, int n,
+    struct iovec *v)
+{
+	static char	 piece[WS_HEADER_MAX + MASK_CHUNK];
+	struct iovec	 src[16];
+	size_t		 used = 0, off;
+	int		 i, k;
+
+	if (wc->frame_off < wc->hdr_len) {
+		used = wc->hdr_len - wc->frame_off;
+		memcpy(piece, wc->hdr + wc->frame_off, used);
+	}
+	off = wc->frame_off < wc->hdr_len ? 0 : wc->frame_off - wc->hdr_len;
+	k = iov_from(iov, n, off, src, 16, MASK_CHUNK);
+	for (i = 0; i < k; i++) {
+		memcpy(piece + used, src[i].iov_base, src[i].iov_len);
+		if (wc->role == WS_CLIENT)
+			ws_mask(piece + used, src[i].iov_len, wc->mask, off);
+		off += src[i].iov_len;
+		used += src[i].iov_len;
+	}
+	v[0].iov_base = piece;
+	v[0].iov_len = used;
 	return 1;
 }
 
@@ -1051,6 +1271,13 @@ ws_shutdown(struct transport *t)
 	}
 	if ((r = send_control(t)) == 0)
 		return want_write(t);
+	/* wss: close_notify, once, after it (a broken stream has none). */
+	if (r == 1 && wc->ssl != NULL && !wc->tls_bye) {
+		wc->tls_bye = 1;
+		ERR_clear_error();
+		SSL_shutdown(wc->ssl);
+		ERR_clear_error();
+	}
 	return r == -1 ? -1 : 0;
 }
 
@@ -1063,7 +1290,8 @@ ws_buffered(const struct transport *t)
 	if (wc == NULL || wc->dec == NULL)
 		return 0;
 	return wc->rlen - wc->roff + (wc->chunk != NULL) +
-	    (wc->close_got && !t->read_eof);
+	    (wc->close_got && !t->read_eof) +
+	    (wc->ssl != NULL ? (size_t)SSL_has_pending(wc->ssl) : 0);
 }
 
 /* A ping every ping=; a peer silent for twice that is closed. */
@@ -1123,6 +1351,13 @@ ws_release(struct transport *t)
 		event_free(wc->ping_ev);
 	if (wc->ctl != NULL)
 		evbuffer_free(wc->ctl);
+	if (wc->ssl != NULL) {
+		ERR_clear_error();
+		if (t->opened && !t->aborted && !wc->tls_bye)
+			SSL_shutdown(wc->ssl);
+		ERR_clear_error();
+		SSL_free(wc->ssl);
+	}
 	http_head_free(wc->head);
 	ws_dec_free(wc->dec);
 	free(wc->hs);
