@@ -552,9 +552,19 @@ static void
 shutdown_cb(struct transport *t, void *arg)
 {
 	struct node	*c = arg;
+	struct node	*p = c->peer;
 
 	(void)t;
 	c->shut = 1;
+	/*
+	 * Its peer took no more before the input for it ended (a WebSocket
+	 * closed): that input is no longer wanted.
+	 */
+	if (p != NULL && p->reads && !p->eof && !p->closing) {
+		p->eof = 1;
+		transport_read_stop(p->t);
+		node_done(c->hub, p);
+	}
 	node_done(c->hub, c);
 }
 

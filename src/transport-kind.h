@@ -125,6 +125,7 @@ void	transport_fail(struct transport *, const char *, ...)
 int	transport_adopt_fd(int);
 void	transport_closed(struct transport *);
 void	transport_end_input(struct transport *);
+void	transport_end_output(struct transport *);
 void	transport_wake(struct transport *);
 
 #endif

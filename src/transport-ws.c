@@ -938,7 +938,10 @@ control(struct transport *t, const struct ws_event *ev)
 		len = ws_close_payload(payload, ev->code == WS_CLOSE_NO_STATUS ?
 		    WS_CLOSE_NORMAL : ev->code, "");
 		queue_control(wc, WS_OP_CLOSE, payload, len);
-		break;
+		/* Nothing can be sent after it. */
+		send_control(t);
+		transport_end_output(t);
+		return;
 	default:
 		return;
 	}

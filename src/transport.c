@@ -1200,6 +1200,24 @@ shut_done(struct transport *t)
 	note(t, NOTE_SHUTDOWN, TRANSPORT_OP_WRITE, NULL);
 }
 
+/*
+ * A kind's peer takes nothing more (a WebSocket's close frame came): the
+ * write half is over, and what was queued for it is lost.
+ */
+void
+transport_end_output(struct transport *t)
+{
+	if (t->shut || t->closing || t->write_failed)
+		return;
+	t->lost += evbuffer_get_length(t->out);
+	evbuffer_drain(t->out, evbuffer_get_length(t->out));
+	frames_clear(&t->frames);
+	t->shut = 1;
+	if (t->wev != NULL && !t->read_waits)
+		event_del(t->wev);
+	shut_done(t);
+}
+
 void
 transport_shutdown(struct transport *t)
 {
