@@ -53,6 +53,8 @@ struct transport_ops {
 	int	(*cut)(struct transport *, size_t);
 	/* A one-way writer still reads until the peer closes. */
 	int	 linger;
+	/* KIND_MESSAGES: reads a message in parts, so reads may be small. */
+	int	 parts;
 };
 
 struct note;

@@ -39,8 +39,8 @@
 
 /* The longest request or response head. */
 #define HEAD_MAX	8192
-/* Bytes read from the socket and not yet decoded. */
-#define RBUF_SIZE	(16 * 1024)
+/* Bytes read from the socket and not yet decoded (held while any are). */
+#define RBUF_SIZE	(64 * 1024)
 /* A client masks its payload in pieces of this size. */
 #define MASK_CHUNK	(16 * 1024)
 
@@ -157,7 +157,8 @@ static const struct transport_ops ws_ops = {
 	.shutdown = ws_shutdown,
 	.buffered = ws_buffered,
 	.release = ws_release,
-	.linger = 1
+	.linger = 1,
+	.parts = 1
 };
 
 static const struct transport_ops ws_accepted_ops = {
@@ -167,7 +168,8 @@ static const struct transport_ops ws_accepted_ops = {
 	.shutdown = ws_shutdown,
 	.buffered = ws_buffered,
 	.release = ws_release,
-	.linger = 1
+	.linger = 1,
+	.parts = 1
 };
 
 static const struct kind_listen ws_listen = {
@@ -798,8 +800,15 @@ fill(struct transport *t)
 	ssize_t		 n;
 
 	wc->roff = wc->rlen = 0;
+	if (wc->rbuf == NULL)
+		wc->rbuf = xmalloc(RBUF_SIZE);
 	if ((n = low_recv(t, t->rfd, wc->rbuf, RBUF_SIZE)) > 0)
 		wc->rlen = (size_t)n;
+	else if (n == -1 && errno == EAGAIN && wc->chunk == NULL) {
+		/* Idle: an idle connection holds no buffer. */
+		free(wc->rbuf);
+		wc->rbuf = NULL;
+	}
 	return n;
 }
 

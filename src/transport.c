@@ -530,7 +530,7 @@ static void
 resize_reads(struct transport *t, size_t n)
 {
 	/* A message cut short by a small buffer would be lost. */
-	if (t->messages)
+	if (t->messages && !t->ops->parts)
 		return;
 	if (n >= t->read_size && t->read_size < READ_MAX)
 		t->read_size = t->read_size * 2 + 128 > READ_MAX ?
@@ -854,14 +854,18 @@ transport_write_bytes(struct transport *t, const void *p, size_t len,
 }
 
 /*
- * Write what was queued: now, or, while a few messages are queued, once
- * this turn of the loop has queued what else it reads (one sendmmsg).
+ * Write what was queued: now, or, while little is queued, once this
+ * turn of the loop has queued what else it reads (one write, or one
+ * sendmmsg, for many small frames).  Never past half the high-water
+ * mark, so a consumer that keeps up never pauses its producers.
  */
 static void
 write_soon(struct transport *t)
 {
-	if (t->messages && t->wpoll && t->wev != NULL &&
-	    evbuffer_get_length(t->out) < SEND_BATCH_BYTES)
+	size_t	 len = evbuffer_get_length(t->out);
+
+	if (t->wpoll && t->wev != NULL && len < SEND_BATCH_BYTES &&
+	    len < t->addr->high_water / 2)
 		event_active(t->wev, EV_WRITE, 1);
 	else
 		flush(t);

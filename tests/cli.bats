@@ -177,7 +177,7 @@ load helper
 
 @test "address types of later issues are rejected with 2" {
 	local a
-	for a in ws://127.0.0.1:1 socks5-listen:0; do
+	for a in socks5-listen:0 socks5://127.0.0.1:1; do
 		run -2 --separate-stderr weir - "$a" </dev/null
 		[[ $stderr == "weir: $a: "*$'\n'"Try 'weir --help'." ]] ||
 			fail "weir - $a: unexpected stderr: $stderr"
