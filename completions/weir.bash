@@ -57,7 +57,9 @@ _weir()
 	local o
 	local addrs='- stdio fd: file: write: append: tcp: tcp-listen: tcp4:
 		tcp4-listen: tcp6: tcp6-listen: tls: tls-listen: udp: udp4: udp6:
-		udp-listen: udp4-listen: udp6-listen: unix: unix-listen: exec:'
+		udp-listen: udp4-listen: udp6-listen: unix: unix-listen: exec:
+		ws:// wss:// ws-listen: wss-listen:'
+	local msgs='auto text binary'
 
 	# The whole word before the cursor, ':' and '=' included.
 	line=${COMP_LINE:0:COMP_POINT}
@@ -137,6 +139,14 @@ _weir()
 		done
 		_weir_reply "${c[@]}"
 		;;
+	*,msg=*)
+		local head=${cur%,*}
+		local -a c=()
+		for o in $msgs; do
+			c+=("$head,msg=$o")
+		done
+		_weir_reply "${c[@]}"
+		;;
 	*,verify=*|*,nodelay=*|*,keepalive=*)
 		o=${cur##*,}
 		o=${o%%=*}
@@ -154,10 +164,10 @@ _weir()
 		done
 		# Socket options.
 		case $head in
-		tcp:*|tcp[46]:*|tls:*)
+		tcp:*|tcp[46]:*|tls:*|ws://*|wss://*)
 			o='bind= sndbuf= rcvbuf= nodelay= keepalive='
 			;;
-		tcp-listen:*|tcp[46]-listen:*|tls-listen:*)
+		tcp-listen:*|tcp[46]-listen:*|tls-listen:*|ws-listen:*|wss-listen:*)
 			o='sndbuf= rcvbuf= nodelay= keepalive='
 			;;
 		unix:*|unix-listen:*)
@@ -183,17 +193,32 @@ _weir()
 		exec:*)
 			c+=("$head,pty")
 			;;
-		tls:*)
+		tls:*|wss://*)
 			for o in verify= ca= sni= pin= cert= key=; do
 				c+=("$head,$o")
 			done
 			;;
-		tls-listen:*)
+		tls-listen:*|wss-listen:*)
 			for o in cert= key= ca=; do
 				c+=("$head,$o")
 			done
 			;;
 		esac
+		# WebSocket options.
+		case $head in
+		ws://*|wss://*)
+			o='msg= header= origin= subprotocol= ping='
+			;;
+		ws-listen:*|wss-listen:*)
+			o='msg= subprotocol= ping='
+			;;
+		*)
+			o=
+			;;
+		esac
+		for o in $o; do
+			c+=("$head,$o")
+		done
 		_weir_reply "${c[@]}"
 		;;
 	-*)

@@ -29,6 +29,12 @@ function __weir_address
             printf '%s\t%s\n' \
                 "$head,verify=yes" "check the chain and the name (the default)" \
                 "$head,verify=no" "accept any certificate (encrypted, not authenticated)"
+        case '*,msg=*'
+            set -l head (string replace -r -- ',[^,]*$' '' $tok)
+            printf '%s\t%s\n' \
+                "$head,msg=auto" "valid UTF-8 as text, anything else as binary (the default)" \
+                "$head,msg=text" "every message as text; one not UTF-8 is a write error" \
+                "$head,msg=binary" "every message as binary"
         case '*,nodelay=*' '*,keepalive=*'
             set -l head (string replace -r -- '=[^=]*$' '' $tok)
             printf '%s\t%s\n' "$head=yes" "on" "$head=no" "off (the default)"
@@ -47,17 +53,17 @@ function __weir_address
                 "$head,rate=" "write at most SIZE bytes per second to this address"
             # Socket options.
             switch $tok
-                case 'tcp:*' 'tcp4:*' 'tcp6:*' 'tls:*' 'udp:*' 'udp4:*' 'udp6:*'
+                case 'tcp:*' 'tcp4:*' 'tcp6:*' 'tls:*' 'udp:*' 'udp4:*' 'udp6:*' 'ws://*' 'wss://*'
                     printf '%s\t%s\n' "$head,bind=" "connect from this source address, HOST[:PORT]"
             end
             switch $tok
-                case 'tcp:*' 'tcp4:*' 'tcp6:*' 'tls:*' 'tcp-listen:*' 'tcp4-listen:*' 'tcp6-listen:*' 'tls-listen:*'
+                case 'tcp:*' 'tcp4:*' 'tcp6:*' 'tls:*' 'tcp-listen:*' 'tcp4-listen:*' 'tcp6-listen:*' 'tls-listen:*' 'ws://*' 'wss://*' 'ws-listen:*' 'wss-listen:*'
                     printf '%s\t%s\n' \
                         "$head,nodelay=" "TCP_NODELAY, send small writes at once (default no)" \
                         "$head,keepalive=" "SO_KEEPALIVE, probe an idle connection (default no)"
             end
             switch $tok
-                case 'tcp:*' 'tcp4:*' 'tcp6:*' 'tls:*' 'tcp-listen:*' 'tcp4-listen:*' 'tcp6-listen:*' 'tls-listen:*' 'unix:*' 'unix-listen:*' 'udp:*' 'udp4:*' 'udp6:*' 'udp-listen:*' 'udp4-listen:*' 'udp6-listen:*'
+                case 'tcp:*' 'tcp4:*' 'tcp6:*' 'tls:*' 'tcp-listen:*' 'tcp4-listen:*' 'tcp6-listen:*' 'tls-listen:*' 'unix:*' 'unix-listen:*' 'udp:*' 'udp4:*' 'udp6:*' 'udp-listen:*' 'udp4-listen:*' 'udp6-listen:*' 'ws://*' 'wss://*' 'ws-listen:*' 'wss-listen:*'
                     printf '%s\t%s\n' \
                         "$head,sndbuf=" "the kernel's send buffer (SO_SNDBUF)" \
                         "$head,rcvbuf=" "the kernel's receive buffer (SO_RCVBUF)"
@@ -69,7 +75,7 @@ function __weir_address
                     printf '%s\t%s\n' "$head,pty" "run the command on a pseudo-terminal, not pipes"
                 case 'udp:*' 'udp4:*' 'udp6:*' 'udp-listen:*' 'udp4-listen:*' 'udp6-listen:*'
                     printf '%s\t%s\n' "$head,linger=" "once the other side has ended, read on until quiet this long (default 1 s)"
-                case 'tls:*'
+                case 'tls:*' 'wss://*'
                     printf '%s\t%s\n' \
                         "$head,verify=" "check the certificate chain and name (default yes)" \
                         "$head,ca=" "trust these CA certificates (PEM file or directory)" \
@@ -77,11 +83,26 @@ function __weir_address
                         "$head,pin=" "accept exactly this certificate (sha256:HEX)" \
                         "$head,cert=" "client certificate (PEM)" \
                         "$head,key=" "key of the client certificate (default: in the cert file)"
-                case 'tls-listen:*'
+                case 'tls-listen:*' 'wss-listen:*'
                     printf '%s\t%s\n' \
                         "$head,cert=" "server certificate (PEM; default: a fresh self-signed one)" \
                         "$head,key=" "key of the certificate (default: in the cert file)" \
                         "$head,ca=" "require client certificates signed by these CAs (mutual TLS)"
+            end
+            # WebSocket options.
+            switch $tok
+                case 'ws://*' 'wss://*'
+                    printf '%s\t%s\n' \
+                        "$head,msg=" "type of the messages sent: auto (the default), text or binary" \
+                        "$head,header=" "one more request header, NAME: VALUE (repeatable)" \
+                        "$head,origin=" "the Origin header sent" \
+                        "$head,subprotocol=" "the subprotocol asked for; the server must agree" \
+                        "$head,ping=" "a ping every SEC; closed when unanswered for 2 x SEC"
+                case 'ws-listen:*' 'wss-listen:*'
+                    printf '%s\t%s\n' \
+                        "$head,msg=" "type of the messages sent: auto (the default), text or binary" \
+                        "$head,subprotocol=" "the subprotocol accepted when a client offers it" \
+                        "$head,ping=" "a ping every SEC; closed when unanswered for 2 x SEC"
             end
         case 'file:*' 'write:*' 'append:*' 'unix:*' 'unix-listen:*'
             set -l type (string replace -r -- ':.*' '' $tok)
@@ -111,7 +132,11 @@ function __weir_address
                 "udp6-listen:" "receive datagrams on [HOST:]PORT, IPv6 only" \
                 "unix:" "connect to a Unix socket" \
                 "unix-listen:" "listen for connections on a Unix socket" \
-                "exec:" "run /bin/sh -c COMMAND"
+                "exec:" "run /bin/sh -c COMMAND" \
+                "ws://" "a WebSocket client to HOST[:PORT][/PATH], one message one frame" \
+                "wss://" "a WebSocket client over TLS (the certificate is verified)" \
+                "ws-listen:" "a WebSocket server on [HOST:]PORT[/PATH]" \
+                "wss-listen:" "a WebSocket server over TLS on [HOST:]PORT[/PATH]"
     end
 end
 
