@@ -105,6 +105,7 @@ static int	ws_listen_parse(struct addr *, const char *, char **);
 extern const struct kind kind_wss, kind_wss_listen;
 static int	ws_option(struct addr *, const char *, const char *, char **);
 static int	ws_check(struct addr *, char **);
+static void	request_of(const struct addr *, struct ws_handshake_req *);
 static void	ws_free(struct addr *);
 static void	ws_open(struct transport *);
 static void	ws_connected(struct transport *, int);
@@ -383,12 +384,45 @@ ws_option(struct addr *a, const char *name, const char *val, char **err)
 	    (server ? 0 : SOCK_OPT_BIND), name, val, err);
 }
 
+/*
+ * wss: the TLS options agree; a client: its request can be made (the
+ * headers are well formed and none is the handshake's own).
+ */
 static int
 ws_check(struct addr *a, char **err)
 {
-	struct ws_addr	*wa = a->opts;
+	struct ws_addr		*wa = a->opts;
+	struct ws_handshake_req	 req;
+	char			 key[WS_KEY_LEN + 1], why[256], *text;
 
-	return wa->secure ? tls_opts_check(&wa->tls.opts, err) : 0;
+	if (wa->secure && tls_opts_check(&wa->tls.opts, err) == -1)
+		return -1;
+	if (a->kind->flags & KIND_LISTENS)
+		return 0;
+	request_of(a, &req);
+	if ((text = ws_handshake_request(&req, key, why, sizeof why)) == NULL) {
+		*err = xstrdup(why);
+		return -1;
+	}
+	free(text);
+	return 0;
+}
+
+/* What a client's request is made of. */
+static void
+request_of(const struct addr *a, struct ws_handshake_req *req)
+{
+	const struct ws_addr	*wa = a->opts;
+
+	memset(req, 0, sizeof *req);
+	req->host = a->host;
+	req->port = (unsigned)strtoul(a->port, NULL, 10);
+	req->tls = wa->secure;
+	req->path = wa->path;
+	req->origin = wa->origin;
+	req->subprotocol = wa->subprotocol;
+	req->headers = (const char *const *)wa->headers;
+	req->nheaders = wa->nheaders;
 }
 
 static void
@@ -485,20 +519,12 @@ conn_new(struct transport *t, enum ws_role role, int fd)
 static void
 ws_connected(struct transport *t, int fd)
 {
-	const struct ws_addr		*wa = t->addr->opts;
 	struct ws_handshake_req		 req;
 	struct ws_conn			*wc;
 	char				 err[256];
 
 	wc = conn_new(t, WS_CLIENT, fd);
-	memset(&req, 0, sizeof req);
-	req.host = t->addr->host;
-	req.port = (unsigned)strtoul(t->addr->port, NULL, 10);
-	req.path = wa->path;
-	req.origin = wa->origin;
-	req.subprotocol = wa->subprotocol;
-	req.headers = (const char *const *)wa->headers;
-	req.nheaders = wa->nheaders;
+	request_of(t->addr, &req);
 	if ((wc->hs = ws_handshake_request(&req, wc->key, err,
 	    sizeof err)) == NULL) {
 		transport_fail(t, "handshake: %s", err);
@@ -1161,8 +1187,9 @@ frame_start(struct transport *t, const struct iovec *iov, int n, size_t len)
 	    iov_utf8(iov, n));
 	if (wa->msg == MSG_TEXT && !iov_utf8(iov, n)) {
 		free(t->err);
-		t->err = xstrdup("msg=text: a message that is not UTF-8");
-		errno = EINVAL;
+		t->err = xstrdup("msg=text: a message that is not UTF-8 "
+		    "(the peer would close with 1007)");
+		errno = EBADMSG;
 		return -1;
 	}
 	if (wc->role == WS_CLIENT && RAND_bytes(wc->mask,

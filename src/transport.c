@@ -964,7 +964,9 @@ static void
 write_error(struct transport *t, ssize_t n)
 {
 	t->write_failed = 1;
-	if (n >= 0 || !refused(t))
+	if (n < 0 && errno == EBADMSG && t->err != NULL)
+		io_fail(t, TRANSPORT_OP_PROTO, "%s", t->err);
+	else if (n >= 0 || !refused(t))
 		io_fail(t, TRANSPORT_OP_WRITE, "write: %s", n == 0 ?
 		    "wrote nothing" : why(t));
 	/* After the words: cutting may set errno. */
