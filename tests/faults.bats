@@ -635,8 +635,14 @@ print("%d frames, missing from %s" % (sum(got.values()), missing))
 	kill -TERM "$WEIR_PID"
 	wait_exit "$WRAP_PID"
 	assert_equal "$EXIT_STATUS" 143
-	# Each vanisher sent 5 whole frames: nothing of theirs is discarded.
-	assert_equal "$(stats_json "$T/err" left discarded)" 0
+	# Each vanisher sent 5 whole frames, and all reached the reader (the
+	# output above). What may be discarded is the talker's: cut by its
+	# reset when the script exits while weir still writes to it, at
+	# most one frame short of 2,008 bytes (a slow weir, under valgrind,
+	# can be inside one then).
+	local discarded
+	discarded=$(stats_json "$T/err" left discarded)
+	((discarded < 2008)) || fail "discarded $discarded bytes: more than part of one talker frame"
 }
 
 @test "SIGTERM during a 20-client fan-in: 143, whole records delivered, only partial frames discarded" {
