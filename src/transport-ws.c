@@ -799,13 +799,14 @@ ws_read(struct transport *t, const struct iovec *iov, int n)
 				return (ssize_t)got;
 			continue;
 		}
+		/* Whatever follows the peer's close frame is not read. */
+		if (wc->close_got)
+			return ended(t, got);
 		if ((r = decode(t)) != 0) {
 			if (r == -1)
 				return -1;
 			continue;
 		}
-		if (wc->close_got)
-			return ended(t, got);
 		if ((r = fill(t)) > 0)
 			continue;
 		if (r == 0)
