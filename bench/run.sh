@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh: run bench/pipe.sh, bench/tcp.sh, bench/slow.sh,
-# bench/line.sh, bench/fanin.sh, bench/proxy.sh, bench/idle.sh, bench/tls.sh
-# and bench/udp.sh, then print
+# bench/line.sh, bench/fanin.sh, bench/proxy.sh, bench/idle.sh, bench/tls.sh,
+# bench/udp.sh and bench/ws.sh, then print
 # a summary of the figures that have targets. `make bench` calls this.
 #
 #   bench/run.sh           SIZE=2G for pipe and tcp, SLOW_SIZE=512M for slow,
@@ -23,7 +23,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 if [ "${1:-}" = quick ]; then
 	: "${SIZE:=256M}" "${SLOW_SIZE:=64M}" "${LINE_SIZE:=128M}" "${ROUNDS:=1}"
 	: "${FANIN_LINES:=10000}" "${PROXY_SIZE:=256M}" "${CONNS:=500}" "${IDLE_CONNS:=2000}"
-	: "${UDP_COUNT:=100000}" "${UDP_FANIN_COUNT:=5000}"
+	: "${UDP_COUNT:=100000}" "${UDP_FANIN_COUNT:=5000}" "${WS_BULK_COUNT:=2048}" "${WS_SMALL_COUNT:=100000}"
 fi
 export ROUNDS=${ROUNDS:-3}
 SUMMARY=$(mktemp "${TMPDIR:-/tmp}/weir-bench-summary.XXXXXX")
@@ -50,6 +50,8 @@ echo
 SIZE=${TLS_SIZE:-${SIZE:-1G}} CONNS=${CONNS:-1000} IDLE_CONNS=${IDLE_CONNS:-10000} bash "$here/tls.sh" || st=1
 echo
 COUNT=${UDP_COUNT:-1000000} FANIN_COUNT=${UDP_FANIN_COUNT:-50000} bash "$here/udp.sh" || st=1
+echo
+BULK_COUNT=${WS_BULK_COUNT:-16384} SMALL_COUNT=${WS_SMALL_COUNT:-1000000} bash "$here/ws.sh" || st=1
 echo
 echo "== summary (ratios are throughput: > 1 means weir is faster)"
 cat "$SUMMARY"
