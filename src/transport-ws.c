@@ -781,6 +781,8 @@ ws_read(struct transport *t, const struct iovec *iov, int n)
 	t->msg_more = 0;
 	t->want = 0;
 	if (wc->ping_late) {
+		/* A peer that does not answer is gone both ways. */
+		transport_end_output(t);
 		free(t->err);
 		t->err = xstrdup("no pong to a ping in time");
 		errno = ETIMEDOUT;
