@@ -41,6 +41,8 @@
 #define HEAD_MAX	8192
 /* Bytes read from the socket and not yet decoded (held while any are). */
 #define RBUF_SIZE	(64 * 1024)
+/* Unread bytes dropped before a socket closed for an error is closed. */
+#define DRAIN_MAX	(4 * 1024 * 1024)
 /* A client masks its payload in pieces of this size. */
 #define MASK_CHUNK	(16 * 1024)
 
@@ -93,6 +95,7 @@ struct ws_conn {
 	size_t		 frame_off;	/* its bytes sent, header included */
 	unsigned char	 mask[4];
 	int		 sending;	/* a data frame is half sent */
+	int		 bad;		/* closed for a protocol error */
 	int		 close_sent;
 	int		 close_got;
 	struct event	*ping_ev;
@@ -150,6 +153,7 @@ static int	hs_answer(struct transport *);
 static int	want_write(struct transport *);
 static void	ping_start(struct transport *);
 static void	ping_cb(evutil_socket_t, short, void *);
+static void	drain_unread(int);
 
 static const struct transport_ops ws_ops = {
 	.open = ws_open,
@@ -1036,6 +1040,7 @@ bad_input(struct transport *t, const char *why, int code)
 		len = ws_close_payload(payload, code, "");
 		queue_control(wc, WS_OP_CLOSE, payload, len);
 		send_control(t);
+		wc->bad = 1;
 	}
 	free(t->err);
 	t->err = xstrdup(why);
@@ -1369,6 +1374,23 @@ ping_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
+ * What the peer sent that is still unread, taken and dropped (some of
+ * it, without waiting): closing a socket with unread bytes resets the
+ * connection, and the peer might then never read the close frame that
+ * says why.
+ */
+static void
+drain_unread(int fd)
+{
+	char	 buf[16384];
+	int	 i;
+
+	for (i = 0; i < DRAIN_MAX / (int)sizeof buf; i++)
+		if (recv(fd, buf, sizeof buf, MSG_DONTWAIT) <= 0)
+			break;
+}
+
+/*
  * Free the connection; an open one not closed yet says so first (1001,
  * going away), once, without waiting.
  */
@@ -1387,6 +1409,8 @@ ws_release(struct transport *t)
 		queue_control(wc, WS_OP_CLOSE, payload, len);
 		send_control(t);
 	}
+	if (wc->bad && t->rfd != -1)
+		drain_unread(t->rfd);
 	if (wc->ev != NULL)
 		event_free(wc->ev);
 	if (wc->ping_ev != NULL)
