@@ -795,7 +795,7 @@ big_lines() {
 	run -1 grep '^text' "$T/no.log"
 }
 
-@test "header= and origin= reach the server, a comma written \\," {
+@test "header= and origin= reach the server, a comma in a value escaped" {
 	start_server s --headers "$T/h"
 	run -0 --separate-stderr weir -p line - \
 		"ws://127.0.0.1:$PORT/app?x=1,header=Authorization: Bearer a\\,b,header=X-Two: 2,origin=http://app.example" \
