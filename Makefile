@@ -43,7 +43,8 @@ HDRS	 = $(wildcard src/*.h)
 # Debian packages the build and the tests need.
 DEB_DEPS = gcc make libevent-dev libssl-dev pkg-config bats bats-support \
 	   bats-assert bats-file mandoc python3 time clang libclang-rt-14-dev \
-	   valgrind openssl curl tmux jq dnsmasq-base bind9-dnsutils
+	   valgrind openssl curl tmux jq dnsmasq-base bind9-dnsutils \
+	   python3-websockets chromium
 # And what the benchmarks compare weir with.
 BENCH_DEPS = socat ncat pv netcat-openbsd
 
