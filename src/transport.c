@@ -456,15 +456,14 @@ transport_read_start(struct transport *t)
 	 * A stream that starts or resumes often has data waiting: read it in
 	 * this turn of the loop rather than the next, but only if there is
 	 * some, so an idle connection never allocates a read buffer.  (A
-	 * connect that just completed has had no time to get any.)
+	 * connect that just completed has had no time to get any, but its
+	 * kind may hold what came with its handshake.)
 	 */
-	if (t->connected) {
-		t->connected = 0;
-		return;
-	}
-	if ((ioctl(t->rfd, FIONREAD, &avail) == 0 && avail > 0) ||
-	    (t->ops->buffered != NULL && t->ops->buffered(t) > 0))
+	if ((t->ops->buffered != NULL && t->ops->buffered(t) > 0) ||
+	    (!t->connected && ioctl(t->rfd, FIONREAD, &avail) == 0 &&
+	    avail > 0))
 		event_active(t->rev, EV_READ, 1);
+	t->connected = 0;
 }
 
 /* A kind holds input no readiness will announce: read it soon. */

@@ -358,7 +358,8 @@ close 1000"
 	[[ $stderr == "weir: ws://127.0.0.1:$PORT/"* ]] || fail "stderr: $stderr"
 	wait_exit "$RAW_PID"
 	grep -q '^ping' "$T/nopong.log" || fail "no ping: $(cat "$T/nopong.log")"
-	assert_equal "$(tail -n 1 "$T/nopong.log")" "eof"
+	# weir says it is going away (1001), or the connection just ends.
+	[[ $(tail -n 1 "$T/nopong.log") =~ ^(eof|closed)$ ]] || fail "$(cat "$T/nopong.log")"
 }
 
 @test "ping=: on a listener, a client that does not answer is closed alone" {
@@ -377,14 +378,18 @@ close 1000"
 
 # --- protocol errors ----------------------------------------------------------
 
-@test "1009: a message over --max-frame (1 MiB by default), whole or in fragments: close 1009, exit 3" {
+# A listener without -k: the connection with the error is closed alone, and
+# as it was the one served weir ends, with 1 (as for a line or netstring
+# error on tcp-listen:); a client, a stream of its own, exits 3.
+
+@test "1009: a message over --max-frame (1 MiB by default), whole or in fragments: close 1009, a protocol error" {
 	open_in
 	start_ws -p line ws-listen:127.0.0.1:0 - <"$T/in" >"$T/out" 2>"$T/err" 7>&-
 	run -0 --separate-stderr wspeer raw "$URL" 'text#1048576' 'text#1048577'
 	assert_line "close 1009"
 	assert_line --index -1 --regexp '^(eof|reset)$'
 	wait_exit "$WEIR_PID"
-	assert_equal "$EXIT_STATUS" 3
+	assert_equal "$EXIT_STATUS" 1
 	assert_equal "$(wc -c <"$T/out")" 1048577
 	grep -q '^weir: ' "$T/err" || fail "nothing said"
 
@@ -393,13 +398,15 @@ close 1000"
 		'cont#401'
 	assert_line "close 1009"
 	wait_exit "$WEIR_PID"
-	assert_equal "$EXIT_STATUS" 3
+	assert_equal "$EXIT_STATUS" 1
 	assert_equal "$(wc -c <"$T/out")" 1001
 }
 
 @test "1009: a server's message over --max-frame ends weir as client, exit 3" {
+	# Its input open: an end would be weir's close (1000) first.
+	open_in
 	start_rawserver big 'text#1048577'
-	run -3 --separate-stderr weir -p line - "ws://127.0.0.1:$PORT/" </dev/null
+	run -3 --separate-stderr weir -p line - "ws://127.0.0.1:$PORT/" <"$T/in"
 	assert_output ""
 	[[ $stderr == "weir: ws://127.0.0.1:$PORT/"* ]] || fail "stderr: $stderr"
 	wait_exit "$RAW_PID"
@@ -418,20 +425,20 @@ close 1000"
 	stop_weir
 }
 
-@test "1007: text that is not UTF-8: close 1007, exit 3, both roles" {
+@test "1007: text that is not UTF-8: close 1007, a protocol error, both roles" {
 	open_in
 	start_ws -p line ws-listen:127.0.0.1:0 - <"$T/in" >"$T/out" 2>"$T/err" 7>&-
 	run -0 --separate-stderr wspeer raw "$URL" text:ok text%c328
 	assert_line "close 1007"
 	wait_exit "$WEIR_PID"
-	assert_equal "$EXIT_STATUS" 3
+	assert_equal "$EXIT_STATUS" 1
 	assert_equal "$(cat "$T/out")" "ok"
 	# Invalid across fragments: a lone continuation byte.
 	start_ws -p line ws-listen:127.0.0.1:0 - <"$T/in" >"$T/out" 2>"$T/err" 7>&-
 	run -0 --separate-stderr wspeer raw "$URL" nofin+text:a cont%80
 	assert_line "close 1007"
 	wait_exit "$WEIR_PID"
-	assert_equal "$EXIT_STATUS" 3
+	assert_equal "$EXIT_STATUS" 1
 	# From a server.
 	start_rawserver bad text%fffe
 	run -3 --separate-stderr weir -p line - "ws://127.0.0.1:$PORT/" <"$T/in"
@@ -448,7 +455,7 @@ close 1000"
 		run -0 --separate-stderr wspeer raw "$URL" "$step"
 		assert_line "close 1002"
 		wait_exit "$WEIR_PID"
-		[[ $EXIT_STATUS == 3 ]] || fail "$step: weir exited $EXIT_STATUS"
+		[[ $EXIT_STATUS == 1 ]] || fail "$step: weir exited $EXIT_STATUS"
 		assert_file_empty "$T/out"
 	done
 	start_rawserver masked masked+text:x
@@ -524,7 +531,7 @@ close 1000"
 	local port
 	port=$(free_port)
 	run -1 --separate-stderr weir -p line - "ws://127.0.0.1:$port/" </dev/null
-	assert_equal "$stderr" "weir: ws://127.0.0.1:$port/: Connection refused"
+	assert_equal "$stderr" "weir: ws://127.0.0.1:$port/: connect: Connection refused"
 }
 
 # --- ending -------------------------------------------------------------------
