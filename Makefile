@@ -92,7 +92,7 @@ check: deps
 	tests/unit/test-transport
 	tests/unit/test-ws
 	tests/unit/test-http
-	bats --tap tests
+	tests/lanes tests/*.bats
 
 unit: $(UNIT_TESTS)
 	tests/unit/test-proto
@@ -154,7 +154,7 @@ sanitize: deps
 	tests/unit/test-ws
 	tests/unit/test-http
 	WEIR_SANITIZE=1 ASAN_OPTIONS=detect_leaks=1:quarantine_size_mb=8 \
-	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 bats --tap tests
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/lanes tests/*.bats
 	$(MAKE) clean
 
 # A subset of the suite under valgrind's memcheck, with a private -O1 -g
