@@ -608,8 +608,11 @@ torn(size_t fits, int abort, uint64_t *lost, uint64_t *out)
 	failures = 0;
 	t = open_pair(base, &whole_kind, SOCK_STREAM, &peer, &a, &cfg);
 	transport_write_bytes(t, "abc\ndef\nghi\n", 12, lens, 3);
-	if (abort)
+	if (abort) {
+		/* The write goes at the loop's turn: one turn, then the abort. */
+		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
 		transport_abort(t);
+	}
 	else {
 		run(base, t);
 		transport_close(t);
