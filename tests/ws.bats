@@ -5,8 +5,8 @@
 # ways, the server's HTTP answers (404, 426, 400, -w), header=, origin=,
 # subprotocol=, listeners (proxy, shared with --slow, --broker, -m,
 # --allow/--deny), memory with slow readers, usage errors, a page in
-# headless Chromium; wss:// and wss-listen: at the end (skipped until weir
-# knows them). Against tests/wspeer.py (the websockets library, and raw
+# headless Chromium; wss:// and wss-listen: at the end. Against
+# tests/wspeer.py (the websockets library, and raw
 # frames for what a library will not send).
 
 load helper
@@ -494,8 +494,11 @@ close 1000"
 	assert_output $'HTTP/1.1 400 Bad Request\neof'
 	run -0 --separate-stderr wspeer http "$u" --upgrade --version 1.0
 	assert_output $'HTTP/1.1 400 Bad Request\neof'
-	# The head is bounded at 8 KiB.
-	run -0 --separate-stderr wspeer http "$u" --upgrade --pad 4000 --wait 0.5
+	# The head is bounded at 8 KiB. The answer to one under it is an
+	# upgrade, kept open: wait that long for it (memcheck is slow).
+	local wait=1
+	((WEIR_TIMEOUT <= 15)) || wait=5
+	run -0 --separate-stderr wspeer http "$u" --upgrade --pad 4000 --wait "$wait"
 	assert_line --index 0 "HTTP/1.1 101 Switching Protocols"
 	run -0 --separate-stderr wspeer http "$u" --upgrade --pad 9000
 	assert_line --index 0 --regexp '^HTTP/1\.1 4[0-9][0-9] '
@@ -933,11 +936,6 @@ big_lines() {
 
 # --- wss:// and wss-listen: (TLS) ---------------------------------------------
 
-# need_wss: skip until weir knows wss.
-need_wss() {
-	"$WEIR" --help 2>/dev/null | grep -q 'wss-listen' || skip "weir has no wss-listen: yet"
-}
-
 # make_cert: a self-signed P-256 certificate for localhost and 127.0.0.1
 # in $T/cert.pem, its key in $T/cert.key; FP its SHA-256 fingerprint.
 make_cert() {
@@ -949,7 +947,6 @@ make_cert() {
 }
 
 @test "wss-listen: the ready file carries the pin; a wss:// client with it connects, without it fails" {
-	need_wss
 	start_ws -k -p line wss-listen:127.0.0.1:0 "append:$T/all" </dev/null 2>"$T/err"
 	[[ $URL =~ ^wss://127\.0\.0\.1:[1-9][0-9]*/,pin=sha256:[0-9a-f]{64}$ ]] ||
 		fail "ready file says '$URL'"
@@ -966,7 +963,6 @@ make_cert() {
 }
 
 @test "wss://: a python wss server, by pin= and with verify=no; another pin is refused" {
-	need_wss
 	make_cert
 	start_server s --cert "$T/cert.pem" --key "$T/cert.key"
 	run -0 --separate-stderr weir -p line - "wss://127.0.0.1:$PORT/,pin=sha256:$FP" <<<"pinned"
@@ -983,7 +979,6 @@ make_cert() {
 }
 
 @test "wss: 1 MiB text and binary messages intact through wss-listen: to exec:cat" {
-	need_wss
 	start_ws -k -p netstring wss-listen:127.0.0.1:0 exec:cat </dev/null 2>"$T/err"
 	run -0 --separate-stderr wspeer client "${URL%%,*}" --insecure --send 'text#1048576' \
 		--send 'binary#1048576' --expect 2

@@ -78,7 +78,9 @@ static int
 hostport(const struct addr *a)
 {
 	return is(a, "tcp") || is(a, "tcp-listen") || is(a, "tls") ||
-	    is(a, "tls-listen") || is(a, "udp") || is(a, "udp-listen");
+	    is(a, "tls-listen") || is(a, "udp") || is(a, "udp-listen") ||
+	    is(a, "ws") || is(a, "ws-listen") || is(a, "wss") ||
+	    is(a, "wss-listen");
 }
 
 static void
