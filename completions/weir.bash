@@ -49,7 +49,7 @@ _weir()
 	local opts='-u -U -4 -6 -p -n -q -w -i -k -m -v -x -h -V
 		--proto --delim --max-frame --oversize --max-frames
 		--eof-timeout --connect-timeout --idle-timeout --high-water
-		--low-water --rate --stats --stats= --stats-file --ready-file --keep-open
+		--low-water --rate --no-splice --stats --stats= --stats-file --ready-file --keep-open
 		--max-conns --share --broker --slow --allow --deny --verbose
 		--hexdump --progress --help --version'
 	local protos='relay line netstring' delims='lf crlf nul'

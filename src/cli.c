@@ -99,6 +99,7 @@ static const char usage_options[] =
 "      --high-water SIZE  pause producers when a consumer holds SIZE (1M)\n"
 "      --low-water SIZE   resume them when it drains to SIZE (high-water/4)\n"
 "      --rate SIZE        write at most SIZE bytes per second to each consumer\n"
+"      --no-splice        copy relayed bytes through weir, never splice(2)\n"
 "      --stats[=FORMAT]   print counters at exit on stderr (text or json),\n"
 "                         and on SIGUSR1 so far\n"
 "      --stats-file PATH  write the counters to PATH as JSON at exit\n"
@@ -129,7 +130,8 @@ enum {
 	OPT_SLOW,
 	OPT_ALLOW,
 	OPT_DENY,
-	OPT_PROGRESS
+	OPT_PROGRESS,
+	OPT_NO_SPLICE
 };
 
 static const struct option long_options[] = {
@@ -155,6 +157,7 @@ static const struct option long_options[] = {
 	{ "ready-file",		required_argument,	NULL, OPT_READY_FILE },
 	{ "stats-file",		required_argument,	NULL, OPT_STATS_FILE },
 	{ "progress",		no_argument,		NULL, OPT_PROGRESS },
+	{ "no-splice",		no_argument,		NULL, OPT_NO_SPLICE },
 	{ "verbose",		no_argument,		NULL, 'v' },
 	{ "hexdump",		no_argument,		NULL, 'x' },
 	{ "help",		no_argument,		NULL, 'h' },
@@ -521,6 +524,7 @@ cli_parse(int argc, char **argv, struct config *cfg)
 	memset(&fo, 0, sizeof fo);
 	fo.high_water = DEFAULT_HIGH_WATER;
 	cfg->max_conns = DEFAULT_MAX_CONNS;
+	cfg->splice = 1;
 	fo.proto.kind = PROTO_RELAY;
 	fo.proto.delim = '\n';
 	fo.proto.max_frame = PROTO_DEFAULT_MAX_FRAME;
@@ -669,6 +673,9 @@ cli_parse(int argc, char **argv, struct config *cfg)
 			break;
 		case OPT_PROGRESS:
 			cfg->progress = 1;
+			break;
+		case OPT_NO_SPLICE:
+			cfg->splice = 0;
 			break;
 		case 'v':
 			cfg->verbose++;

@@ -60,6 +60,7 @@ struct config {
 	int		 family;
 	int		 verbose;
 	int		 hexdump;
+	int		 splice;	/* plain relay may use splice(2) */
 	double		 eof_timeout;	/* 0: none */
 	double		 connect_timeout;
 	double		 idle_timeout;

@@ -49,6 +49,10 @@ static void	shutdown_cb(struct transport *, void *);
 static void	failed_cb(struct transport *, enum transport_op, const char *,
 		    void *);
 static void	closed_cb(struct transport *, void *);
+static void	spliced_cb(struct transport *, size_t, void *);
+static void	spliced_to(struct hub *, struct node *, struct node *);
+static void	spliced_frame(struct hub *, struct node *, struct node *);
+static void	check_water(struct hub *, struct node *);
 static int	admit_cb(const char *, const struct sockaddr *, void *);
 static void	refused(struct hub *, const char *, const char *);
 static void	refusals_cb(evutil_socket_t, short, void *);
@@ -71,6 +75,7 @@ static void	node_free(struct hub *, struct node *);
 static uint64_t	unpassed(struct node *);
 static void	unlink_ready_file(struct hub *);
 static void	log_wiring(struct hub *);
+static int	splices(const struct hub *, int);
 static void	report(struct hub *, FILE *, enum stats_format);
 static void	usr1_cb(evutil_socket_t, short, void *);
 static int	write_atomic(const char *, const char *,
@@ -103,7 +108,8 @@ static const struct transport_cbs cbs = {
 	wrote_cb,
 	shutdown_cb,
 	failed_cb,
-	closed_cb
+	closed_cb,
+	spliced_cb
 };
 
 /* Whether a node on side reads (produces) and writes (consumes). */
@@ -441,8 +447,15 @@ deliver(struct hub *h, struct node *p, struct node *c)
 		    lens, nlens);
 	else
 		transport_write(c->t, h->stage, lens, nlens);
-	if (!c->holding && transport_pending(c->t) >=
-	    transport_high_water(c->t))
+	check_water(h, c);
+}
+
+/* Consumer c may have reached high water. */
+static void
+check_water(struct hub *h, struct node *c)
+{
+	if (!c->holding && !c->closing &&
+	    transport_pending(c->t) >= transport_high_water(c->t))
 		high_water(h, c);
 }
 
@@ -476,6 +489,41 @@ readable_cb(struct transport *t, struct evbuffer *in, void *arg)
 	(void)in;
 	n->hub->last_traffic = n->last = util_now();
 	pump(n->hub, n, 0);
+}
+
+/*
+ * p's bytes went straight to its consumer (splice): one read, one frame;
+ * none when the consumer's pipe was found full.
+ */
+static void
+spliced_cb(struct transport *t, size_t n, void *arg)
+{
+	struct node	*p = arg;
+	struct hub	*h = p->hub;
+
+	if (p->closing)
+		return;
+	if (n > 0) {
+		h->last_traffic = p->last = util_now();
+		transport_stats(t)->frames_in++;
+		h->route->each_consumer(h, p, spliced_frame);
+	}
+	h->route->each_consumer(h, p, spliced_to);
+}
+
+static void
+spliced_frame(struct hub *h, struct node *p, struct node *c)
+{
+	(void)h;
+	(void)p;
+	transport_stats(c->t)->frames_out++;
+}
+
+static void
+spliced_to(struct hub *h, struct node *p, struct node *c)
+{
+	(void)p;
+	check_water(h, c);
 }
 
 static void
@@ -1121,21 +1169,59 @@ choose_route(const struct config *cfg, int lside)
 	return &route_shared;
 }
 
+/*
+ * Whether what side from reads goes to the other side by splice(2):
+ * relay, one producer to one consumer, nothing that looks inside the
+ * bytes, and descriptors splice takes (DESIGN.md, "Zero-copy relay").
+ */
+static int
+splices(const struct hub *h, int from)
+{
+	const struct config	*cfg = h->cfg;
+	const struct addr	*a = hub_side_addr(h, from);
+	const struct addr	*b = hub_side_addr(h, 1 - from);
+
+	return cfg->splice && h->route->pairs && side_reads(h, from) &&
+	    !cfg->hexdump && cfg->max_frames == 0 && b->rate == 0 &&
+	    a->proto.kind == PROTO_RELAY && b->proto.kind == PROTO_RELAY &&
+	    kind_splices(a, 0) && kind_splices(b, 1);
+}
+
+/* p's bytes may go straight to c, if its side splices. */
+void
+hub_splice(struct hub *h, struct node *p, struct node *c)
+{
+	const char	*why;
+
+	if (p == NULL || c == NULL || !h->splices[p->side] || !p->reads ||
+	    !c->writes)
+		return;
+	if ((why = transport_splice(p->t, c->t)) != NULL)
+		log_debug("%s -> %s: no splice, %s", transport_name(p->t),
+		    transport_name(c->t), why);
+}
+
 static void
 log_wiring(struct hub *h)
 {
 	const struct config	*cfg = h->cfg;
+	const char		*splice = "";
 
 	if (h->shown->sides == 1) {
 		log_debug("%s %s (%s)", h->shown->name, cfg->left.name,
 		    proto_name(cfg->left.proto.kind));
 		return;
 	}
-	log_debug("%s %s (%s) %s %s (%s)%s", h->shown->name,
+	/* The ways that splice, when not every way does. */
+	if (h->splices[0] || h->splices[1])
+		splice = cfg->dir != DIR_BOTH || (h->splices[0] &&
+		    h->splices[1]) ? ", splice" : h->splices[0] ?
+		    ", splice ->" : ", splice <-";
+	log_debug("%s %s (%s) %s %s (%s)%s%s", h->shown->name,
 	    cfg->left.name, proto_name(cfg->left.proto.kind),
 	    cfg->dir == DIR_BOTH ? "<->" : cfg->dir == DIR_LR ? "->" : "<-",
 	    cfg->right.name, proto_name(cfg->right.proto.kind),
-	    cfg->dir == DIR_BOTH ? "" : ", one-way");
+	    cfg->dir == DIR_BOTH ? "" : ", one-way", splice);
 }
 
 /*
@@ -1238,6 +1324,8 @@ hub_run(const struct config *cfg)
 	h.idle_timer = evtimer_new(h.base, idle_timer_cb, &h);
 	h.flush_timer = evtimer_new(h.base, flush_timer_cb, &h);
 	h.refusals.timer = evtimer_new(h.base, refusals_cb, &h);
+	h.splices[0] = splices(&h, 0);
+	h.splices[1] = splices(&h, 1);
 	log_wiring(&h);
 
 	if (h.lside >= 0) {

@@ -116,6 +116,22 @@ kind_message_max(const struct addr *a)
 	    SIZE_MAX;
 }
 
+/* Whether splice(2) will take a's descriptor, for reading or writing. */
+int
+kind_splices(const struct addr *a, int writing)
+{
+	return a->kind->splices != NULL && a->kind->splices(a, writing);
+}
+
+/* A kind whose descriptors are stream sockets. */
+int
+kind_splices_always(const struct addr *a, int writing)
+{
+	(void)a;
+	(void)writing;
+	return 1;
+}
+
 /* An address's name for a message, cut when it would flood the screen. */
 static char *
 shown(const struct addr *a)

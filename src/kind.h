@@ -72,6 +72,11 @@ struct kind {
 	int	(*check)(struct addr *, char **);
 	/* Releases what parse and option made beyond the common fields. */
 	void	(*free)(struct addr *);
+	/*
+	 * Whether splice(2) takes its descriptor for reading, or writing
+	 * (a stream socket, a pipe); NULL: never.
+	 */
+	int	(*splices)(const struct addr *, int);
 	/* KIND_MESSAGES: the largest message it sends (NULL: any size). */
 	size_t	(*message_max)(const struct addr *);
 	const struct transport_ops *ops;	/* open, read, write, ... */
@@ -86,6 +91,8 @@ const struct kind *kind_find(const char *, size_t, int *);
 void	 kind_help(FILE *, int);
 
 size_t	 kind_message_max(const struct addr *);
+int	 kind_splices(const struct addr *, int);
+int	 kind_splices_always(const struct addr *, int);
 int	 kind_arg_path(struct addr *, const char *, size_t, char **);
 int	 kind_arg_hostport(struct addr *, const char *, int, char **);
 

@@ -76,7 +76,8 @@ static const struct transport_cbs opening_cbs = {
 	ignore_cb,
 	ignore_cb,
 	failed_cb,
-	closed_cb
+	closed_cb,
+	NULL
 };
 
 struct listener *

@@ -22,6 +22,7 @@ static void	pair_done(struct hub *, struct node *);
 const struct route route_pair = {
 	.name = "pair",
 	.sides = 2,
+	.pairs = 1,
 	.start = pair_start,
 	.accepted = pair_accepted,
 	.opened = pair_opened,
@@ -35,6 +36,7 @@ const struct route route_pair = {
 const struct route route_proxy = {
 	.name = "proxy",
 	.sides = 2,
+	.pairs = 1,
 	.per_conn = 1,
 	.accepted = pair_accepted,
 	.opened = pair_opened,
@@ -96,6 +98,8 @@ pair_opened(struct hub *h, struct node *n)
 
 	if (!hub_usable(left) || !hub_usable(right))
 		return;
+	hub_splice(h, left, right);
+	hub_splice(h, right, left);
 	hub_read_maybe(h, left);
 	hub_read_maybe(h, right);
 }

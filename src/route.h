@@ -66,6 +66,7 @@ struct route {
 	int		 sides;		/* sides --stats reports */
 	int		 per_conn;	/* each side has a node per connection */
 	int		 own_side;	/* consumers are on the producer's side */
+	int		 pairs;		/* each producer has one consumer */
 	/* Before the loop: open what is not a connection (may be NULL). */
 	void	(*start)(struct hub *);
 	/* A ready connection, its node n: wire it and let it flow. */
@@ -115,6 +116,7 @@ struct hub {
 	uint64_t		 delivered;	/* frames, main direction */
 	uint64_t		 stage_frames;	/* frames in stage */
 	int			 main_side;	/* whose reads -n counts */
+	int			 splices[2];	/* what each side reads may */
 	int			 draining;
 	int			 counted_out;	/* -n frames delivered */
 	int			 ending;
@@ -144,6 +146,7 @@ void		 hub_hold_if_holding(struct hub *, struct node *,
 void		 hub_finish(struct hub *, int);
 void		 hub_conn_done(struct hub *, struct node *);
 void		 hub_shut(struct hub *, struct node *, struct node *);
+void		 hub_splice(struct hub *, struct node *, struct node *);
 void		 hub_each_conn_consumer(struct hub *, struct node *, node_fn *);
 void		 hub_each_conn_producer(struct hub *, struct node *, node_fn *);
 void		 hub_totals(struct hub *, struct flow_totals *);

@@ -79,6 +79,7 @@ static int	exec_parse(struct addr *, const char *, char **);
 static int	exec_option(struct addr *, const char *, const char *,
 		    char **);
 static void	exec_free(struct addr *);
+static int	exec_splices(const struct addr *, int);
 static void	exec_open(struct transport *);
 static int	exec_shutdown(struct transport *);
 static void	exec_close(struct transport *);
@@ -121,6 +122,7 @@ const struct kind kind_exec = {
 	.option = exec_option,
 	.switches = (const char *const[]){ "pty", NULL },
 	.free = exec_free,
+	.splices = exec_splices,
 	.ops = &exec_ops
 };
 
@@ -150,6 +152,16 @@ exec_option(struct addr *a, const char *name, const char *val, char **err)
 		eo = a->opts = xcalloc(1, sizeof *eo);
 	eo->pty = 1;
 	return 0;
+}
+
+/* Pipes splice; a terminal does not. */
+static int
+exec_splices(const struct addr *a, int writing)
+{
+	const struct exec_opts	*eo = a->opts;
+
+	(void)writing;
+	return eo == NULL || !eo->pty;
 }
 
 static void

@@ -20,6 +20,7 @@
 static int	file_parse(struct addr *, const char *, char **);
 static void	file_open(struct transport *);
 static int	file_cut(struct transport *, size_t);
+static int	file_splices(const struct addr *, int);
 
 static const struct transport_ops file_ops = {
 	.open = file_open,
@@ -32,6 +33,7 @@ const struct kind kind_file = {
 	.help = "  file:PATH              read PATH to its end (a source "
 	    "only)\n",
 	.parse = file_parse,
+	.splices = file_splices,
 	.ops = &file_ops
 };
 
@@ -57,6 +59,16 @@ static int
 file_parse(struct addr *a, const char *arg, char **err)
 {
 	return kind_arg_path(a, arg, PATH_MAX, err);
+}
+
+/* A file read splices, as does a FIFO. */
+static int
+file_splices(const struct addr *a, int writing)
+{
+	struct stat	 st;
+
+	return !writing && stat(a->path, &st) == 0 &&
+	    (S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode));
 }
 
 static void

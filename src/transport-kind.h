@@ -99,6 +99,17 @@ struct transport {
 	struct note		*notes;
 	struct evbuffer		*in;
 	struct evbuffer		*out;
+	/*
+	 * splice(2): reads go straight into the sink's pipe; the pipe is
+	 * this one's output after out's bytes, fed by its source.
+	 */
+	struct transport	*sink;
+	struct transport	*source;
+	int			 pipe[2];
+	size_t			 piped;		/* bytes in the pipe */
+	size_t			 pipe_size;
+	size_t			 pipe_full_at;	/* found full below high water */
+	int			 sink_full;	/* a read waits for the sink */
 	int			 messages;	/* carries messages: keep frames */
 	int			 msg_more;	/* the last read's message goes on */
 	struct frames		 frames;	/* of out then, or for WHOLE */

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "transport-kind.h"
@@ -10,6 +11,8 @@
 
 static int	stdio_allows(const struct addr *);
 static int	fd_allows(const struct addr *);
+static int	stdio_splices(const struct addr *, int);
+static int	fd_splices(const struct addr *, int);
 static void	stdio_open(struct transport *);
 static int	fd_parse(struct addr *, const char *, char **);
 static void	fd_open(struct transport *);
@@ -28,6 +31,7 @@ const struct kind kind_stdio = {
 	.flags = KIND_READS | KIND_WRITES | KIND_STDIO,
 	.help = "  -, stdio               standard input and output\n",
 	.allows = stdio_allows,
+	.splices = stdio_splices,
 	.ops = &stdio_ops
 };
 
@@ -38,6 +42,7 @@ const struct kind kind_fd = {
 	    "written as opened\n",
 	.parse = fd_parse,
 	.allows = fd_allows,
+	.splices = fd_splices,
 	.ops = &fd_ops
 };
 
@@ -121,4 +126,18 @@ fd_open(struct transport *t)
 		return;
 	}
 	transport_opened(t, t->addr->fd, t->addr->fd);
+}
+
+/* Standard input to read, standard output to write. */
+static int
+stdio_splices(const struct addr *a, int writing)
+{
+	(void)a;
+	return util_splices(writing ? STDOUT_FILENO : STDIN_FILENO, writing);
+}
+
+static int
+fd_splices(const struct addr *a, int writing)
+{
+	return util_splices(a->fd, writing);
 }

@@ -38,6 +38,7 @@ const struct kind kind_tcp = {
 	    "                         -listen; default no)\n",
 	.parse = tcp_parse,
 	.option = tcp_option,
+	.splices = kind_splices_always,
 	.ops = &tcp_ops
 };
 
@@ -56,6 +57,7 @@ const struct kind kind_tcp_listen = {
 	    "                         the same, over IPv4 or IPv6 only\n",
 	.parse = tcp_listen_parse,
 	.option = tcp_listen_option,
+	.splices = kind_splices_always,
 	.listen = &tcp_listen
 };
 

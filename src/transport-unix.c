@@ -44,6 +44,7 @@ const struct kind kind_unix = {
 	    "abstract)\n",
 	.parse = unix_parse,
 	.option = unix_option,
+	.splices = kind_splices_always,
 	.ops = &unix_ops
 };
 
@@ -62,6 +63,7 @@ const struct kind kind_unix_listen = {
 	    "socket file\n",
 	.parse = unix_parse,
 	.option = unix_listen_option,
+	.splices = kind_splices_always,
 	.listen = &unix_listen
 };
 

@@ -38,6 +38,8 @@ struct transport_cbs {
 	void	(*failed)(struct transport *, enum transport_op, const char *,
 		    void *);
 	void	(*closed)(struct transport *, void *);
+	/* n bytes read went straight to the sink's output (splice). */
+	void	(*spliced)(struct transport *, size_t, void *);
 };
 
 /* Which halves a transport uses. */
@@ -53,6 +55,7 @@ struct transport *transport_new_accepted(struct event_base *,
 void		 transport_set_owner(struct transport *,
 		    const struct transport_cbs *, void *);
 void		 transport_open(struct transport *, const struct transport *);
+const char	*transport_splice(struct transport *, struct transport *);
 void		 transport_read_start(struct transport *);
 void		 transport_read_stop(struct transport *);
 void		 transport_write(struct transport *, struct evbuffer *,

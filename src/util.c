@@ -1,4 +1,5 @@
 /* Allocation wrappers and the one bounded parser for sizes and seconds. */
+#include <sys/socket.h>
 #include <sys/stat.h>
 #ifdef __linux__
 #include <sys/epoll.h>
@@ -224,6 +225,28 @@ util_pollable(int fd)
 #else
 	return 1;
 #endif
+}
+
+/*
+ * Whether splice(2) moves fd's bytes: a pipe or a stream socket either
+ * way, a regular file to read.
+ */
+int
+util_splices(int fd, int writing)
+{
+	struct stat	 st;
+	socklen_t	 len;
+	int		 type;
+
+	if (fd < 0 || fstat(fd, &st) == -1)
+		return 0;
+	if (S_ISFIFO(st.st_mode))
+		return 1;
+	if (S_ISREG(st.st_mode))
+		return !writing;
+	len = sizeof type;
+	return S_ISSOCK(st.st_mode) && getsockopt(fd, SOL_SOCKET, SO_TYPE,
+	    &type, &len) == 0 && type == SOCK_STREAM;
 }
 
 double

@@ -21,6 +21,7 @@ int	 util_parse_uint(const char *, uint64_t, uint64_t *);
 int	 util_hexval(int);
 int	 util_set_nonblock(int);
 int	 util_pollable(int);
+int	 util_splices(int, int);
 double	 util_now(void);
 void	 util_timer_add(struct event *, double);
 

@@ -315,7 +315,7 @@ load helper
 @test "-v names the wiring" {
 	run -0 --separate-stderr weir -v - - <<<"abc"
 	assert_output "abc"
-	assert_equal "${stderr%%$'\n'*}" "weir: pair - (relay) -> - (relay), one-way"
+	assert_equal "${stderr%%$'\n'*}" "weir: pair - (relay) -> - (relay), one-way, splice"
 }
 
 @test "an option's argument that looks like -,OPT is left as written" {

@@ -230,14 +230,15 @@ print("ok")' "$stderr" "write:$T/out"
 @test "-v names the wiring: both ways" {
 	start_peer "$T/r" serve --reply 'pong\n'
 	run -0 --separate-stderr weir -v "$ADDR" <<<"ping"
-	assert_equal "${stderr%%$'\n'*}" "weir: pair - (relay) <-> $ADDR (relay)"
+	assert_equal "${stderr%%$'\n'*}" "weir: pair - (relay) <-> $ADDR (relay), splice"
 }
 
 @test "-v names the wiring: -u and -U" {
 	run -0 --separate-stderr weir -v -u - exec:cat </dev/null
 	assert_equal "${stderr%%$'\n'*}" "weir: pair - (relay) -> exec:cat (relay), one-way"
 	run -0 --separate-stderr weir -v -U - exec:true </dev/null
-	assert_equal "${stderr%%$'\n'*}" "weir: pair - (relay) <- exec:true (relay), one-way"
+	# /dev/null is no pipe; a command's output to a pipe is.
+	assert_equal "${stderr%%$'\n'*}" "weir: pair - (relay) <- exec:true (relay), one-way, splice"
 }
 
 @test "-v names the wiring: a one-way address" {

@@ -493,7 +493,7 @@ resource.prlimit(pid, resource.RLIMIT_NOFILE, (limit, limit))' "$1" "$2"
 	local echo=$ADDR
 	start_mux -k -v tcp-listen:127.0.0.1:0 "$echo" </dev/null 2>"$T/err"
 	wait_grep "$T/err" '^weir: proxy '
-	assert_equal "$(head -n 1 "$T/err")" "weir: proxy tcp-listen:127.0.0.1:0 (relay) <-> $echo (relay)"
+	assert_equal "$(head -n 1 "$T/err")" "weir: proxy tcp-listen:127.0.0.1:0 (relay) <-> $echo (relay), splice"
 	term_weir
 	assert_equal "$EXIT_STATUS" 143
 

@@ -92,7 +92,8 @@ static const struct transport_cbs reading_cbs = {
 	ignore_cb,
 	shut_cb,
 	failed_cb,
-	ignore_cb
+	ignore_cb,
+	NULL
 };
 
 static const struct transport_ops pair_ops = {
@@ -130,7 +131,8 @@ static const struct transport_cbs cbs = {
 	ignore_cb,
 	ignore_cb,
 	failed_cb,
-	ignore_cb
+	ignore_cb,
+	NULL
 };
 
 static void
