@@ -443,8 +443,7 @@ deliver(struct hub *h, struct node *p, struct node *c)
 	/* Where each frame ends, when c carries messages or keeps them whole. */
 	lens = proto_frames(p->proto, &nlens);
 	if (h->route->fanout(h, c))
-		transport_write_bytes(c->t, evbuffer_pullup(h->stage, -1), len,
-		    lens, nlens);
+		transport_write_shared(c->t, h->stage, lens, nlens);
 	else
 		transport_write(c->t, h->stage, lens, nlens);
 	check_water(h, c);

@@ -862,14 +862,20 @@ transport_write(struct transport *t, struct evbuffer *buf, const size_t *lens,
 		write_soon(t);
 }
 
-/* Queue a copy of len bytes (frames fanned out to several consumers). */
+/*
+ * Queue buf's bytes and leave them in buf too (frames fanned out to
+ * several consumers): shared, not copied, where libevent can.
+ */
 void
-transport_write_bytes(struct transport *t, const void *p, size_t len,
+transport_write_shared(struct transport *t, struct evbuffer *buf,
     const size_t *lens, size_t n)
 {
+	size_t	 len = evbuffer_get_length(buf);
+
 	if (!take_out(t, len, lens, n))
 		return;
-	evbuffer_add(t->out, p, len);
+	if (evbuffer_add_buffer_reference(t->out, buf) == -1)
+		evbuffer_add(t->out, evbuffer_pullup(buf, -1), len);
 	if (t->opened)
 		write_soon(t);
 }

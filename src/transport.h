@@ -60,7 +60,7 @@ void		 transport_read_start(struct transport *);
 void		 transport_read_stop(struct transport *);
 void		 transport_write(struct transport *, struct evbuffer *,
 		    const size_t *, size_t);
-void		 transport_write_bytes(struct transport *, const void *, size_t,
+void		 transport_write_shared(struct transport *, struct evbuffer *,
 		    const size_t *, size_t);
 void		 transport_shutdown(struct transport *);
 void		 transport_close(struct transport *);

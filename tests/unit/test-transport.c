@@ -85,6 +85,18 @@ static const struct kind wanting_kind = {
 	.ops = &wanting_ops
 };
 
+/* Queue len bytes at p, shared as a fan-out shares a frame. */
+static void
+write_bytes(struct transport *t, const void *p, size_t len,
+    const size_t *lens, size_t n)
+{
+	struct evbuffer	*b = evbuffer_new();
+
+	evbuffer_add(b, p, len);
+	transport_write_shared(t, b, lens, n);
+	evbuffer_free(b);
+}
+
 static const struct transport_cbs reading_cbs = {
 	ignore_cb,
 	got_cb,
@@ -412,7 +424,7 @@ test_wants(void)
 	balks = 1;
 	calls = 0;
 	transport_read_stop(t);
-	transport_write_bytes(t, "world", 5, NULL, 0);
+	write_bytes(t, "world", 5, NULL, 0);
 	turns(base, 10);
 	n = recv(peer, buf, sizeof buf, MSG_DONTWAIT);
 	point(n == -1 && calls == 1,
@@ -468,7 +480,7 @@ test_wait_switch(void)
 	while (write(pair_fd, fill, sizeof fill) > 0)
 		;
 	balks = 0;
-	transport_write_bytes(t, "world", 5, NULL, 0);
+	write_bytes(t, "world", 5, NULL, 0);
 	turns(base, 2);
 	point(event_pending(t->wev, EV_WRITE, NULL),
 	    "a write to a full socket waits for writability");
@@ -530,7 +542,7 @@ test_messages(void)
 	t = open_pair(base, &messages_kind, SOCK_SEQPACKET, &peer, &a, &cfg);
 	evbuffer_add(buf, "abcd", 4);
 	transport_write(t, buf, lens, 3);
-	transport_write_bytes(t, "ef", 2, one, 1);
+	write_bytes(t, "ef", 2, one, 1);
 	run(base, t);
 	received(peer, msgs, sizeof msgs);
 	point(strcmp(msgs, "a||bcd|ef") == 0 && failures == 0,
@@ -548,7 +560,7 @@ test_messages(void)
 	received(peer, msgs, sizeof msgs);
 	point(strlen(msgs) == 40 && strchr(msgs, '|') == NULL,
 	    "a frame of many chains is still one message");
-	transport_write_bytes(t, big, 40, many, 20);
+	write_bytes(t, big, 40, many, 20);
 	run(base, t);
 	received(peer, msgs, sizeof msgs);
 	point(strlen(msgs) == 59 && msgs[2] == '|' && msgs[56] == '|',
@@ -609,7 +621,7 @@ torn(size_t fits, int abort, uint64_t *lost, uint64_t *out)
 	cut_asked = 0;
 	failures = 0;
 	t = open_pair(base, &whole_kind, SOCK_STREAM, &peer, &a, &cfg);
-	transport_write_bytes(t, "abc\ndef\nghi\n", 12, lens, 3);
+	write_bytes(t, "abc\ndef\nghi\n", 12, lens, 3);
 	if (abort) {
 		/* The write goes at the loop's turn: one turn, then the abort. */
 		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
