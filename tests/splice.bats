@@ -165,10 +165,14 @@ spliced() {
 	exec 8<>"$T/out"
 	# shellcheck disable=SC2016 # expanded by that sh.
 	spawn sh -c 'f=$1; shift; exec python3 "$@" >"$f"' _ "$T/in" "$PEER" flood \
-		--quiet 1 --count-file "$T/count" </dev/null
-	spawn_weir -v -u - - <"$T/in" >"$T/out" 2>"$T/err"
-	wait_file "$T/count" 20
+		--wait-file "$T/ready" --quiet 2 --count-file "$T/count" </dev/null 8<&-
+	spawn_weir -v -u --ready-file "$T/ready" - - <"$T/in" >"$T/out" 2>"$T/err" 8<&-
+	local weir=$LAST_PID
+	wait_file "$T/count" 30
+	# The reader goes: weir's next write fails, and it ends.
 	exec 8<&-
+	wait_exit "$weir" 20
+	assert_equal "$EXIT_STATUS" 1
 	local produced pipe bound
 	read -r produced pipe <"$T/count"
 	((pipe > 0)) || pipe=65536
