@@ -1224,12 +1224,18 @@ flush_frames(struct transport *t)
  * back on the buffered path, the pipe's bytes moved to the buffer.
  */
 
-/* Whether fd of t (writing or not) is one splice takes as it is. */
+/*
+ * Whether fd of t (writing or not) is one splice takes as it is: a
+ * socket it opened or accepted carries a stream unless it carries
+ * messages, and any other descriptor is asked.
+ */
 static int
 plain(const struct transport *t, int fd, int writing)
 {
-	return t->ops->read == NULL && t->ops->write == NULL &&
-	    !t->messages && !t->eio_eof && util_splices(fd, writing);
+	if (t->ops->read != NULL || t->ops->write != NULL || t->messages ||
+	    t->eio_eof || fd < 0)
+		return 0;
+	return t->sock || util_splices(fd, writing);
 }
 
 /*
