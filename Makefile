@@ -85,14 +85,19 @@ deps:
 
 UNIT_TESTS = tests/unit/test-proto tests/unit/test-transport \
 	   tests/unit/test-ws tests/unit/test-http
+# Preloaded into weir by tests (plain flags: a sanitized weir takes it too).
+SHIMS = tests/shim/splice-fail.so
 
 check: deps
-	$(MAKE) all $(UNIT_TESTS)
+	$(MAKE) all $(UNIT_TESTS) $(SHIMS)
 	tests/unit/test-proto
 	tests/unit/test-transport
 	tests/unit/test-ws
 	tests/unit/test-http
 	tests/lanes tests/*.bats
+
+tests/shim/splice-fail.so: tests/shim/splice-fail.c
+	$(CC) -O2 -Wall -Wextra -shared -fPIC -o $@ tests/shim/splice-fail.c -ldl
 
 unit: $(UNIT_TESTS)
 	tests/unit/test-proto
@@ -149,6 +154,7 @@ sanitize: deps
 	$(MAKE) all $(UNIT_TESTS) \
 	    CFLAGS="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	    LDFLAGS="-fsanitize=address,undefined"
+	$(MAKE) $(SHIMS)
 	tests/unit/test-proto
 	tests/unit/test-transport
 	tests/unit/test-ws
@@ -163,7 +169,7 @@ sanitize: deps
 VG_DIR	 = build/valgrind
 VG_OBJS	 = $(addprefix $(VG_DIR)/,$(OBJS))
 
-valgrind: deps $(VG_DIR)/weir
+valgrind: deps $(VG_DIR)/weir $(SHIMS)
 	tests/valgrind/run $(VG_DIR)/weir
 
 $(VG_DIR)/weir: $(VG_OBJS)
@@ -200,5 +206,5 @@ uninstall:
 	    $(DESTDIR)$(FISHCOMPDIR)/weir.fish
 
 clean:
-	rm -f weir $(OBJS) $(UNIT_TESTS) $(FUZZ_TARGETS)
+	rm -f weir $(OBJS) $(UNIT_TESTS) $(FUZZ_TARGETS) $(SHIMS)
 	rm -rf $(VG_DIR)

@@ -230,3 +230,31 @@ spliced() {
 	run grep -c splice "$T/err"
 	assert_output 0
 }
+
+# refused WAY: 16 MiB through weir - - (pipe to pipe) with splice failing
+# WAY ("in" or "out") after a few splices, as on a descriptor that takes
+# none: the way goes on copying, every byte intact and in order.
+refused() {
+	local shim=$BATS_TEST_DIRNAME/shim/splice-fail.so
+	[[ -e $shim ]] || fail "$shim not built (make check builds it)"
+	mkdata "$T/in" 16M
+	pipeline() {
+		cat "$T/in" | WEIR_SPLICE_FAIL=$1 WEIR_SPLICE_OK=3 LD_PRELOAD=$shim \
+			ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
+			"$WEIR" -v --stats=json - - 3>&- 2>"$T/err" | cat >"$T/out"
+	}
+	run -0 pipeline "$1"
+	assert_same_file "$T/in" "$T/out"
+	spliced "$T/err"
+	grep -qE '^weir: -: splice: Invalid argument: buffered from now on$' "$T/err" ||
+		fail "no fallback logged: $(cat "$T/err")"
+	assert_conserved "$T/err"
+}
+
+@test "splice refused into weir's pipe: that way copies from then on, intact" {
+	refused in
+}
+
+@test "splice refused out of weir's pipe: what it held is copied, then the rest, intact" {
+	refused out
+}
