@@ -74,14 +74,22 @@ human() {
 		else printf "%d B", b }'
 }
 
+# weir_has OPTION: whether weir's --help mentions OPTION (a row such as
+# weir-nosplice runs only where weir has the option)
+weir_has() { "$WEIR" --help 2>&1 | grep -q -e "$1"; }
+
 # set_cmd TOOL ENDPOINT_ARGS...: fill CMD with TOOL's command line
 #   pipe: set_cmd weir - -         tcp: set_cmd weir - tcp:127.0.0.1:PORT
+#   (cat, pv and mbuffer: stdin to stdout, ENDPOINT_ARGS unused)
 set_cmd() {
 	local tool=$1
 	shift
 	case $tool in
 	cat) CMD=(cat) ;;
 	weir) CMD=("$WEIR" "${WEIR_OPTS_A[@]+"${WEIR_OPTS_A[@]}"}" -u "$@") ;;
+	weir-nosplice) CMD=("$WEIR" "${WEIR_OPTS_A[@]+"${WEIR_OPTS_A[@]}"}" --no-splice -u "$@") ;;
+	pv) CMD=(pv -q) ;;
+	mbuffer) CMD=(mbuffer -q) ;;
 	socat) CMD=(socat -u "$@") ;;
 	socat-b64k) CMD=(socat -b 65536 -u "$@") ;;
 	ncat) # ENDPOINT_ARGS are "- tcp:HOST:PORT"
@@ -228,11 +236,11 @@ conns_record() {
 # /usr/bin/time (peak 0) shows - for CPU and RSS.
 bulk_table() {
 	local n=$1 t cpu rss
-	printf '   %-12s %9s %9s %9s %8s %10s %9s\n' "$2" "median s" "min s" "max s" "GiB/s" "tool CPU s" "peak RSS"
+	printf '   %-13s %9s %9s %9s %8s %10s %9s\n' "$2" "median s" "min s" "max s" "GiB/s" "tool CPU s" "peak RSS"
 	for t in "${TOOLS[@]}"; do
 		if [ -n "${BAD[$t]:-}" ] || [ -z "${TIMES[$t]// /}" ]; then
 			MED[$t]=-
-			printf '   %-12s %9s\n' "$t" FAILED
+			printf '   %-13s %9s\n' "$t" FAILED
 			FAILED=1
 			continue
 		fi
@@ -245,9 +253,27 @@ bulk_table() {
 			rss="$(kib_to_mib "${PEAK[$t]}") MiB"
 		fi
 		# shellcheck disable=SC2086
-		printf '   %-12s %9.3f %9.3f %9.3f %8s %10s %9s\n' "$t" "${MED[$t]}" "$(fmin ${TIMES[$t]})" \
+		printf '   %-13s %9.3f %9.3f %9.3f %8s %10s %9s\n' "$t" "${MED[$t]}" "$(fmin ${TIMES[$t]})" \
 			"$(fmax ${TIMES[$t]})" "$(gibps "$n" "${MED[$t]}")" "$cpu" "$rss"
 	done
+}
+
+# haproxy_cfg FILE PORT UPSTREAM_PORT [NBTHREAD]: a config for `haproxy -f
+# FILE -db` (foreground): a TCP proxy from 127.0.0.1:PORT to
+# 127.0.0.1:UPSTREAM_PORT, splicing both ways through 256 KiB pipes (faster
+# here than splice-auto or 64 KiB pipes); NBTHREAD threads, or haproxy's
+# default (one per CPU) without it
+haproxy_cfg() {
+	{
+		echo global
+		if [ -n "${4:-}" ]; then printf '\tnbthread %s\n' "$4"; fi
+		printf '\t%s\n' "maxconn 4096" "tune.pipesize 262144"
+		echo defaults
+		printf '\t%s\n' "mode tcp" "option splice-request" "option splice-response" \
+			"timeout connect 5s" "timeout client 60s" "timeout server 60s"
+		echo "listen relay"
+		printf '\t%s\n' "bind 127.0.0.1:$2" "server up 127.0.0.1:$3"
+	} >"$1"
 }
 
 # ratio_line LABEL RATIO [TARGET]: one summary line, "target >= TARGET ok|MISSED"
