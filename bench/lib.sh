@@ -231,12 +231,14 @@ conns_record() {
 	CP99[$1]="${CP99[$1]} $P99"
 }
 
-# bulk_table BYTES HEADING: the table of what bulk_rounds measured; sets MED
-# (the median seconds, or - for a tool that failed). A tool measured without
-# /usr/bin/time (peak 0) shows - for CPU and RSS.
+# bulk_table BYTES HEADING [per-gib]: the table of what bulk_rounds
+# measured; sets MED (the median seconds, or - for a tool that failed). A
+# tool measured without /usr/bin/time (peak 0) shows - for CPU and RSS.
+# per-gib adds a column: the tool's CPU seconds per GiB carried.
 bulk_table() {
-	local n=$1 t cpu rss
-	printf '   %-13s %9s %9s %9s %8s %10s %9s\n' "$2" "median s" "min s" "max s" "GiB/s" "tool CPU s" "peak RSS"
+	local n=$1 t cpu rss pg=${3:-} cpg h=""
+	if [ "$pg" = per-gib ]; then h=$(printf ' %10s' "CPU s/GiB"); fi
+	printf '   %-13s %9s %9s %9s %8s %10s%s %9s\n' "$2" "median s" "min s" "max s" "GiB/s" "tool CPU s" "$h" "peak RSS"
 	for t in "${TOOLS[@]}"; do
 		if [ -n "${BAD[$t]:-}" ] || [ -z "${TIMES[$t]// /}" ]; then
 			MED[$t]=-
@@ -246,15 +248,18 @@ bulk_table() {
 		fi
 		# shellcheck disable=SC2086
 		MED[$t]=$(median ${TIMES[$t]})
-		cpu=- rss=-
+		cpu=- rss=- cpg=-
 		if [ "${PEAK[$t]}" != 0 ]; then
 			# shellcheck disable=SC2086
 			cpu=$(median ${CPUS[$t]})
 			rss="$(kib_to_mib "${PEAK[$t]}") MiB"
+			cpg=$(awk -v c="$cpu" -v b="$n" 'BEGIN { printf "%.3f", c / (b / 1073741824) }')
 		fi
+		h=""
+		if [ "$pg" = per-gib ]; then h=$(printf ' %10s' "$cpg"); fi
 		# shellcheck disable=SC2086
-		printf '   %-13s %9.3f %9.3f %9.3f %8s %10s %9s\n' "$t" "${MED[$t]}" "$(fmin ${TIMES[$t]})" \
-			"$(fmax ${TIMES[$t]})" "$(gibps "$n" "${MED[$t]}")" "$cpu" "$rss"
+		printf '   %-13s %9.3f %9.3f %9.3f %8s %10s%s %9s\n' "$t" "${MED[$t]}" "$(fmin ${TIMES[$t]})" \
+			"$(fmax ${TIMES[$t]})" "$(gibps "$n" "${MED[$t]}")" "$cpu" "$h" "$rss"
 	done
 }
 
