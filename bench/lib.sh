@@ -1,6 +1,7 @@
 # shellcheck shell=bash disable=SC2034
 # Shared by bench/pipe.sh, tcp.sh, slow.sh, line.sh, fanin.sh, proxy.sh,
-# idle.sh and tls.sh (sourced, not run).
+# idle.sh, tls.sh, udp.sh, ws.sh, fanout.sh, redis.sh and tcp2.sh (sourced,
+# not run).
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 WEIR=${WEIR:-$BENCH_DIR/../weir}
@@ -279,6 +280,43 @@ haproxy_cfg() {
 		echo "listen relay"
 		printf '\t%s\n' "bind 127.0.0.1:$2" "server up 127.0.0.1:$3"
 	} >"$1"
+}
+
+# start_proxy TOOL UPSTREAM_PORT: start a TCP proxy to 127.0.0.1:UPSTREAM_PORT
+# with start_timed (weir, weir-nosplice, socat, haproxy, haproxy-1t; direct:
+# none). Sets PORT (where clients connect), TP (the /usr/bin/time wrapper's
+# PID, for stop_server), CMD; or ERR
+start_proxy() {
+	local tool=$1 up=$2
+	ERR='' TP='' CMD=() PORT=''
+	rm -f "$TMP/ready" "$TMP/spid" "$TMP/rss" "$TMP/tool.err"
+	if [ "$tool" = direct ]; then
+		PORT=$up
+		return
+	fi
+	case $tool in
+	weir)
+		CMD=("$WEIR" "${WEIR_OPTS_A[@]+"${WEIR_OPTS_A[@]}"}" -k --ready-file "$TMP/ready"
+			tcp-listen:127.0.0.1:0 "tcp:127.0.0.1:$up") ;;
+	weir-nosplice)
+		CMD=("$WEIR" "${WEIR_OPTS_A[@]+"${WEIR_OPTS_A[@]}"}" --no-splice -k --ready-file "$TMP/ready"
+			tcp-listen:127.0.0.1:0 "tcp:127.0.0.1:$up") ;;
+	socat)
+		PORT=$("$PY" "$HELPERS" freeport)
+		# backlog: socat's default (5) drops the SYNs of 50 clients connecting at once
+		CMD=(socat "tcp-listen:$PORT,bind=127.0.0.1,fork,reuseaddr,backlog=1024" "tcp:127.0.0.1:$up") ;;
+	haproxy | haproxy-1t)
+		PORT=$("$PY" "$HELPERS" freeport)
+		haproxy_cfg "$TMP/haproxy.cfg" "$PORT" "$up" "$([ "$tool" = haproxy-1t ] && echo 1)"
+		CMD=(haproxy -f "$TMP/haproxy.cfg" -db) ;;
+	*) echo "bench: unknown proxy $tool" >&2; exit 2 ;;
+	esac
+	start_timed /dev/null
+	if [ "${tool%-nosplice}" = weir ]; then
+		"$PY" "$HELPERS" waitfile "$TMP/ready" 10 && PORT=$(sed -n '1s/.*://p' "$TMP/ready") || ERR="no ready file"
+	else
+		"$PY" "$HELPERS" waitlisten "$PORT" 10 || ERR="not listening on $PORT"
+	fi
 }
 
 # ratio_line LABEL RATIO [TARGET]: one summary line, "target >= TARGET ok|MISSED"

@@ -5,7 +5,7 @@
 #
 #   weir  -k tcp-listen:127.0.0.1:0 tcp:127.0.0.1:UPSTREAM
 #   weir-nosplice: the same with --no-splice (only when weir has it)
-#   socat tcp-listen:PORT,bind=127.0.0.1,fork,reuseaddr tcp:127.0.0.1:UPSTREAM
+#   socat tcp-listen:PORT,bind=127.0.0.1,fork,reuseaddr,backlog=1024 tcp:127.0.0.1:UPSTREAM
 #   haproxy -f CFG -db: mode tcp, splice-request and splice-response,
 #     tune.pipesize 256 KiB (lib.sh's haproxy_cfg), its default threads (one
 #     per CPU: what users run); haproxy-1t the same with nbthread 1 (weir is
@@ -41,39 +41,6 @@ if weir_has --no-splice; then TOOLS+=(weir-nosplice); fi
 TOOLS+=(socat)
 if command -v haproxy >/dev/null; then TOOLS+=(haproxy haproxy-1t); fi
 TOOLS+=(direct)
-
-# start_proxy TOOL UPSTREAM_PORT: sets PORT (where clients connect), TP (the
-# /usr/bin/time wrapper's PID, for stop_server), CMD; or ERR
-start_proxy() {
-	local tool=$1 up=$2
-	ERR='' TP='' CMD=() PORT=''
-	rm -f "$TMP/ready" "$TMP/spid" "$TMP/rss" "$TMP/tool.err"
-	if [ "$tool" = direct ]; then
-		PORT=$up
-		return
-	fi
-	case $tool in
-	weir)
-		CMD=("$WEIR" "${WEIR_OPTS_A[@]+"${WEIR_OPTS_A[@]}"}" -k --ready-file "$TMP/ready"
-			tcp-listen:127.0.0.1:0 "tcp:127.0.0.1:$up") ;;
-	weir-nosplice)
-		CMD=("$WEIR" "${WEIR_OPTS_A[@]+"${WEIR_OPTS_A[@]}"}" --no-splice -k --ready-file "$TMP/ready"
-			tcp-listen:127.0.0.1:0 "tcp:127.0.0.1:$up") ;;
-	socat)
-		PORT=$("$PY" "$HELPERS" freeport)
-		CMD=(socat "tcp-listen:$PORT,bind=127.0.0.1,fork,reuseaddr" "tcp:127.0.0.1:$up") ;;
-	haproxy | haproxy-1t)
-		PORT=$("$PY" "$HELPERS" freeport)
-		haproxy_cfg "$TMP/haproxy.cfg" "$PORT" "$up" "$([ "$tool" = haproxy-1t ] && echo 1)"
-		CMD=(haproxy -f "$TMP/haproxy.cfg" -db) ;;
-	esac
-	start_timed /dev/null
-	if [ "${tool%-nosplice}" = weir ]; then
-		"$PY" "$HELPERS" waitfile "$TMP/ready" 10 && PORT=$(sed -n '1s/.*://p' "$TMP/ready") || ERR="no ready file"
-	else
-		"$PY" "$HELPERS" waitlisten "$PORT" 10 || ERR="not listening on $PORT"
-	fi
-}
 
 # bulk_once TOOL BYTES: sets SECS RSS_KIB CPU, or ERR
 bulk_once() {
