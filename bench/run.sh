@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # bench/run.sh: run bench/pipe.sh, bench/tcp.sh, bench/slow.sh,
 # bench/line.sh, bench/fanin.sh, bench/proxy.sh, bench/idle.sh, bench/tls.sh,
-# bench/udp.sh, bench/ws.sh, bench/fanout.sh and bench/redis.sh, then print
+# bench/udp.sh, bench/ws.sh, bench/fanout.sh, bench/redis.sh and bench/tcp2.sh,
+# then print
 # a summary of the figures that have targets. `make bench` calls this.
 #
-#   bench/run.sh           SIZE=2G for pipe and tcp, SLOW_SIZE=512M for slow,
+#   bench/run.sh           SIZE=2G for pipe, tcp and tcp2, SLOW_SIZE=512M for slow,
 #                          LINE_SIZE=1G for line, FANIN_LINES=100000 (x CLIENTS=50)
 #                          for fanin, PROXY_SIZE=2G and CONNS=2000 for proxy,
 #                          IDLE_CONNS=10000 for idle, FANOUT_SIZE=1G (x CLIENTS=20)
@@ -61,6 +62,8 @@ echo
 FANOUT_SIZE=${FANOUT_SIZE:-1G} CLIENTS=${FANOUT_CLIENTS:-20} bash "$here/fanout.sh" || st=1
 echo
 REQUESTS=${REDIS_REQUESTS:-100000} bash "$here/redis.sh" || st=1
+echo
+SIZE=${SIZE:-2G} bash "$here/tcp2.sh" || st=1
 echo
 echo "== summary (ratios are throughput: > 1 means weir is faster)"
 cat "$SUMMARY"
