@@ -313,9 +313,19 @@ start_proxy() {
 	esac
 	start_timed /dev/null
 	if [ "${tool%-nosplice}" = weir ]; then
-		"$PY" "$HELPERS" waitfile "$TMP/ready" 10 && PORT=$(sed -n '1s/.*://p' "$TMP/ready") || ERR="no ready file"
+		"$PY" "$HELPERS" waitfile "$TMP/ready" 10 2>/dev/null && PORT=$(ready_port "$TMP/ready") ||
+			ERR="no ready file within 10 s"
 	else
-		"$PY" "$HELPERS" waitlisten "$PORT" 10 || ERR="not listening on $PORT"
+		"$PY" "$HELPERS" waitlisten "$PORT" 10 2>/dev/null || ERR="not listening on $PORT within 10 s"
+	fi
+	if [ -n "$ERR" ]; then
+		if kill -0 "$TP" 2>/dev/null; then
+			ERR="$ERR (still running)"
+		else
+			wait_st "$TP"
+			ERR="$ERR (exited, status $WST)"
+			TP=''
+		fi
 	fi
 }
 
