@@ -1,6 +1,7 @@
 # shellcheck shell=bash disable=SC2034
 # Shared by bench/pipe.sh, tcp.sh, slow.sh, line.sh, fanin.sh, proxy.sh,
-# idle.sh and tls.sh (sourced, not run).
+# idle.sh, tls.sh, udp.sh, ws.sh, fanout.sh, redis.sh and tcp2.sh (sourced,
+# not run).
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 WEIR=${WEIR:-$BENCH_DIR/../weir}
@@ -74,14 +75,22 @@ human() {
 		else printf "%d B", b }'
 }
 
+# weir_has OPTION: whether weir's --help mentions OPTION (a row such as
+# weir-nosplice runs only where weir has the option)
+weir_has() { "$WEIR" --help 2>&1 | grep -q -e "$1"; }
+
 # set_cmd TOOL ENDPOINT_ARGS...: fill CMD with TOOL's command line
 #   pipe: set_cmd weir - -         tcp: set_cmd weir - tcp:127.0.0.1:PORT
+#   (cat, pv and mbuffer: stdin to stdout, ENDPOINT_ARGS unused)
 set_cmd() {
 	local tool=$1
 	shift
 	case $tool in
 	cat) CMD=(cat) ;;
 	weir) CMD=("$WEIR" "${WEIR_OPTS_A[@]+"${WEIR_OPTS_A[@]}"}" -u "$@") ;;
+	weir-nosplice) CMD=("$WEIR" "${WEIR_OPTS_A[@]+"${WEIR_OPTS_A[@]}"}" --no-splice -u "$@") ;;
+	pv) CMD=(pv -q) ;;
+	mbuffer) CMD=(mbuffer -q) ;;
 	socat) CMD=(socat -u "$@") ;;
 	socat-b64k) CMD=(socat -b 65536 -u "$@") ;;
 	ncat) # ENDPOINT_ARGS are "- tcp:HOST:PORT"
@@ -223,31 +232,101 @@ conns_record() {
 	CP99[$1]="${CP99[$1]} $P99"
 }
 
-# bulk_table BYTES HEADING: the table of what bulk_rounds measured; sets MED
-# (the median seconds, or - for a tool that failed). A tool measured without
-# /usr/bin/time (peak 0) shows - for CPU and RSS.
+# bulk_table BYTES HEADING [per-gib]: the table of what bulk_rounds
+# measured; sets MED (the median seconds, or - for a tool that failed). A
+# tool measured without /usr/bin/time (peak 0) shows - for CPU and RSS.
+# per-gib adds a column: the tool's CPU seconds per GiB carried.
 bulk_table() {
-	local n=$1 t cpu rss
-	printf '   %-12s %9s %9s %9s %8s %10s %9s\n' "$2" "median s" "min s" "max s" "GiB/s" "tool CPU s" "peak RSS"
+	local n=$1 t cpu rss pg=${3:-} cpg h=""
+	if [ "$pg" = per-gib ]; then h=$(printf ' %10s' "CPU s/GiB"); fi
+	printf '   %-13s %9s %9s %9s %8s %10s%s %9s\n' "$2" "median s" "min s" "max s" "GiB/s" "tool CPU s" "$h" "peak RSS"
 	for t in "${TOOLS[@]}"; do
 		if [ -n "${BAD[$t]:-}" ] || [ -z "${TIMES[$t]// /}" ]; then
 			MED[$t]=-
-			printf '   %-12s %9s\n' "$t" FAILED
+			printf '   %-13s %9s\n' "$t" FAILED
 			FAILED=1
 			continue
 		fi
 		# shellcheck disable=SC2086
 		MED[$t]=$(median ${TIMES[$t]})
-		cpu=- rss=-
+		cpu=- rss=- cpg=-
 		if [ "${PEAK[$t]}" != 0 ]; then
 			# shellcheck disable=SC2086
 			cpu=$(median ${CPUS[$t]})
 			rss="$(kib_to_mib "${PEAK[$t]}") MiB"
+			cpg=$(awk -v c="$cpu" -v b="$n" 'BEGIN { printf "%.3f", c / (b / 1073741824) }')
 		fi
+		h=""
+		if [ "$pg" = per-gib ]; then h=$(printf ' %10s' "$cpg"); fi
 		# shellcheck disable=SC2086
-		printf '   %-12s %9.3f %9.3f %9.3f %8s %10s %9s\n' "$t" "${MED[$t]}" "$(fmin ${TIMES[$t]})" \
-			"$(fmax ${TIMES[$t]})" "$(gibps "$n" "${MED[$t]}")" "$cpu" "$rss"
+		printf '   %-13s %9.3f %9.3f %9.3f %8s %10s%s %9s\n' "$t" "${MED[$t]}" "$(fmin ${TIMES[$t]})" \
+			"$(fmax ${TIMES[$t]})" "$(gibps "$n" "${MED[$t]}")" "$cpu" "$h" "$rss"
 	done
+}
+
+# haproxy_cfg FILE PORT UPSTREAM_PORT [NBTHREAD]: a config for `haproxy -f
+# FILE -db` (foreground): a TCP proxy from 127.0.0.1:PORT to
+# 127.0.0.1:UPSTREAM_PORT, splicing both ways through 256 KiB pipes (faster
+# here than splice-auto or 64 KiB pipes); NBTHREAD threads, or haproxy's
+# default (one per CPU) without it
+haproxy_cfg() {
+	{
+		echo global
+		if [ -n "${4:-}" ]; then printf '\tnbthread %s\n' "$4"; fi
+		printf '\t%s\n' "maxconn 4096" "tune.pipesize 262144"
+		echo defaults
+		printf '\t%s\n' "mode tcp" "option splice-request" "option splice-response" \
+			"timeout connect 5s" "timeout client 60s" "timeout server 60s"
+		echo "listen relay"
+		printf '\t%s\n' "bind 127.0.0.1:$2" "server up 127.0.0.1:$3"
+	} >"$1"
+}
+
+# start_proxy TOOL UPSTREAM_PORT: start a TCP proxy to 127.0.0.1:UPSTREAM_PORT
+# with start_timed (weir, weir-nosplice, socat, haproxy, haproxy-1t; direct:
+# none). Sets PORT (where clients connect), TP (the /usr/bin/time wrapper's
+# PID, for stop_server), CMD; or ERR
+start_proxy() {
+	local tool=$1 up=$2
+	ERR='' TP='' CMD=() PORT=''
+	rm -f "$TMP/ready" "$TMP/spid" "$TMP/rss" "$TMP/tool.err"
+	if [ "$tool" = direct ]; then
+		PORT=$up
+		return
+	fi
+	case $tool in
+	weir)
+		CMD=("$WEIR" "${WEIR_OPTS_A[@]+"${WEIR_OPTS_A[@]}"}" -k --ready-file "$TMP/ready"
+			tcp-listen:127.0.0.1:0 "tcp:127.0.0.1:$up") ;;
+	weir-nosplice)
+		CMD=("$WEIR" "${WEIR_OPTS_A[@]+"${WEIR_OPTS_A[@]}"}" --no-splice -k --ready-file "$TMP/ready"
+			tcp-listen:127.0.0.1:0 "tcp:127.0.0.1:$up") ;;
+	socat)
+		PORT=$("$PY" "$HELPERS" freeport)
+		# backlog: socat's default (5) drops the SYNs of 50 clients connecting at once
+		CMD=(socat "tcp-listen:$PORT,bind=127.0.0.1,fork,reuseaddr,backlog=1024" "tcp:127.0.0.1:$up") ;;
+	haproxy | haproxy-1t)
+		PORT=$("$PY" "$HELPERS" freeport)
+		haproxy_cfg "$TMP/haproxy.cfg" "$PORT" "$up" "$([ "$tool" = haproxy-1t ] && echo 1)"
+		CMD=(haproxy -f "$TMP/haproxy.cfg" -db) ;;
+	*) echo "bench: unknown proxy $tool" >&2; exit 2 ;;
+	esac
+	start_timed /dev/null
+	if [ "${tool%-nosplice}" = weir ]; then
+		"$PY" "$HELPERS" waitfile "$TMP/ready" 10 2>/dev/null && PORT=$(ready_port "$TMP/ready") ||
+			ERR="no ready file within 10 s"
+	else
+		"$PY" "$HELPERS" waitlisten "$PORT" 10 2>/dev/null || ERR="not listening on $PORT within 10 s"
+	fi
+	if [ -n "$ERR" ]; then
+		if kill -0 "$TP" 2>/dev/null; then
+			ERR="$ERR (still running)"
+		else
+			wait_st "$TP"
+			ERR="$ERR (exited, status $WST)"
+			TP=''
+		fi
+	fi
 }
 
 # ratio_line LABEL RATIO [TARGET]: one summary line, "target >= TARGET ok|MISSED"

@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # bench/proxy.sh: weir as a TCP proxy (one fresh upstream connection per
-# accepted connection) against socat's forking proxy and no proxy at all.
+# accepted connection) against socat's forking proxy, HAProxy and no proxy
+# at all.
 #
 #   weir  -k tcp-listen:127.0.0.1:0 tcp:127.0.0.1:UPSTREAM
-#   socat tcp-listen:PORT,bind=127.0.0.1,fork,reuseaddr tcp:127.0.0.1:UPSTREAM
+#   weir-nosplice: the same with --no-splice (only when weir has it)
+#   socat tcp-listen:PORT,bind=127.0.0.1,fork,reuseaddr,backlog=1024 tcp:127.0.0.1:UPSTREAM
+#   haproxy -f CFG -db: mode tcp, splice-request and splice-response,
+#     tune.pipesize 256 KiB (lib.sh's haproxy_cfg), its default threads (one
+#     per CPU: what users run); haproxy-1t the same with nbthread 1 (weir is
+#     single-threaded)
 #   direct: the client connects to UPSTREAM itself
 #
 # (a) bulk: one connection carries SIZE bytes (python3 sender: 1 MiB sendall,
@@ -19,7 +25,8 @@
 # A run FAILS on a lost or wrong byte, a proxy error, a hang, a proxy that
 # does not stop on SIGTERM, or a connection error.
 # Env: SIZE (2G), CONNS (2000), CONN_SIZE (1k), ROUNDS (3), WEIR, WEIR_OPTS,
-#      TIMEOUT (s per run).
+#      TIMEOUT (s per run). HAProxy (package haproxy) is left out when it is
+#      not installed.
 # shellcheck disable=SC2317 # the functions that rounds (lib.sh) calls
 set -eu
 . "$(dirname "$0")/lib.sh"
@@ -29,40 +36,18 @@ N=$(bytes "$SIZE")
 CONNS=${CONNS:-2000}
 CONN_SIZE=${CONN_SIZE:-1k}
 TMO=${TIMEOUT:-$((N / 20000000 + CONNS / 50 + 60))}
-TOOLS=(weir socat direct)
-
-# start_proxy TOOL UPSTREAM_PORT: sets PORT (where clients connect), TP (the
-# /usr/bin/time wrapper's PID, for stop_server), CMD; or ERR
-start_proxy() {
-	local tool=$1 up=$2
-	ERR='' TP='' CMD=() PORT=''
-	rm -f "$TMP/ready" "$TMP/spid" "$TMP/rss" "$TMP/tool.err"
-	if [ "$tool" = direct ]; then
-		PORT=$up
-		return
-	fi
-	case $tool in
-	weir)
-		CMD=("$WEIR" "${WEIR_OPTS_A[@]+"${WEIR_OPTS_A[@]}"}" -k --ready-file "$TMP/ready"
-			tcp-listen:127.0.0.1:0 "tcp:127.0.0.1:$up") ;;
-	socat)
-		PORT=$("$PY" "$HELPERS" freeport)
-		CMD=(socat "tcp-listen:$PORT,bind=127.0.0.1,fork,reuseaddr" "tcp:127.0.0.1:$up") ;;
-	esac
-	start_timed /dev/null
-	if [ "$tool" = weir ]; then
-		"$PY" "$HELPERS" waitfile "$TMP/ready" 10 && PORT=$(sed -n '1s/.*://p' "$TMP/ready") || ERR="no ready file"
-	else
-		"$PY" "$HELPERS" waitlisten "$PORT" 10 || ERR="not listening on $PORT"
-	fi
-}
+TOOLS=(weir)
+if weir_has --no-splice; then TOOLS+=(weir-nosplice); fi
+TOOLS+=(socat)
+if command -v haproxy >/dev/null; then TOOLS+=(haproxy haproxy-1t); fi
+TOOLS+=(direct)
 
 # bulk_once TOOL BYTES: sets SECS RSS_KIB CPU, or ERR
 bulk_once() {
 	local tool=$1 n=$2 kp
 	rm -f "$TMP/port" "$TMP/count"
 	timeout -k 5 "$TMO" "$PY" "$HELPERS" sink "$TMP/port" "$TMP/count" &
-	kp=$!; track $kp
+	kp=$!; track "$kp"
 	"$PY" "$HELPERS" waitfile "$TMP/port" 10 || true
 	start_proxy "$tool" "$(cat "$TMP/port")"
 	sink_run "$kp" "$TMP/count" "$n" "$PY" "$HELPERS" send "$PORT" "$n"
@@ -80,7 +65,7 @@ conns_once() {
 	else
 		"$PY" "$HELPERS" echo "$TMP/port" &
 	fi
-	ep=$!; track $ep
+	ep=$!; track "$ep"
 	"$PY" "$HELPERS" waitfile "$TMP/port" 10 || true
 	start_proxy "$tool" "$(cat "$TMP/port")"
 	SECS=0 P50=0 P99=0
@@ -90,8 +75,8 @@ conns_once() {
 		else
 			timeout -k 5 "$TMO" "$PY" "$HELPERS" conns "$PORT" "$CONNS" "$CONN_SIZE" "$seed" "$TMP/res" &
 		fi
-		cp=$!; track $cp
-		wait_st $cp
+		cp=$!; track "$cp"
+		wait_st "$cp"
 		conns_result "$WST" "$CONNS"
 	fi
 	stop_server
@@ -108,7 +93,7 @@ fi
 PEER_KIND=${CONNS_BIN:+C}
 PEER_KIND=${PEER_KIND:-python3}
 
-echo "== proxy: weir -k vs socat fork vs direct, $ROUNDS rounds   ($(uptime | sed 's/.*load/load/'))"
+echo "== proxy: ${TOOLS[*]}, $ROUNDS rounds   ($(uptime | sed 's/.*load/load/'))"
 echo "   (a) one connection, $(human "$N"): python3 sender -> PROXY -> python3 sink"
 echo "   (b) $CONNS sequential connections, $(human "$(bytes "$CONN_SIZE")") each way: $PEER_KIND client -> PROXY -> $PEER_KIND echo"
 echo "   weir: $WEIR_SRC"
@@ -129,50 +114,62 @@ bulk_table "$N" proxy
 
 echo
 echo "   (b) $CONNS sequential connections, $(human "$(bytes "$CONN_SIZE")") echoed each"
-printf '   %-7s %9s %9s %9s %8s %8s %8s %10s %9s\n' proxy "median s" "min s" "max s" "conns/s" "p50 ms" "p99 ms" \
+printf '   %-13s %9s %9s %9s %8s %8s %8s %10s %9s\n' proxy "median s" "min s" "max s" "conns/s" "p50 ms" "p99 ms" \
 	"tool CPU s" "peak RSS"
 for t in "${TOOLS[@]}"; do
 	if [ -n "${CBAD[$t]:-}" ] || [ -z "${CTIMES[$t]// /}" ]; then
 		CMED[$t]=-
-		printf '   %-7s %9s\n' "$t" FAILED
+		printf '   %-13s %9s\n' "$t" FAILED
 		FAILED=1
 		continue
 	fi
 	# shellcheck disable=SC2086
 	CMED[$t]=$(median ${CTIMES[$t]})
 	# shellcheck disable=SC2086
-	printf '   %-7s %9.3f %9.3f %9.3f %8s %8s %8s %10s %9s\n' "$t" "${CMED[$t]}" "$(fmin ${CTIMES[$t]})" \
+	printf '   %-13s %9.3f %9.3f %9.3f %8s %8s %8s %10s %9s\n' "$t" "${CMED[$t]}" "$(fmin ${CTIMES[$t]})" \
 		"$(fmax ${CTIMES[$t]})" "$(cps "${CMED[$t]}")" "$(ms "$(median ${CP50[$t]})")" \
 		"$(ms "$(median ${CP99[$t]})")" "$(showcpu "$t" "$(median ${CCPUS[$t]})")" "$(showrss "$t" "${CPEAK[$t]}")"
 done
-echo "   (p50, p99: medians over the rounds of each round's percentile; CPU includes socat's children)"
+echo "   (p50, p99: medians over the rounds of each round's percentile; CPU includes socat's children"
+echo "    and every haproxy thread; haproxy: its default threads, haproxy-1t: nbthread 1)"
 
 echo
 crate() { if [ "${CMED[$1]}" = - ]; then echo FAILED; else echo "$(cps "${CMED[$1]}") conns/s"; fi; }
-r1=$(ratio "${MED[weir]}" "${MED[socat]}")
-r2=$(ratio "${MED[weir]}" "${MED[direct]}")
-r3=$(ratio "${CMED[weir]}" "${CMED[socat]}")
-r4=$(ratio "${CMED[weir]}" "${CMED[direct]}")
-fmt='%-34s %6s   %-14s %s'
-# shellcheck disable=SC2059
-summary "proxy $(human "$N") x $ROUNDS: weir $(rate_of "$N" "${MED[weir]}"), socat fork $(rate_of "$N" "${MED[socat]}"), direct $(rate_of "$N" "${MED[direct]}")" \
-	"$(ratio_line "  proxy weir/socat (bulk)" "$r1" 1.50)" \
-	"$(ratio_line "  proxy weir/direct (bulk)" "$r2")" \
-	"proxy $CONNS conns x $ROUNDS: weir $(crate weir), socat fork $(crate socat), direct $(crate direct)" \
-	"$(ratio_line "  proxy weir/socat (conns/s)" "$r3" 3.00)" \
-	"$(ratio_line "  proxy weir/direct (conns/s)" "$r4")"
-# what the proxy adds to a connection's p50 latency (over direct): the part
-# of (b) that the python3 client and echo server do not cost
-if [ "${CMED[weir]}" != - ] && [ "${CMED[socat]}" != - ] && [ "${CMED[direct]}" != - ]; then
+has() { [ -n "${MED[$1]:-}" ]; }
+s1="proxy $(human "$N") x $ROUNDS:" s2="proxy $CONNS conns x $ROUNDS:"
+for t in "${TOOLS[@]}"; do
+	s1="$s1 $t $(rate_of "$N" "${MED[$t]}"),"
+	s2="$s2 $t $(crate "$t"),"
+done
+summary "${s1%,}" \
+	"$(ratio_line "  proxy weir/socat (bulk)" "$(ratio "${MED[weir]}" "${MED[socat]}")" 1.50)" \
+	"$(ratio_line "  proxy weir/direct (bulk)" "$(ratio "${MED[weir]}" "${MED[direct]}")" 0.80)"
+if has haproxy; then
+	summary "$(ratio_line "  proxy weir/haproxy (bulk)" "$(ratio "${MED[weir]}" "${MED[haproxy]}")" 1.00)" \
+		"$(ratio_line "  proxy weir/haproxy-1t (bulk)" "$(ratio "${MED[weir]}" "${MED[haproxy-1t]}")" 1.00)"
+fi
+if has weir-nosplice; then
+	summary "$(ratio_line "  proxy weir/weir-nosplice (bulk)" "$(ratio "${MED[weir]}" "${MED[weir-nosplice]}")")"
+fi
+summary "${s2%,}" \
+	"$(ratio_line "  proxy weir/socat (conns/s)" "$(ratio "${CMED[weir]}" "${CMED[socat]}")" 3.00)" \
+	"$(ratio_line "  proxy weir/direct (conns/s)" "$(ratio "${CMED[weir]}" "${CMED[direct]}")" 0.55)"
+if has haproxy; then
+	summary "$(ratio_line "  proxy weir/haproxy (conns/s)" "$(ratio "${CMED[weir]}" "${CMED[haproxy]}")" 1.00)" \
+		"$(ratio_line "  proxy weir/haproxy-1t (conns/s)" "$(ratio "${CMED[weir]}" "${CMED[haproxy-1t]}")" 1.00)"
+fi
+# what each proxy adds to a connection's p50 latency (over direct): the part
+# of (b) that the client and echo server do not cost
+if [ "${CMED[direct]}" != - ]; then
 	# shellcheck disable=SC2086
 	dp=$(median ${CP50[direct]})
-	# shellcheck disable=SC2086
-	aw=$(usub "$(median ${CP50[weir]})" "$dp")
-	# shellcheck disable=SC2086
-	as=$(usub "$(median ${CP50[socat]})" "$dp")
-	# shellcheck disable=SC2059
-	summary "$(printf "$fmt" "  proxy added p50: socat/weir" "$(ratio "$aw" "$as")" "(no target)" \
-		"weir +$(ms "$aw") ms, socat +$(ms "$as") ms over direct $(ms "$dp") ms")"
+	s3="  proxy added p50 over direct $(ms "$dp") ms:"
+	for t in "${TOOLS[@]}"; do
+		if [ "$t" = direct ] || [ "${CMED[$t]}" = - ]; then continue; fi
+		# shellcheck disable=SC2086
+		s3="$s3 $t +$(ms "$(usub "$(median ${CP50[$t]})" "$dp")"),"
+	done
+	summary "${s3%,} ms"
 fi
 for t in "${TOOLS[@]}"; do
 	if [ -n "${BAD[$t]:-}" ]; then summary "  proxy FAILED $t (bulk): ${BAD[$t]}"; fi
