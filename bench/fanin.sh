@@ -155,12 +155,7 @@ printf '   %-7s %9s %9s %9s %10s %9s %9s %9s %9s %10s %9s\n' server "median s" "
 	torn lost dup reordered "tool CPU s" "peak RSS"
 declare -A MED=()
 for t in "${TOOLS[@]}"; do
-	if [ -n "${BAD[$t]:-}" ] || [ -z "${TIMES[$t]// /}" ]; then
-		MED[$t]=-
-		printf '   %-7s %9s\n' "$t" FAILED
-		FAILED=1
-		continue
-	fi
+	if failed_row "$t" 7; then continue; fi
 	# shellcheck disable=SC2086
 	MED[$t]=$(median ${TIMES[$t]})
 	# shellcheck disable=SC2086

@@ -147,12 +147,7 @@ echo
 printf '   %-7s %9s %9s %9s %11s %11s %11s %10s %9s\n' server "median s" "min s" "max s" "MiB/s all" \
 	"per client" "slowest" "tool CPU s" "peak RSS"
 for t in "${TOOLS[@]}"; do
-	if [ -n "${BAD[$t]:-}" ] || [ -z "${TIMES[$t]// /}" ]; then
-		MED[$t]=-
-		printf '   %-7s %9s\n' "$t" FAILED
-		FAILED=1
-		continue
-	fi
+	if failed_row "$t" 7; then continue; fi
 	# shellcheck disable=SC2086
 	MED[$t]=$(median ${TIMES[$t]})
 	# shellcheck disable=SC2086

@@ -232,6 +232,17 @@ conns_record() {
 	CP99[$1]="${CP99[$1]} $P99"
 }
 
+# failed_row TOOL WIDTH: when TOOL's runs failed (or none ran), print its
+# table row as FAILED, mark the script failed and return 0; else 1.
+failed_row() {
+	if [ -z "${BAD[$1]:-}" ] && [ -n "${TIMES[$1]// /}" ]; then
+		return 1
+	fi
+	MED[$1]=-
+	printf "   %-${2}s %9s\n" "$1" FAILED
+	FAILED=1
+}
+
 # bulk_table BYTES HEADING [per-gib]: the table of what bulk_rounds
 # measured; sets MED (the median seconds, or - for a tool that failed). A
 # tool measured without /usr/bin/time (peak 0) shows - for CPU and RSS.
@@ -241,12 +252,7 @@ bulk_table() {
 	if [ "$pg" = per-gib ]; then h=$(printf ' %10s' "CPU s/GiB"); fi
 	printf '   %-13s %9s %9s %9s %8s %10s%s %9s\n' "$2" "median s" "min s" "max s" "GiB/s" "tool CPU s" "$h" "peak RSS"
 	for t in "${TOOLS[@]}"; do
-		if [ -n "${BAD[$t]:-}" ] || [ -z "${TIMES[$t]// /}" ]; then
-			MED[$t]=-
-			printf '   %-13s %9s\n' "$t" FAILED
-			FAILED=1
-			continue
-		fi
+		if failed_row "$t" 13; then continue; fi
 		# shellcheck disable=SC2086
 		MED[$t]=$(median ${TIMES[$t]})
 		cpu=- rss=- cpg=-

@@ -174,12 +174,7 @@ echo
 printf '   %-13s %9s %9s %9s %8s %10s %10s %10s %9s\n' tool "median s" "min s" "max s" "GiB/s" "send CPU s" \
 	"recv CPU s" "CPU s/GiB" "peak RSS"
 for t in "${TOOLS[@]}"; do
-	if [ -n "${BAD[$t]:-}" ] || [ -z "${TIMES[$t]// /}" ]; then
-		MED[$t]=-
-		printf '   %-13s %9s\n' "$t" FAILED
-		FAILED=1
-		continue
-	fi
+	if failed_row "$t" 13; then continue; fi
 	# shellcheck disable=SC2086
 	MED[$t]=$(median ${TIMES[$t]})
 	# shellcheck disable=SC2086

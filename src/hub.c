@@ -225,7 +225,12 @@ hub_hold(struct hub *h, struct node *p, struct node *c)
 	if (!flow_hold(transport_stats(p->t)))
 		return;
 	transport_read_stop(p->t);
-	if (c != NULL)
+	/* A pipe (splice) takes a page a piece: it may fill before. */
+	if (c != NULL && transport_pending(c->t) < c->addr->high_water)
+		log_debug("pause %s (sink %s holds %zu B: its pipe is full)",
+		    transport_name(p->t), transport_name(c->t),
+		    transport_pending(c->t));
+	else if (c != NULL)
 		log_debug("pause %s (sink %s holds %zu B >= high-water)",
 		    transport_name(p->t), transport_name(c->t),
 		    transport_pending(c->t));

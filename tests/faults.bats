@@ -92,8 +92,8 @@ reset_outcome() {
 	a=$(re "$ADDR")
 	# Both ways weir holds high water: the server reads no more, standard
 	# output takes nothing.
-	wait_grep "$T/err" "^weir: pause - \(sink $a holds [0-9]+ B >= high-water\)$"
-	wait_grep "$T/err" "^weir: pause $a \(sink - holds [0-9]+ B >= high-water\)$"
+	wait_grep "$T/err" "^weir: pause - \(sink $a holds [0-9]+ B( >= high-water|: its pipe is full)\)$"
+	wait_grep "$T/err" "^weir: pause $a \(sink - holds [0-9]+ B( >= high-water|: its pipe is full)\)$"
 	touch "$T/cut"
 	wait_grep "$T/err" "^weir: $a: write: Connection reset by peer$"
 	touch "$T/drain"
@@ -113,8 +113,8 @@ reset_outcome() {
 	local name a
 	name="tcp-listen:127.0.0.1:0 (127.0.0.1:$(cat "$T/port"))"
 	a=$(re "$name")
-	wait_grep "$T/err" "^weir: pause - \(sink $a holds [0-9]+ B >= high-water\)$"
-	wait_grep "$T/err" "^weir: pause $a \(sink - holds [0-9]+ B >= high-water\)$"
+	wait_grep "$T/err" "^weir: pause - \(sink $a holds [0-9]+ B( >= high-water|: its pipe is full)\)$"
+	wait_grep "$T/err" "^weir: pause $a \(sink - holds [0-9]+ B( >= high-water|: its pipe is full)\)$"
 	touch "$T/cut"
 	wait_grep "$T/err" "^weir: $a: write: Connection reset by peer$"
 	touch "$T/drain"
@@ -150,7 +150,7 @@ weir: $lost bytes undelivered"
 	local a
 	a=$(re "$ADDR")
 	# The peer closes with weir holding high water for it.
-	wait_grep "$T/err" "^weir: pause - \(sink $a holds [0-9]+ B >= high-water\)$"
+	wait_grep "$T/err" "^weir: pause - \(sink $a holds [0-9]+ B( >= high-water|: its pipe is full)\)$"
 	touch "$T/cut"
 	wait_exit "$WRAP_PID" 20
 	assert_equal "$EXIT_STATUS" 1
@@ -295,7 +295,7 @@ weir: $lost bytes undelivered"
 @test "exec: a child that never reads: weir pauses without spinning, memory bounded, -i ends it" {
 	mkdata "$T/in" 10M
 	spawn_weir_sig -v -i 3 --stats=json - exec:'exec sleep 30' <"$T/in" >"$T/out" 2>"$T/err"
-	wait_grep "$T/err" '^weir: pause - \(sink exec:exec sleep 30 holds [0-9]+ B >= high-water\)$'
+	wait_grep "$T/err" '^weir: pause - \(sink exec:exec sleep 30 holds [0-9]+ B( >= high-water|: its pipe is full)\)$'
 	local child
 	child=$(sed -n 's/^weir: exec:exec sleep 30: started process \([0-9]*\)$/\1/p' "$T/err")
 	[[ -n $child ]] || fail "no child logged"
@@ -679,7 +679,7 @@ print("%d frames, missing from %s" % (sum(got.values()), missing))
 	lines_file "$T/in" 20000
 	spawn_sink "$T/o" "$T/out" --rate 262144
 	spawn_weir_sig -v --stats=json --high-water 64k -p line - - <"$T/in" >"$T/o" 2>"$T/err"
-	wait_grep "$T/err" '^weir: pause - \(sink - holds [0-9]+ B >= high-water\)$'
+	wait_grep "$T/err" '^weir: pause - \(sink - holds [0-9]+ B( >= high-water|: its pipe is full)\)$'
 	kill -INT "$WEIR_PID"
 	wait_exit "$WRAP_PID" 10
 	assert_equal "$EXIT_STATUS" 130
@@ -711,7 +711,7 @@ print("%d frames, missing from %s" % (sum(got.values()), missing))
 	ADDR=$(ready_addr "$T/r")
 	spawn_peer fanin --connect "$ADDR" --clients 20 --lines 2000 --proto line --seed 8 \
 		--tolerate </dev/null
-	wait_grep "$T/err" '^weir: pause .* \(sink - holds [0-9]+ B >= high-water\)$' 20
+	wait_grep "$T/err" '^weir: pause .* \(sink - holds [0-9]+ B( >= high-water|: its pipe is full)\)$' 20
 	kill -TERM "$WEIR_PID"
 	wait_grep "$T/err" '^weir: Terminated: stopping, flushing for at most 5 s$'
 	kill -TERM "$WEIR_PID"
@@ -728,7 +728,7 @@ print("%d frames, missing from %s" % (sum(got.values()), missing))
 	lines_file "$T/in" 20000
 	spawn_sink "$T/o" "$T/out" --rate 65536
 	spawn_weir_sig -v --stats=json -p line - - <"$T/in" >"$T/o" 2>"$T/err"
-	wait_grep "$T/err" '^weir: pause - \(sink - holds [0-9]+ B >= high-water\)$'
+	wait_grep "$T/err" '^weir: pause - \(sink - holds [0-9]+ B( >= high-water|: its pipe is full)\)$'
 	kill -INT "$WEIR_PID"
 	wait_grep "$T/err" '^weir: Interrupt: stopping, flushing for at most 5 s$'
 	kill -INT "$WEIR_PID"

@@ -19,7 +19,7 @@ rss_limit 16384 49152
 	}
 	run -0 --separate-stderr pipeline
 	assert_equal "$(cat "$T/count")" 67108864
-	[[ $stderr =~ (^|$'\n')"weir: pause - (sink - holds "[0-9]+" B >= high-water)"($'\n'|$) ]] ||
+	[[ $stderr =~ (^|$'\n')"weir: pause - (sink - holds "[0-9]+" B"(" >= high-water"|": its pipe is full")")"($'\n'|$) ]] ||
 		fail "no pause logged: $stderr"
 	[[ $stderr =~ (^|$'\n')"weir: resume - (sink - holds "[0-9]+" B <= low-water)"($'\n'|$) ]] ||
 		fail "no resume logged: $stderr"
@@ -43,7 +43,7 @@ rss_limit 16384 49152
 	printf '%s\n' "$stderr" >"$T/err"
 	assert_conserved "$T/err"
 	assert_equal "$(stats_json "$T/err" right bytes_out)" 67108864
-	[[ $stderr =~ (^|$'\n')"weir: pause - (sink $ADDR holds "[0-9]+" B >= high-water)"($'\n'|$) ]] ||
+	[[ $stderr =~ (^|$'\n')"weir: pause - (sink $ADDR holds "[0-9]+" B"(" >= high-water"|": its pipe is full")")"($'\n'|$) ]] ||
 		fail "no pause logged: $stderr"
 	local rss
 	rss=$(peak_rss "$T/rss")
@@ -84,6 +84,11 @@ rss_limit 16384 49152
 		if [[ $line =~ ^"weir: pause - (sink - holds "([0-9]+)" B >= high-water)"$ ]]; then
 			n=${BASH_REMATCH[1]}
 			((n >= 65536)) || fail "paused at $n B: $line"
+			pauses=$((pauses + 1))
+		elif [[ $line =~ ^"weir: pause - (sink - holds "([0-9]+)" B: its pipe is full)"$ ]]; then
+			# splice: the pipe takes a page a piece, and filled first.
+			n=${BASH_REMATCH[1]}
+			((n < 65536)) || fail "its pipe full at $n B: $line"
 			pauses=$((pauses + 1))
 		elif [[ $line =~ ^"weir: resume - (sink - holds "([0-9]+)" B <= low-water)"$ ]]; then
 			n=${BASH_REMATCH[1]}
