@@ -28,6 +28,7 @@
 
 #include "cli.h"
 #include "log.h"
+#include "transport-engine.h"
 #include "transport-kind.h"
 #include "util.h"
 
@@ -44,11 +45,6 @@
 #define RETRY_S		0.01
 /* An accepted connection's handshake, when -w does not say. */
 #define ACCEPT_TIMEOUT_S 10.0
-/*
- * A way that may splice does once a read brings this much: a stream of
- * small messages is cheaper copied than given a pipe.
- */
-#define SPLICE_MIN	(16 * 1024)
 /* Messages read in one wakeup, so one busy socket cannot starve the rest. */
 #define MESSAGE_BATCH	64
 /* Extents handed to a kind's own write at once. */
@@ -78,18 +74,10 @@ static void	timer_cb(evutil_socket_t, short, void *);
 static void	notify_cb(evutil_socket_t, short, void *);
 static void	linger(struct transport *);
 static int	refused(struct transport *);
-static void	read_some(struct transport *, short);
-static void	splice_in(struct transport *, short);
-static int	flush_pipe(struct transport *, int *);
-static void	bulk(struct transport *);
 static void	drop_output(struct transport *);
-static void	unlink_splice(struct transport *);
-static void	unlink_source(struct transport *);
-static void	close_pipe(struct transport *);
 static size_t	queued(const struct transport *);
 static ssize_t	write_some(struct transport *, size_t *);
 static int	out_iov(struct transport *, size_t *, struct iovec *);
-static void	watch_read(struct transport *);
 static void	note(struct transport *, enum note_what, enum transport_op,
 		    const char *);
 static double	open_timeout(const struct transport *);
@@ -98,14 +86,11 @@ static void	flush(struct transport *);
 static int	flush_out(struct transport *, int *);
 static void	flush_frames(struct transport *);
 static void	flushed(struct transport *, int);
-static int	spent(struct transport *, size_t);
-static int	retry(struct transport *, ssize_t);
 static void	write_error(struct transport *, ssize_t);
 static void	pace(struct transport *, size_t);
 static ssize_t	write_frame(struct transport *, size_t);
 static size_t	batch_size(const struct transport *, size_t *);
 static int	write_frames(struct transport *, size_t, size_t);
-static void	write_soon(struct transport *);
 static void	frames_push(struct frames *, const size_t *, size_t);
 static size_t	frames_first(const struct frames *);
 static void	frames_pop(struct frames *);
@@ -504,7 +489,7 @@ transport_read_stop(struct transport *t)
  * writability or for room in its sink), while a write waits for it, or
  * while lingering.
  */
-static void
+void
 watch_read(struct transport *t)
 {
 	if (t->rev == NULL || !t->rpoll)
@@ -540,7 +525,7 @@ read_cb(evutil_socket_t fd, short what, void *arg)
 		linger(t);
 	else if (t->reading && !t->read_waits && !t->sink_full) {
 		if (t->sink != NULL && t->sink->pipe[0] != -1)
-			splice_in(t, what);
+			splice_read(t, what);
 		else
 			read_some(t, what);
 	}
@@ -561,7 +546,7 @@ resize_reads(struct transport *t, size_t n)
 }
 
 /* A read failed: wait as it asks, or it is the end of this input. */
-static void
+void
 read_failed(struct transport *t)
 {
 	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
@@ -615,7 +600,7 @@ transport_end_input(struct transport *t)
  * that carries messages reads one a call, whole, an empty one included:
  * its reads never return an end of file (transport_end_input says it).
  */
-static void
+void
 read_some(struct transport *t, short what)
 {
 	struct evbuffer_iovec	 v[2];
@@ -655,8 +640,7 @@ again:
 	evbuffer_commit_space(t->in, v, nv);
 	t->stats.bytes_in += (uint64_t)n;
 	resize_reads(t, (size_t)n);
-	if ((size_t)n >= SPLICE_MIN)
-		bulk(t);
+	splice_maybe(t, (size_t)n);
 	/* Part of a message is not a frame yet: read on. */
 	if (!t->msg_more)
 		t->cbs->readable(t, t->in, t->arg);
@@ -886,7 +870,7 @@ transport_write_shared(struct transport *t, struct evbuffer *buf,
  * sendmmsg, for many small frames).  Never past half the high-water
  * mark, so a consumer that keeps up never pauses its producers.
  */
-static void
+void
 write_soon(struct transport *t)
 {
 	size_t	 len = queued(t);
@@ -1030,7 +1014,7 @@ flush(struct transport *t)
 	}
 	do {
 		if ((r = flush_out(t, &wrote)) == 1 && t->piped > 0)
-			r = flush_pipe(t, &wrote);
+			r = splice_write(t, &wrote);
 	} while (r == 2);
 	if (r != -1)
 		flushed(t, wrote);
@@ -1070,7 +1054,7 @@ flush_out(struct transport *t, int *wrote)
 }
 
 /* n bytes written: the rate and the counters know. */
-static int
+int
 spent(struct transport *t, size_t n)
 {
 	flow_rate_spend(&t->rate, n);
@@ -1082,7 +1066,7 @@ spent(struct transport *t, size_t n)
  * A write that moved nothing: 1 to try again at once, 0 to wait (for
  * what it needs), -1 when it failed for good (reported).
  */
-static int
+int
 retry(struct transport *t, ssize_t n)
 {
 	if (n < 0 && errno == EINTR)
@@ -1214,229 +1198,6 @@ flush_frames(struct transport *t)
 	flushed(t, wrote);
 }
 
-/*
- * splice(2).  The owner may let a reader's bytes go straight to one
- * writer (its sink) through a pipe of the writer's own: transport_splice
- * allows it, and once a read is large (a bulk stream) the pipe is made
- * and reads splice into it.  The pipe is the writer's output after its
- * buffer's bytes, so its fill counts as pending and its size bounds the
- * high-water mark.  A descriptor splice refuses (EINVAL) puts that way
- * back on the buffered path, the pipe's bytes moved to the buffer.
- */
-
-/*
- * Whether fd of t (writing or not) is one splice takes as it is: a
- * socket it opened or accepted carries a stream unless it carries
- * messages, and any other descriptor is asked.
- */
-static int
-plain(const struct transport *t, int fd, int writing)
-{
-	if (t->ops->read != NULL || t->ops->write != NULL || t->messages ||
-	    t->eio_eof || fd < 0)
-		return 0;
-	return t->sock || util_splices(fd, writing);
-}
-
-/*
- * Let p's reads go straight to c (which p's owner gives nothing else
- * to write): NULL, or why they cannot.
- */
-const char *
-transport_splice(struct transport *p, struct transport *c)
-{
-	if (!plain(p, p->rfd, 0))
-		return "its input is neither a pipe, a stream socket nor a file";
-	if (!plain(c, c->wfd, 1))
-		return "its output is neither a pipe nor a stream socket";
-	p->sink = c;
-	c->source = p;
-	return NULL;
-}
-
-/* The largest pipe an unprivileged process may make. */
-static size_t
-pipe_max(void)
-{
-	static size_t	 max;
-	unsigned long	 v;
-	FILE		*f;
-
-	if (max != 0)
-		return max;
-	max = 1024 * 1024;
-	if ((f = fopen("/proc/sys/fs/pipe-max-size", "re")) != NULL) {
-		if (fscanf(f, "%lu", &v) == 1 && v >= 4096)
-			max = v;
-		fclose(f);
-	}
-	return max;
-}
-
-/*
- * A read of a way that may splice was large: make the sink's pipe, its
- * size the high-water mark.  A pipe that cannot hold that much
- * (pipe-max-size, the user's allowance of pipe pages) leaves the way
- * buffered; without descriptors to spare, reads stay buffered for now.
- */
-static void
-bulk(struct transport *t)
-{
-	struct transport	*c = t->sink;
-	uint64_t		 hw;
-	int			 size;
-
-	if (c == NULL || c->pipe[0] != -1)
-		return;
-	if (pipe2(c->pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
-		log_debug("%s -> %s: no pipe to splice through (%s): buffered "
-		    "for now", t->name, c->name, strerror(errno));
-		c->pipe[0] = c->pipe[1] = -1;
-		return;
-	}
-	hw = c->addr->high_water;
-	if (hw <= pipe_max())
-		(void)fcntl(c->pipe[1], F_SETPIPE_SZ, (int)hw);
-	if ((size = fcntl(c->pipe[1], F_GETPIPE_SZ)) <= 0 ||
-	    (uint64_t)size < hw) {
-		log_debug("%s -> %s: no splice, a pipe holds %d B, less than "
-		    "high water", t->name, c->name, size);
-		unlink_source(c);
-		close_pipe(c);
-		return;
-	}
-	c->pipe_size = (size_t)size;
-	log_debug("%s -> %s: splice, through a pipe of %zu B", t->name,
-	    c->name, c->pipe_size);
-}
-
-/* A reader waits for room in its sink's pipe, or gets it. */
-static void
-wait_sink(struct transport *t, int waits)
-{
-	t->sink_full = waits;
-	watch_read(t);
-	if (!waits && t->reading && t->rev != NULL)
-		event_active(t->rev, EV_READ, 1);
-}
-
-/*
- * A splice read found no room: the sink's pipe is full (it may fill
- * before its size in bytes, a page per piece) while input waits.
- */
-static int
-sink_full(struct transport *t)
-{
-	int	 avail;
-
-	if (t->sink->piped == 0)
-		return 0;
-	return !t->rpoll ||
-	    (ioctl(t->rfd, FIONREAD, &avail) == 0 && avail > 0);
-}
-
-/*
- * splice(2) refused a descriptor of c's way: what c's pipe holds moves
- * to its buffer, and that way is buffered from now on.
- */
-static void
-unsplice(struct transport *c, const char *name)
-{
-	int	 n, e = errno;
-
-	log_debug("%s: splice: %s: buffered from now on", name, strerror(e));
-	while (c->piped > 0 && (n = evbuffer_read(c->out, c->pipe[0],
-	    c->piped > INT_MAX ? INT_MAX : (int)c->piped)) > 0)
-		c->piped -= (size_t)n;
-	unlink_source(c);
-	close_pipe(c);
-	errno = e;
-}
-
-/*
- * Read what is there straight into the sink's pipe, as read_some does
- * into the input; the owner is told how much, and the sink writes it.
- */
-static void
-splice_in(struct transport *t, short what)
-{
-	struct transport	*c = t->sink;
-	size_t			 room;
-	ssize_t			 n;
-
-again:
-	room = c->pipe_size > c->piped ? c->pipe_size - c->piped : 0;
-	n = room == 0 ? (errno = EAGAIN, -1) : splice(t->rfd, NULL,
-	    c->pipe[1], NULL, room, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
-	if (n > 0) {
-		c->piped += (size_t)n;
-		t->stats.bytes_in += (uint64_t)n;
-		write_soon(c);
-		t->cbs->spliced(t, (size_t)n, t->arg);
-		if (!t->reading || t->sink == NULL)
-			return;
-		if ((what & EV_CLOSED) && (size_t)n < room) {
-			what = 0;
-			goto again;
-		}
-		if (!t->rpoll)
-			event_active(t->rev, EV_READ, 1);
-	} else if (n == 0)
-		transport_end_input(t);
-	else if (errno == EAGAIN && sink_full(t)) {
-		/*
-		 * The pipe filled before high water (it takes a page for
-		 * each piece, however small): that is its high water now.
-		 */
-		c->pipe_full_at = c->piped;
-		wait_sink(t, 1);
-		t->cbs->spliced(t, 0, t->arg);
-	}
-	else if (errno == EINVAL) {
-		unsplice(c, t->name);
-		read_some(t, what);
-	} else
-		read_failed(t);
-}
-
-/*
- * Write what the pipe holds: 1 when all of it went, 0 when the rest
- * waits, -1 when writing failed for good (reported), 2 when splice
- * refused the descriptor and the bytes moved to the buffer.
- */
-static int
-flush_pipe(struct transport *t, int *wrote)
-{
-	size_t	 asked;
-	ssize_t	 n;
-	int	 r;
-
-	while ((asked = t->piped) > 0) {
-		n = splice(t->pipe[0], NULL, t->wfd, NULL, asked,
-		    SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
-		if (n > 0) {
-			t->piped -= (size_t)n;
-			if (t->piped == 0)
-				t->pipe_full_at = 0;
-			*wrote = spent(t, (size_t)n);
-			if (t->source != NULL && t->source->sink_full)
-				wait_sink(t->source, 0);
-			if ((size_t)n < asked) {
-				event_add(t->wev, NULL);
-				return 0;
-			}
-			continue;
-		}
-		if (n == -1 && errno == EINVAL) {
-			unsplice(t, t->name);
-			return 2;
-		}
-		if ((r = retry(t, n)) != 1)
-			return r;
-	}
-	return 1;
-}
-
 /* Bytes queued to write: the buffer's, then the pipe's. */
 static size_t
 queued(const struct transport *t)
@@ -1450,46 +1211,7 @@ drop_output(struct transport *t)
 {
 	evbuffer_drain(t->out, evbuffer_get_length(t->out));
 	frames_clear(&t->frames);
-	t->piped = 0;
-	unlink_source(t);
-	close_pipe(t);
-}
-
-/* What feeds t's pipe reads into a buffer again. */
-static void
-unlink_source(struct transport *t)
-{
-	struct transport	*s = t->source;
-
-	if (s == NULL)
-		return;
-	s->sink = NULL;
-	t->source = NULL;
-	if (s->sink_full)
-		wait_sink(s, 0);
-}
-
-/* t's pipe is gone, and what it held is lost. */
-static void
-close_pipe(struct transport *t)
-{
-	if (t->pipe[0] == -1)
-		return;
-	t->lost += t->piped;
-	t->piped = t->pipe_full_at = 0;
-	close(t->pipe[0]);
-	close(t->pipe[1]);
-	t->pipe[0] = t->pipe[1] = -1;
-}
-
-/* t splices no more, neither as a reader nor as a writer. */
-static void
-unlink_splice(struct transport *t)
-{
-	if (t->sink != NULL)
-		unlink_source(t->sink);
-	unlink_source(t);
-	close_pipe(t);
+	splice_drop(t);
 }
 
 /*
@@ -1594,7 +1316,7 @@ transport_close(struct transport *t)
 		event_del(t->wev);
 	evtimer_del(t->timer);
 	drop_notes(t);
-	unlink_splice(t);
+	splice_unlink(t);
 	/* Before the descriptors go: TLS may say close_notify on them. */
 	if (t->ops->release != NULL)
 		t->ops->release(t);
@@ -1655,7 +1377,7 @@ transport_free(struct transport *t)
 		free(n->msg);
 		free(n);
 	}
-	unlink_splice(t);
+	splice_unlink(t);
 	evbuffer_free(t->in);
 	evbuffer_free(t->out);
 	free(t->frames.len);
