@@ -92,9 +92,10 @@ pipe_max(void)
 
 /*
  * A read of n bytes: if its way may splice and the read was large, make
- * the sink's pipe, its size the high-water mark.  A pipe that cannot hold that much
- * (pipe-max-size, the user's allowance of pipe pages) leaves the way
- * buffered; without descriptors to spare, reads stay buffered for now.
+ * the sink's pipe, its size the high-water mark.  A pipe that cannot
+ * hold that much (pipe-max-size, the user's allowance of pipe pages)
+ * leaves the way buffered; without descriptors to spare, reads stay
+ * buffered for now.
  */
 void
 splice_maybe(struct transport *t, size_t n)
@@ -208,8 +209,7 @@ again:
 		c->pipe_full_at = c->piped;
 		wait_sink(t, 1);
 		t->cbs->spliced(t, 0, t->arg);
-	}
-	else if (errno == EINVAL) {
+	} else if (errno == EINVAL) {
 		unsplice(c, t->name);
 		read_some(t, what);
 	} else
