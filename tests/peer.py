@@ -362,6 +362,8 @@ def cmd_stale(args):
 
 
 def cmd_slowread(args):
+    if args.wait_file:
+        wait_path(args.wait_file, args.timeout)
     if args.delay:
         time.sleep(args.delay)
     total = 0
@@ -1097,6 +1099,10 @@ def main():
 
     sp = sub.add_parser("slowread")
     sp.add_argument("--delay", type=float, default=0)
+    sp.add_argument("--wait-file",
+                    help="read nothing until this file exists")
+    sp.add_argument("--timeout", type=float, default=20,
+                    help="for --wait-file")
     sp.add_argument("--count-file", required=True)
     sp.set_defaults(fn=cmd_slowread)
 

@@ -203,14 +203,15 @@ spliced() {
 @test "SIGTERM over splice with a consumer that catches up: everything read is delivered" {
 	mkdata "$T/in" 16M
 	mkfifo "$T/out"
-	# The reader starts taking 2 s in: weir has paused, and the signal
-	# has come, by then.
+	# The reader takes nothing until weir has paused and been signalled.
 	# shellcheck disable=SC2016 # expanded by that sh.
 	spawn sh -c 'f=$1; shift; exec python3 "$@" <"$f"' _ "$T/out" "$PEER" slowread \
-		--delay 2 --count-file "$T/count" </dev/null
+		--wait-file "$T/go" --count-file "$T/count" </dev/null
 	spawn_weir_sig -v --stats=json -u - - <"$T/in" >"$T/out" 2>"$T/err"
 	wait_grep "$T/err" '^weir: pause '
 	kill -TERM "$WEIR_PID"
+	wait_grep "$T/err" '^weir: Terminated'
+	touch "$T/go"
 	wait_exit "$WRAP_PID" 9
 	assert_equal "$EXIT_STATUS" 143
 	spliced "$T/err"
