@@ -1,6 +1,8 @@
 /*
- * bench/tcpref.c: the direct TCP path of bench/tcp2.sh and the fan-out
- * clients of bench/fanout.sh, in C so that they are not what is measured.
+ * bench/tcpref.c: the direct TCP path of bench/tcp2.sh, the fan-out
+ * clients of bench/fanout.sh, and the reference collector and C clients of
+ * bench/fanin.sh, in C so that they are not what is measured (the
+ * collector is: it is what weir is measured against).
  *
  *   tcpref send PORT
  *	standard input to 127.0.0.1:PORT (reads and writes of 128 KiB),
