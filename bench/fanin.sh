@@ -5,25 +5,35 @@
 #   weir  -k -p line tcp-listen:127.0.0.1:0 append:FILE
 #   ncat  -l -k --recv-only 127.0.0.1 PORT >FILE
 #   socat -u tcp-listen:PORT,bind=127.0.0.1,fork,reuseaddr,backlog=1024 OPEN:FILE,creat,append
+#   ref:  tcpref collect PORTFILE FILE   (bench/tcpref.c, built with cc at the start)
+#
+# ref is the C reference: what a simple C program does at the same job with
+# no framing library (epoll, non-blocking; each client's bytes read into one
+# 1 MiB output buffer after its unfinished line, whole lines kept, the rest
+# held for the client's next read; the buffer written when full or when no
+# client has anything to read).
 #
 # The clients are one python3 process (a thread each): all connect, then all
 # send at once their lines "CLIENT SEQ PAYLOAD\n" (1 to 80 letters of payload,
 # about 50 B a line) in writes of random sizes (1 B to 64 KiB, TCP_NODELAY)
 # that cut lines anywhere, half-close, and read until the server closes.
 # The client data is generated once (untimed) and is the same for every run;
-# the cuts differ from run to run. After the clients finish, the script waits
-# until FILE has every byte sent (or has not grown for SETTLE s), then stops
-# the server with SIGTERM and checks every line of FILE: torn (not a whole
-# line of some client), lost, duplicated, and reordered within a client.
+# the cuts differ from run to run. FANIN_CLIENT=c runs `tcpref fanin`
+# instead: the same clients in C (a thread each; the write sizes drawn the
+# same way by another generator), for when the python3 clients are the
+# bottleneck. After the clients finish, the script waits until FILE has
+# every byte sent (or has not grown for SETTLE s), then stops the server
+# with SIGTERM and checks every line of FILE: torn (not a whole line of some
+# client), lost, duplicated, and reordered within a client.
 # Time: from the first connect to the moment FILE reached its final size.
 #
 # ncat and socat write what they read as it comes, so their lines are torn
 # where the clients' writes interleave; that is reported, not a failure. A run
 # FAILS if the server errs, hangs or does not stop on SIGTERM, or bytes are
-# lost; for weir also on any torn, lost, duplicated or reordered line, or a
-# connection weir did not close after its EOF.
+# lost; for weir and ref also on any torn, lost, duplicated or reordered
+# line, or a connection not closed after its EOF.
 # Env: CLIENTS (50), LINES (100000), ROUNDS (3), SETTLE (2 s), WEIR, WEIR_OPTS,
-#      TIMEOUT (s per run).
+#      TIMEOUT (s per run), FANIN_CLIENT (python or c; python).
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -32,8 +42,16 @@ LINES=${LINES:-100000}
 SETTLE=${SETTLE:-2}
 NL=$((CLIENTS * LINES))
 TMO=${TIMEOUT:-$((NL / 20000 + 60))}
-TOOLS=(weir socat)
-if command -v ncat >/dev/null; then TOOLS=(weir ncat socat); fi
+FANIN_CLIENT=${FANIN_CLIENT:-python}
+TOOLS=(weir ref socat)
+if command -v ncat >/dev/null; then TOOLS=(weir ref ncat socat); fi
+REF=$TMP/tcpref
+cc -O2 -pthread -o "$REF" "$BENCH_DIR/tcpref.c" || { echo "bench: cannot build bench/tcpref.c (cc)" >&2; exit 2; }
+case $FANIN_CLIENT in
+python) CLIENT_CMD=("$PY" "$HELPERS" fanin-client) ;;
+c) CLIENT_CMD=("$REF" fanin) ;;
+*) echo "bench: FANIN_CLIENT is python or c, not $FANIN_CLIENT" >&2; exit 2 ;;
+esac
 
 need_kib=$((NL * 51 * 3 / 1024 / 1024 * 1024 + 65536))
 avail_kib=$(df -Pk "$TMP" | awk 'NR == 2 { print $4 }')
@@ -45,11 +63,12 @@ mkdir "$TMP/clients"
 BYTES=$("$PY" "$HELPERS" fanin-gen "$TMP/clients" "$CLIENTS" "$LINES")
 OUT=$TMP/out
 
-# server_cmd TOOL PORT: fill CMD (PORT unused by weir: it binds port 0)
+# server_cmd TOOL PORT: fill CMD (PORT unused by weir and ref: they bind port 0)
 server_cmd() {
 	case $1 in
 	weir) CMD=("$WEIR" "${WEIR_OPTS_A[@]+"${WEIR_OPTS_A[@]}"}" -k -p line --ready-file "$TMP/ready"
 		tcp-listen:127.0.0.1:0 "append:$OUT") ;;
+	ref) CMD=("$REF" collect "$TMP/ready" "$OUT") ;;
 	ncat) CMD=(ncat -l -k --recv-only 127.0.0.1 "$2") ;;
 	socat) CMD=(socat -u "tcp-listen:$2,bind=127.0.0.1,fork,reuseaddr,backlog=1024" "OPEN:$OUT,creat,append") ;;
 	*) echo "bench: unknown tool $1" >&2; exit 2 ;;
@@ -60,7 +79,7 @@ server_cmd() {
 run_once() {
 	local tool=$1 seed=$2 port=0 tp spid cp st sent size cerr serr ncl tmo_c
 	rm -f "$OUT" "$TMP/ready" "$TMP/spid" "$TMP/rss" "$TMP/res" "$TMP/tool.err" "$TMP/client.err"
-	[ "$tool" = weir ] || port=$("$PY" "$HELPERS" freeport)
+	case $tool in weir | ref) ;; *) port=$("$PY" "$HELPERS" freeport) ;; esac
 	server_cmd "$tool" "$port"
 	# the server writes FILE itself, except ncat (its stdout)
 	# shellcheck disable=SC2016 # $$ and $@ are for sh
@@ -71,12 +90,14 @@ run_once() {
 	ERR='' SECS=0 RSS_KIB=0 CPU=0 TORN=- LOST=- DUP=- REORD=-
 	if [ "$tool" = weir ]; then
 		"$PY" "$HELPERS" waitfile "$TMP/ready" 10 && port=$(sed -n '1s/.*://p' "$TMP/ready") || ERR="no ready file"
+	elif [ "$tool" = ref ]; then
+		"$PY" "$HELPERS" waitfile "$TMP/ready" 10 && port=$(head -n1 "$TMP/ready") || ERR="no port file"
 	else
 		"$PY" "$HELPERS" waitlisten "$port" 10 || ERR="not listening on $port"
 	fi
 	spid=$(cat "$TMP/spid" 2>/dev/null || true)
 	if [ -z "$ERR" ]; then
-		timeout -k 5 $((TMO + 10)) "$PY" "$HELPERS" fanin-client "$port" "$TMP/clients" "$CLIENTS" \
+		timeout -k 5 $((TMO + 10)) "${CLIENT_CMD[@]}" "$port" "$TMP/clients" "$CLIENTS" \
 			"$OUT" "$BYTES" "$seed" "$SETTLE" "$TMO" "$TMP/res" 2>"$TMP/client.err" &
 		cp=$!; track $cp
 		wait_st $cp
@@ -105,7 +126,7 @@ run_once() {
 		read -r TORN LOST DUP REORD _ size < <("$PY" "$HELPERS" fanin-check "$OUT" "$CLIENTS" "$LINES")
 		if [ "$size" != "$BYTES" ]; then
 			ERR="FILE has $size bytes of $BYTES sent (torn $TORN, lost $LOST, duplicated $DUP, reordered $REORD lines)"
-		elif [ "$tool" = weir ] && [ "$TORN/$LOST/$DUP/$REORD/$ncl" != 0/0/0/0/0 ]; then
+		elif { [ "$tool" = weir ] || [ "$tool" = ref ]; } && [ "$TORN/$LOST/$DUP/$REORD/$ncl" != 0/0/0/0/0 ]; then
 			ERR="torn $TORN, lost $LOST, duplicated $DUP, reordered $REORD lines, $ncl connections not closed after EOF"
 		fi
 	fi
@@ -117,7 +138,7 @@ run_once() {
 }
 
 echo "== fanin: $CLIENTS clients x $LINES lines ($(human "$BYTES")) into one file, $ROUNDS rounds   ($(uptime | sed 's/.*load/load/'))"
-echo "   python3 clients (random write sizes) -> SERVER -> FILE   (weir: $WEIR_SRC)"
+echo "   $([ "$FANIN_CLIENT" = c ] && echo "C (tcpref fanin)" || echo python3) clients (random write sizes) -> SERVER -> FILE   (weir: $WEIR_SRC)"
 
 declare -A TIMES=() CPUS=() PEAK=() BAD=() NTORN=() NLOST=() NDUP=() NREORD=()
 for t in "${TOOLS[@]}"; do TIMES[$t]=""; CPUS[$t]=""; PEAK[$t]=0; NTORN[$t]=0; NLOST[$t]=0; NDUP[$t]=0; NREORD[$t]=0; done
@@ -170,12 +191,14 @@ rate() { if [ "${MED[$1]:--}" = - ]; then echo FAILED; else echo "$(lps "${MED[$
 fmt='%-34s %6s   %-14s %s'
 s="fanin $CLIENTS x $LINES lines x $ROUNDS: weir $(rate weir)"
 for t in "${TOOLS[@]}"; do [ "$t" = weir ] || s="$s, $t $(rate "$t") (torn ${NTORN[$t]})"; done
+[ "$FANIN_CLIENT" = python ] || s="$s; $FANIN_CLIENT clients"
 summary "$s"
 if [ -z "${BAD[weir]:-}" ]; then
 	# shellcheck disable=SC2059
 	summary "$(printf "$fmt" "  fanin weir torn+lost lines" "$((NTORN[weir] + NLOST[weir]))" "target 0" \
 		"$([ $((NTORN[weir] + NLOST[weir])) = 0 ] && echo ok || echo MISSED)")"
 fi
+summary "$(ratio_line "  fanin weir/ref (lines/s)" "$(ratio "${MED[weir]}" "${MED[ref]}")" 0.80)"
 if [ -n "${MED[ncat]:-}" ]; then
 	r1=$(ratio "${MED[weir]}" "${MED[ncat]}")
 	summary "$(ratio_line "  fanin weir/ncat (lines/s)" "$r1" 1.00)"

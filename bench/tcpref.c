@@ -1,6 +1,8 @@
 /*
- * bench/tcpref.c: the direct TCP path of bench/tcp2.sh and the fan-out
- * clients of bench/fanout.sh, in C so that they are not what is measured.
+ * bench/tcpref.c: the direct TCP path of bench/tcp2.sh, the fan-out
+ * clients of bench/fanout.sh, and the reference collector and C clients of
+ * bench/fanin.sh, in C so that they are not what is measured (the
+ * collector is: it is what weir is measured against).
  *
  *   tcpref send PORT
  *	standard input to 127.0.0.1:PORT (reads and writes of 128 KiB),
@@ -22,6 +24,21 @@
  *	client got to the last byte of the last, A..C each client's own rate
  *	(its first byte to its last).  A client that differs is named on
  *	standard error.
+ *   tcpref collect PORTFILE FILE
+ *	the C reference of bench/fanin.sh: listens on 127.0.0.1:0 (its port
+ *	to PORTFILE), takes any number of clients (epoll, non-blocking) and
+ *	appends their whole lines to FILE, never a piece of one: each
+ *	client's bytes are read straight into one 1 MiB output buffer after
+ *	the unfinished line it left last time, the buffer keeps up to the
+ *	last newline and the rest goes back to the client until its next
+ *	read.  The buffer is written (O_APPEND) when full and whenever no
+ *	client has anything to read.  A client's EOF closes it (its last
+ *	line, if unfinished, gains a newline, as weir does).  SIGTERM:
+ *	writes the buffer, drops the unfinished lines of the clients still
+ *	connected and exits 0.
+ *   tcpref fanin PORT DIR CLIENTS OUTFILE BYTES SEED SETTLE TIMEOUT RESULT
+ *	bench/helpers.py fanin-client in C (a thread each): the same clients,
+ *	the same write sizes (random, another generator), the same RESULT.
  *
  * The hash is no checksum of record, only a quick one (four lanes of
  * 64-bit multiply-rotate, about 15 GB/s): it depends on every byte and on
@@ -30,13 +47,18 @@
  */
 #define _GNU_SOURCE
 #include <sys/types.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -384,6 +406,390 @@ cmd_fanout(char **av)
 	return ok == n ? 0 : 1;
 }
 
+/* tcpref collect: the reference fan-in collector */
+
+#define OUTCAP	(1024 * 1024)
+#define MINREAD	(64 * 1024)
+
+struct coll {
+	int	 fd;
+	char	*part;		/* its unfinished line */
+	size_t	 plen, pcap;
+};
+
+static char			*out;
+static size_t			 olen;
+static int			 outfd;
+static volatile sig_atomic_t	 stopping;
+
+static void
+on_term(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static void
+flush_out(void)
+{
+	put(outfd, out, olen);
+	olen = 0;
+}
+
+/* room for N more bytes of C's unfinished line */
+static void
+part_room(struct coll *c, size_t n)
+{
+	if (c->plen + n <= c->pcap)
+		return;
+	while (c->pcap < c->plen + n)
+		c->pcap = c->pcap ? c->pcap * 2 : 256;
+	if ((c->part = realloc(c->part, c->pcap)) == NULL)
+		die("tcpref collect: realloc");
+}
+
+static void
+part_add(struct coll *c, const char *p, size_t n)
+{
+	if (n == 0)
+		return;
+	part_room(c, n);
+	memcpy(c->part + c->plen, p, n);
+	c->plen += n;
+}
+
+static void
+coll_close(struct coll *c, int eof)
+{
+	if (eof && c->plen > 0) {
+		/* a last line without its newline gains one */
+		part_add(c, "\n", 1);
+		if (OUTCAP - olen < c->plen)
+			flush_out();
+		if (c->plen > OUTCAP)
+			put(outfd, c->part, c->plen);
+		else {
+			memcpy(out + olen, c->part, c->plen);
+			olen += c->plen;
+		}
+	}
+	close(c->fd);
+	free(c->part);
+	free(c);
+}
+
+/* one read from C: its whole lines to the output buffer, the rest kept */
+static void
+coll_read(struct coll *c)
+{
+	char	*base, *nl, *end;
+	ssize_t	 n;
+	size_t	 k;
+
+	if (OUTCAP - olen < c->plen + MINREAD)
+		flush_out();
+	if (OUTCAP - olen >= c->plen + MINREAD) {
+		/* its unfinished line, then the read, in place */
+		base = out + olen;
+		if (c->plen > 0)
+			memcpy(base, c->part, c->plen);
+		n = read(c->fd, base + c->plen, OUTCAP - olen - c->plen);
+		if (n > 0) {
+			nl = memrchr(base + c->plen, '\n', (size_t)n);
+			if (nl == NULL)
+				part_add(c, base + c->plen, (size_t)n);
+			else {
+				end = nl + 1;
+				k = c->plen + (size_t)n;	/* bytes at base */
+				olen += (size_t)(end - base);
+				c->plen = 0;
+				part_add(c, end, k - (size_t)(end - base));
+			}
+		}
+	} else {
+		/* a line longer than the buffer: grows on its own */
+		part_room(c, MINREAD);
+		n = read(c->fd, c->part + c->plen, MINREAD);
+		if (n > 0) {
+			nl = memrchr(c->part + c->plen, '\n', (size_t)n);
+			c->plen += (size_t)n;
+			if (nl != NULL) {
+				k = (size_t)(nl + 1 - c->part);
+				put(outfd, c->part, k);
+				memmove(c->part, c->part + k, c->plen - k);
+				c->plen -= k;
+			}
+		}
+	}
+	if (n == 0)
+		coll_close(c, 1);
+	else if (n == -1 && errno != EAGAIN && errno != EINTR)
+		coll_close(c, 0);	/* a reset: its unfinished line goes */
+}
+
+static int
+cmd_collect(char **av)
+{
+	struct epoll_event	 ev, evs[64];
+	struct sigaction	 sa;
+	struct coll		*c;
+	sigset_t		 term, old;
+	int			 ls, ep, fd, n, i;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_term;
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	/* SIGTERM only while waiting in epoll_pwait */
+	if (sigprocmask(SIG_BLOCK, &term, &old) == -1 ||
+	    sigaction(SIGTERM, &sa, NULL) == -1)
+		die("tcpref collect: signals");
+	if ((out = malloc(OUTCAP)) == NULL)
+		die("tcpref collect: malloc");
+	if ((outfd = open(av[1], O_WRONLY | O_CREAT | O_APPEND, 0644)) == -1)
+		die(av[1]);
+	if ((ls = listen_loopback(av[0])) == -1)
+		die("tcpref collect: listen");
+	if (fcntl(ls, F_SETFL, O_NONBLOCK) == -1 ||
+	    (ep = epoll_create1(0)) == -1)
+		die("tcpref collect: epoll");
+	memset(&ev, 0, sizeof ev);
+	ev.events = EPOLLIN;
+	ev.data.ptr = NULL;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, ls, &ev) == -1)
+		die("tcpref collect: epoll_ctl");
+	while (!stopping) {
+		/* nothing to read and lines held: write them */
+		n = epoll_pwait(ep, evs, 64, olen > 0 ? 0 : -1, &old);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			die("tcpref collect: epoll_pwait");
+		}
+		if (n == 0)
+			flush_out();
+		for (i = 0; i < n; i++) {
+			if (evs[i].data.ptr != NULL) {
+				coll_read(evs[i].data.ptr);
+				continue;
+			}
+			for (;;) {
+				fd = accept4(ls, NULL, NULL,
+				    SOCK_NONBLOCK | SOCK_CLOEXEC);
+				if (fd == -1) {
+					if (errno == EINTR ||
+					    errno == ECONNABORTED)
+						continue;
+					if (errno == EAGAIN)
+						break;
+					die("tcpref collect: accept");
+				}
+				if ((c = calloc(1, sizeof *c)) == NULL)
+					die("tcpref collect: calloc");
+				c->fd = fd;
+				ev.events = EPOLLIN;
+				ev.data.ptr = c;
+				if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == -1)
+					die("tcpref collect: epoll_ctl");
+			}
+		}
+	}
+	flush_out();
+	if (close(outfd) == -1)
+		die(av[1]);
+	return 0;
+}
+
+/* tcpref fanin: the fan-in clients */
+
+struct fclient {
+	pthread_t	 thread;
+	int		 idx;
+	char		*data;
+	size_t		 len, sent;
+	uint64_t	 rng;
+	int		 cerr, serr, notclosed;
+};
+
+static pthread_barrier_t	 fan_go;
+static int			 fan_port;
+static double			 fan_tmo;
+static int			 fan_done;
+
+static uint64_t
+splitmix(uint64_t *s)
+{
+	uint64_t	 z = (*s += K1);
+
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+	return z ^ (z >> 31);
+}
+
+/* a write size as helpers.py's _chunk_sizes draws them: 30% 1..64,
+ * 60% 1..4096, 10% 4096..65536 */
+static size_t
+chunk_size(uint64_t *s)
+{
+	double		 r = (double)(splitmix(s) >> 11) * 0x1p-53;
+	uint64_t	 x = splitmix(s);
+
+	if (r < 0.3)
+		return 1 + x % 64;
+	if (r < 0.9)
+		return 1 + x % 4096;
+	return 4096 + x % (65536 - 4096 + 1);
+}
+
+static void *
+fan_run(void *arg)
+{
+	struct fclient	*c = arg;
+	struct timeval	 tv;
+	char		 buf[65536];
+	size_t		 pos = 0, k, m;
+	ssize_t		 w;
+	int		 fd, on = 1;
+
+	tv.tv_sec = (time_t)fan_tmo;
+	tv.tv_usec = (suseconds_t)((fan_tmo - (double)tv.tv_sec) * 1e6);
+	if ((fd = dial(fan_port)) == -1) {
+		c->cerr = 1;
+		fprintf(stderr, "tcpref fanin %d: connect: %s\n", c->idx,
+		    strerror(errno));
+	} else if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on,
+	    sizeof on) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == -1)
+		die("tcpref fanin: setsockopt");
+	pthread_barrier_wait(&fan_go);
+	if (fd == -1)
+		goto done;
+	while (pos < c->len) {
+		k = chunk_size(&c->rng);
+		if (k > c->len - pos)
+			k = c->len - pos;
+		for (m = 0; m < k; m += (size_t)w)
+			if ((w = send(fd, c->data + pos + m, k - m,
+			    MSG_NOSIGNAL)) == -1) {
+				if (errno == EINTR) {
+					w = 0;
+					continue;
+				}
+				goto senderr;
+			}
+		pos += k;
+	}
+	if (shutdown(fd, SHUT_WR) == -1)
+		goto senderr;
+	c->sent = pos;
+	/* the server should close its side once it has our EOF */
+	while ((w = read(fd, buf, sizeof buf)) != 0)
+		if (w == -1 && errno != EINTR) {
+			c->notclosed = 1;
+			break;
+		}
+	close(fd);
+	goto done;
+senderr:
+	c->serr = 1;
+	c->sent = pos;
+	fprintf(stderr, "tcpref fanin %d: send after %zu B: %s\n", c->idx,
+	    pos, strerror(errno));
+	close(fd);
+done:
+	__atomic_add_fetch(&fan_done, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+static char *
+slurp(const char *path, size_t *len)
+{
+	struct stat	 st;
+	char		*p;
+	size_t		 got = 0;
+	ssize_t		 n;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY)) == -1 || fstat(fd, &st) == -1)
+		die(path);
+	if ((p = malloc((size_t)st.st_size + 1)) == NULL)
+		die("malloc");
+	while (got < (size_t)st.st_size &&
+	    (n = read(fd, p + got, (size_t)st.st_size - got)) != 0) {
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			die(path);
+		}
+		got += (size_t)n;
+	}
+	close(fd);
+	*len = got;
+	return p;
+}
+
+static int
+cmd_fanin(char **av)
+{
+	struct fclient	*cl;
+	struct stat	 st;
+	struct timespec	 nap = { 0, 2000000 };
+	double		 t0, t_last, t, settle;
+	uint64_t	 expect, sent = 0;
+	long long	 size = -1, sz;
+	char		 path[4096], text[256];
+	int		 n, i, cerr = 0, serr = 0, ncl = 0, alive;
+
+	fan_port = atoi(av[0]);
+	n = atoi(av[2]);
+	expect = strtoull(av[4], NULL, 10);
+	settle = atof(av[6]);
+	fan_tmo = atof(av[7]);
+	if (n < 1 || (cl = calloc((size_t)n, sizeof *cl)) == NULL)
+		die("tcpref fanin: clients");
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof path, "%s/c%d", av[1], i);
+		cl[i].data = slurp(path, &cl[i].len);
+		cl[i].idx = i;
+		cl[i].rng = strtoull(av[5], NULL, 10) * 1000003 + (uint64_t)i;
+	}
+	if (pthread_barrier_init(&fan_go, NULL, (unsigned)n) != 0)
+		die("tcpref fanin: barrier");
+	t0 = t_last = now();
+	for (i = 0; i < n; i++)
+		if (pthread_create(&cl[i].thread, NULL, fan_run, &cl[i]) != 0)
+			die("tcpref fanin: pthread_create");
+	for (;;) {
+		sz = stat(av[3], &st) == 0 ? (long long)st.st_size : 0;
+		t = now();
+		if (sz != size) {
+			size = sz;
+			t_last = t;
+		}
+		alive = __atomic_load_n(&fan_done, __ATOMIC_SEQ_CST) < n;
+		if (!alive && ((uint64_t)size >= expect ||
+		    t - t_last >= settle))
+			break;
+		if (t > t0 + fan_tmo)
+			break;
+		nanosleep(&nap, NULL);
+	}
+	alive = __atomic_load_n(&fan_done, __ATOMIC_SEQ_CST) < n;
+	for (i = 0; i < n; i++) {
+		sent += __atomic_load_n(&cl[i].sent, __ATOMIC_SEQ_CST);
+		cerr += cl[i].cerr;
+		serr += cl[i].serr;
+		ncl += cl[i].notclosed;
+	}
+	snprintf(text, sizeof text, "%.4f %" PRIu64 " %lld %d %d %d %d\n",
+	    t_last - t0, sent, size, cerr, serr, ncl, alive ? 1 : 0);
+	if (write_atomic(av[8], text) == -1)
+		die(av[8]);
+	fflush(NULL);
+	_exit(0);	/* do not wait for stuck threads */
+}
+
 int
 main(int argc, char **argv)
 {
@@ -394,7 +800,8 @@ main(int argc, char **argv)
 	} cmds[] = {
 		{ "send", 1, cmd_send }, { "recv", 1, cmd_recv },
 		{ "lines", 2, cmd_lines }, { "hash", 0, cmd_hash },
-		{ "fanout", 5, cmd_fanout },
+		{ "fanout", 5, cmd_fanout }, { "collect", 2, cmd_collect },
+		{ "fanin", 9, cmd_fanin },
 	};
 	size_t	 i;
 
@@ -404,6 +811,9 @@ main(int argc, char **argv)
 			return cmds[i].fn(argv + 2);
 	fprintf(stderr, "usage: tcpref send PORT | recv READY | "
 	    "lines SIZE FILE | hash |\n"
-	    "       fanout PORT CLIENTS READY BYTES HASH\n");
+	    "       fanout PORT CLIENTS READY BYTES HASH | "
+	    "collect PORTFILE FILE |\n"
+	    "       fanin PORT DIR CLIENTS OUTFILE BYTES SEED SETTLE TIMEOUT "
+	    "RESULT\n");
 	return 2;
 }
