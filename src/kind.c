@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "kind.h"
+#include "transport.h"
 #include "util.h"
 
 #define HOST_MAX	253	/* the longest DNS name */
@@ -105,12 +106,14 @@ kind_help(FILE *f, int opts)
 /*
  * The largest frame an address takes as one unit, where each frame ends
  * matters to it: a message kind's largest message, any size for one
- * that keeps frames whole; 0 when it takes a stream.
+ * that keeps frames whole (unless it finds the ends itself); 0 when it
+ * takes a stream.
  */
 size_t
 kind_message_max(const struct addr *a)
 {
-	if (!(a->kind->flags & (KIND_MESSAGES | KIND_WHOLE)))
+	if (!(a->kind->flags & (KIND_MESSAGES | KIND_WHOLE)) ||
+	    transport_finds_ends(a))
 		return 0;
 	return a->kind->message_max != NULL ? a->kind->message_max(a) :
 	    SIZE_MAX;

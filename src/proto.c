@@ -5,9 +5,13 @@
  * relay to relay moves buffer chains, and line to line with the same
  * one-byte delimiter moves whole runs of lines after a memchr scan.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include <event2/buffer.h>
 
@@ -48,6 +52,9 @@ static int	 run_lines(struct proto *, struct evbuffer *, struct evbuffer *,
 		    uint64_t, uint64_t *);
 static inline int scan_lines(struct proto *, struct evbuffer *,
 		    struct evbuffer *, uint64_t, uint64_t *, int);
+static void	 move_lines(struct evbuffer *, struct evbuffer *, size_t,
+		    const struct evbuffer_iovec *);
+static void	 unpin(const void *, size_t, void *);
 static void	 encode(struct proto *, struct outbuf *, const char *, size_t);
 static void	 more_lens(struct proto *);
 static inline void add_len(struct proto *, size_t);
@@ -232,56 +239,153 @@ run_lines(struct proto *p, struct evbuffer *in, struct evbuffer *out,
 	return scan_lines(p, in, out, room, frames, 0);
 }
 
+/* Where a scan of whole lines is: what it has found so far. */
+struct scan {
+	size_t		 cur;	/* of the line open where the extent starts */
+	size_t		 total;	/* in the extents before this one */
+	size_t		 whole;	/* up to and with the last delimiter found */
+	uint64_t	 count;
+	uint64_t	 room;
+};
+
+/*
+ * How many delimiters are in len bytes at q.  Lines are tens of bytes:
+ * one memchr a line spends more on its call than on its search, and a
+ * count of 16 bytes at a time does not.
+ */
+static size_t
+count_delims(const char *q, size_t len, char delim)
+{
+	size_t		 n = 0, i = 0;
+#ifdef __SSE2__
+	const __m128i	 d = _mm_set1_epi8(delim), zero = _mm_setzero_si128();
+	__m128i		 acc;
+	int		 k;
+
+	while (len - i >= 16) {
+		/* Each byte of acc counts to at most 255. */
+		acc = zero;
+		for (k = 0; k < 255 && len - i >= 16; k++, i += 16)
+			acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(_mm_loadu_si128(
+			    (const __m128i *)(const void *)(q + i)), d));
+		acc = _mm_sad_epu8(acc, zero);
+		n += (size_t)_mm_cvtsi128_si32(acc) +
+		    (size_t)_mm_extract_epi16(acc, 4);
+	}
+#endif
+	for (; i < len; i++)
+		n += q[i] == delim;
+	return n;
+}
+
+/*
+ * The lines of one extent: counted, noted if keep, checked against
+ * max-frame.  Returns -1 at a line too long, 1 once room lines are
+ * counted, else 0.  Where no line can be too long, none is noted and
+ * room is not reached, counting the delimiters and finding the last
+ * one is enough.
+ */
+static inline int
+scan_extent(struct proto *p, struct scan *s, const char *q, size_t len,
+    int keep)
+{
+	const char	*end = q + len, *nl;
+	size_t		 n;
+
+	if (!keep && s->cur + len <= p->in.max_frame &&
+	    (n = count_delims(q, len, p->in.delim)) <= s->room - s->count) {
+		if (n > 0) {
+			nl = memrchr(q, p->in.delim, len);
+			s->count += n;
+			s->whole = s->total + (size_t)(nl - q) + 1;
+			s->cur = (size_t)(end - nl) - 1;
+		} else
+			s->cur += len;
+		s->total += len;
+		return 0;
+	}
+	while ((nl = memchr(q, p->in.delim, (size_t)(end - q))) != NULL) {
+		s->cur += (size_t)(nl - q);
+		if (s->cur > p->in.max_frame)
+			return -1;
+		if (keep)
+			add_len(p, s->cur + 1);
+		s->cur = 0;
+		q = nl + 1;
+		s->whole = s->total + (size_t)(q - (end - len));
+		if (++s->count == s->room)
+			return 1;
+	}
+	s->cur += (size_t)(end - q);
+	s->total += len;
+	return s->cur > p->in.max_frame ? -1 : 0;
+}
+
 static inline int
 scan_lines(struct proto *p, struct evbuffer *in, struct evbuffer *out,
     uint64_t room, uint64_t *frames, int keep)
 {
 	struct evbuffer_iovec	 stack[16], *v = stack;
-	const char		*q, *end, *nl;
-	size_t			 cur = 0, whole = 0, total = 0;
-	uint64_t		 count = 0;
+	struct scan		 s = { 0, 0, 0, 0, room };
 	int			 n, i, rv = 0;
 
 	n = evbuffer_peek(in, -1, NULL, NULL, 0);
 	if (n > (int)(sizeof stack / sizeof stack[0]))
 		v = xcalloc((size_t)n, sizeof *v);
 	n = evbuffer_peek(in, -1, NULL, v, n);
-	for (i = 0; i < n && count < room; i++) {
-		q = v[i].iov_base;
-		end = q + v[i].iov_len;
-		while (count < room &&
-		    (nl = memchr(q, p->in.delim, (size_t)(end - q))) != NULL) {
-			cur += (size_t)(nl - q);
-			if (cur > p->in.max_frame)
-				goto stop;
-			if (keep)
-				add_len(p, cur + 1);
-			count++;
-			whole = total + (size_t)(nl - (const char *)v[i].iov_base)
-			    + 1;
-			cur = 0;
-			q = nl + 1;
-		}
-		if (count == room)
-			break;
-		cur += (size_t)(end - q);
-		if (cur > p->in.max_frame)
-			goto stop;
-		total += v[i].iov_len;
-	}
-	rv = 0;
-	goto moved;
-stop:
-	rv = -1;
-moved:
+	for (i = 0; i < n && rv == 0; i++)
+		rv = scan_extent(p, &s, v[i].iov_base, v[i].iov_len, keep);
+	if (s.whole > 0)
+		move_lines(in, out, s.whole, v);
 	if (v != stack)
 		free(v);
-	if (whole == 0)
-		return rv;
-	evbuffer_remove_buffer(in, out, whole);
-	proto_dec_pass(p->dec, whole, count);
-	*frames += count;
+	if (s.whole == 0)
+		return rv == -1 ? -1 : 0;
+	proto_dec_pass(p->dec, s.whole, s.count);
+	*frames += s.count;
 	return 1;
+}
+
+/*
+ * Move the first n bytes of in (its extents v) to out.  libevent copies
+ * the part of a chain it splits, and a read's last line is nearly always
+ * split from the lines before it: so where that part is the larger, the
+ * chain is pinned instead, out takes a reference to the part (the chain
+ * is freed once it is written) and the rest is copied back to in.
+ */
+static void
+move_lines(struct evbuffer *in, struct evbuffer *out, size_t n,
+    const struct evbuffer_iovec *v)
+{
+	struct evbuffer	*pin;
+	size_t		 before = 0, part, len;
+	const char	*base;
+	int		 i;
+
+	for (i = 0; before + v[i].iov_len < n; i++)
+		before += v[i].iov_len;
+	base = v[i].iov_base;
+	len = v[i].iov_len;
+	part = n - before;
+	if (part == len || part < PACK_MAX || part <= len - part) {
+		evbuffer_remove_buffer(in, out, n);
+		return;
+	}
+	evbuffer_remove_buffer(in, out, before);
+	if ((pin = evbuffer_new()) == NULL)
+		xoom();
+	evbuffer_remove_buffer(in, pin, len);
+	if (evbuffer_prepend(in, base + part, len - part) == -1 ||
+	    evbuffer_add_reference(out, base, part, unpin, pin) == -1)
+		xoom();
+}
+
+static void
+unpin(const void *data, size_t len, void *pin)
+{
+	(void)data;
+	(void)len;
+	evbuffer_free(pin);
 }
 
 /*

@@ -97,7 +97,9 @@ static void	frames_pop(struct frames *);
 static void	frames_written(struct frames *, size_t);
 static void	frames_clear(struct frames *);
 static int	whole(const struct transport *);
-static void	written(struct transport *, size_t);
+static void	written(struct transport *, const struct iovec *, int,
+		    size_t);
+static size_t	line_done(size_t, const struct iovec *, int, size_t, char);
 static void	cut_torn(struct transport *);
 static void	half_close(struct transport *);
 static void	shut_done(struct transport *);
@@ -797,17 +799,56 @@ whole(const struct transport *t)
 }
 
 /*
- * n bytes of a stream that keeps frames whole written.  What is queued
- * always ends on a frame end, so output all written tears none, and
- * only a short write needs to know which frames went.
+ * Whether an address that keeps frames whole finds where each ends in
+ * the bytes it wrote, not from a length noted per frame: lines end at
+ * their delimiter.
+ */
+int
+transport_finds_ends(const struct addr *a)
+{
+	return (a->kind->flags & KIND_WHOLE) && a->proto.kind == PROTO_LINE;
+}
+
+/*
+ * n bytes of a stream that keeps frames whole written, the first n of
+ * the cnt extents at iov (still queued).  What is queued always ends on
+ * a frame end, so output all written tears none, and only a short write
+ * needs to know which frames went.
  */
 static void
-written(struct transport *t, size_t n)
+written(struct transport *t, const struct iovec *iov, int cnt, size_t n)
 {
-	if (evbuffer_get_length(t->out) == 0)
+	if (n == evbuffer_get_length(t->out))
 		frames_clear(&t->frames);
+	else if (transport_finds_ends(t->addr))
+		t->frames.done = line_done(t->frames.done, iov, cnt, n,
+		    t->addr->proto.delim);
 	else
 		frames_written(&t->frames, n);
+}
+
+/*
+ * Of a line begun done bytes ago, how much is written once the first n
+ * bytes of the extents at iov are: those after the last delimiter.
+ */
+static size_t
+line_done(size_t done, const struct iovec *iov, int cnt, size_t n, char delim)
+{
+	size_t		 at[WRITE_IOV], len, after = 0;
+	const char	*nl;
+	int		 i;
+
+	for (i = 0, len = 0; i < cnt && len < n; i++) {
+		at[i] = iov[i].iov_len < n - len ? iov[i].iov_len : n - len;
+		len += at[i];
+	}
+	while (i-- > 0) {
+		if ((nl = memrchr(iov[i].iov_base, delim, at[i])) != NULL)
+			return after + at[i] - (size_t)(nl -
+			    (const char *)iov[i].iov_base) - 1;
+		after += at[i];
+	}
+	return done + n;
 }
 
 /*
@@ -822,7 +863,7 @@ take_out(struct transport *t, size_t len, const size_t *lens, size_t n)
 		t->lost += len;
 		return 0;
 	}
-	if (t->messages || whole(t))
+	if (t->messages || (whole(t) && !transport_finds_ends(t->addr)))
 		frames_push(&t->frames, lens, n);
 	return 1;
 }
@@ -893,13 +934,19 @@ write_some(struct transport *t, size_t *allow)
 	ssize_t		 n;
 	int		 i;
 
-	if (t->ops->write == NULL)
+	if (t->ops->write == NULL && !whole(t))
 		return evbuffer_write_atmost(t->out, t->wfd,
 		    (ev_ssize_t)*allow);
 	i = out_iov(t, allow, iov);
 	t->want = 0;
-	if ((n = t->ops->write(t, iov, i)) > 0)
+	n = t->ops->write != NULL ? t->ops->write(t, iov, i) :
+	    writev(t->wfd, iov, i);
+	if (n > 0) {
+		/* Which frames went is read off what is still queued. */
+		if (whole(t))
+			written(t, iov, i, (size_t)n);
 		evbuffer_drain(t->out, (size_t)n);
+	}
 	return n;
 }
 
@@ -1039,8 +1086,6 @@ flush_out(struct transport *t, int *wrote)
 		n = write_some(t, &allow);
 		if (n > 0) {
 			*wrote = spent(t, (size_t)n);
-			if (whole(t))
-				written(t, (size_t)n);
 			if ((size_t)n < allow && t->wpoll) {
 				event_add(t->wev, NULL);
 				return 0;

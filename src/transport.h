@@ -76,5 +76,6 @@ uint64_t	 transport_low_water(const struct transport *);
 void		 transport_restore_stdio(void);
 void		 transport_exec_cleanup(void);
 void		 transport_exec_kill_all(void);
+int		 transport_finds_ends(const struct addr *);
 
 #endif

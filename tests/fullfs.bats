@@ -234,6 +234,22 @@ os.write(fd, bytes(2 << 20))' "$MNT/log"
 	assert_conserved "$T/err"
 }
 
+@test "-q ends a paced file sink after many short lines: the file ends on a whole line" {
+	# Writes of the rate's size end anywhere in a line; the cut finds the
+	# last delimiter written.
+	for i in $(seq 1 3000); do printf '%099d\n' "$i"; done >"$T/in"
+	run -1 --separate-stderr weir --stats=json -q 0.3 -p line --rate 10k - "write:$T/out" <"$T/in"
+	printf '%s\n' "$stderr" >"$T/err"
+	size=$(stat -c %s "$T/out")
+	[ "$size" -gt 0 ]
+	assert_equal "$((size % 100))" 0
+	cmp -n "$size" "$T/in" "$T/out"
+	run -0 messages "$T/err"
+	assert_output "weir: $((300000 - size)) bytes undelivered"
+	assert_counted "$T/err" "$T/out"
+	assert_conserved "$T/err"
+}
+
 @test "a command run by exec: keeps SIGXFSZ's default, which weir catches for itself" {
 	# Past its limit (512 B in sh's blocks) head is killed by SIGXFSZ: 153.
 	run -0 --separate-stderr weir -u "exec:ulimit -f 1; head -c 4096 /dev/zero >$T/big; echo \$?" -
