@@ -51,7 +51,6 @@ static void	failed_cb(struct transport *, enum transport_op, const char *,
 static void	closed_cb(struct transport *, void *);
 static void	spliced_cb(struct transport *, size_t, void *);
 static void	spliced_to(struct hub *, struct node *, struct node *);
-static void	spliced_frame(struct hub *, struct node *, struct node *);
 static void	check_water(struct hub *, struct node *);
 static int	admit_cb(const char *, const struct sockaddr *, void *);
 static void	refused(struct hub *, const char *, const char *);
@@ -226,7 +225,7 @@ hub_hold(struct hub *h, struct node *p, struct node *c)
 		return;
 	transport_read_stop(p->t);
 	/* A pipe (splice) takes a page a piece: it may fill before. */
-	if (c != NULL && transport_pending(c->t) < c->addr->high_water)
+	if (c != NULL && transport_high_water(c->t) < c->addr->high_water)
 		log_debug("pause %s (sink %s holds %zu B: its pipe is full)",
 		    transport_name(p->t), transport_name(c->t),
 		    transport_pending(c->t));
@@ -507,26 +506,19 @@ spliced_cb(struct transport *t, size_t n, void *arg)
 
 	if (p->closing)
 		return;
+	h->stage_frames = n > 0;
 	if (n > 0) {
 		h->last_traffic = p->last = util_now();
 		transport_stats(t)->frames_in++;
-		h->route->each_consumer(h, p, spliced_frame);
 	}
 	h->route->each_consumer(h, p, spliced_to);
-}
-
-static void
-spliced_frame(struct hub *h, struct node *p, struct node *c)
-{
-	(void)h;
-	(void)p;
-	transport_stats(c->t)->frames_out++;
 }
 
 static void
 spliced_to(struct hub *h, struct node *p, struct node *c)
 {
 	(void)p;
+	transport_stats(c->t)->frames_out += h->stage_frames;
 	check_water(h, c);
 }
 

@@ -114,7 +114,7 @@ struct hub {
 	double			 last_traffic;
 	uint64_t		 undelivered;
 	uint64_t		 delivered;	/* frames, main direction */
-	uint64_t		 stage_frames;	/* frames in stage */
+	uint64_t		 stage_frames;	/* frames in stage (or spliced) */
 	int			 main_side;	/* whose reads -n counts */
 	int			 splices[2];	/* what each side reads may */
 	int			 draining;

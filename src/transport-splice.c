@@ -107,9 +107,10 @@ splice_maybe(struct transport *t, size_t n)
 	if (c == NULL || c->pipe[0] != -1 || n < SPLICE_MIN)
 		return;
 	if (pipe2(c->pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
-		log_debug("%s -> %s: no pipe to splice through (%s): buffered "
-		    "for now", t->name, c->name, strerror(errno));
+		log_debug("%s -> %s: no splice, no pipe to splice through (%s)",
+		    t->name, c->name, strerror(errno));
 		c->pipe[0] = c->pipe[1] = -1;
+		unlink_source(c);
 		return;
 	}
 	hw = c->addr->high_water;

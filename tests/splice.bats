@@ -252,6 +252,24 @@ refused() {
 	assert_conserved "$T/err"
 }
 
+@test "no pipe to splice through (EMFILE): the way copies, says so once, intact" {
+	local shim=$BATS_TEST_DIRNAME/shim/splice-fail.so
+	[[ -e $shim ]] || fail "$shim not built (make check builds it)"
+	mkdata "$T/in" 16M
+	pipeline() {
+		cat "$T/in" | WEIR_SPLICE_FAIL=pipe LD_PRELOAD=$shim \
+			ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
+			"$WEIR" -v --stats=json - - 3>&- 2>"$T/err" | cat >"$T/out"
+	}
+	run -0 pipeline
+	assert_same_file "$T/in" "$T/out"
+	run grep -c -- '-> -: no splice, no pipe to splice through (Too many open files)$' "$T/err"
+	assert_output 1
+	run grep -c -- 'splice, through a pipe' "$T/err"
+	assert_output 0
+	assert_conserved "$T/err"
+}
+
 @test "splice refused into weir's pipe: that way copies from then on, intact" {
 	refused in
 }

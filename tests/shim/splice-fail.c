@@ -3,7 +3,8 @@
  * descriptor that takes no splice would answer.  WEIR_SPLICE_FAIL names
  * the way that fails, "in" (into a pipe weir made) or "out" (out of one);
  * WEIR_SPLICE_OK splices that way go through first, then each fails with
- * EINVAL.  Every other call is the real one.
+ * EINVAL.  WEIR_SPLICE_FAIL=pipe fails pipe2(2) instead, with EMFILE, as
+ * when weir has no descriptor left.  Every other call is the real one.
  */
 #define _GNU_SOURCE
 #include <sys/types.h>
@@ -36,8 +37,14 @@ pipe2(int fd[2], int flags)
 {
 	int	(*real)(int[2], int) = (int (*)(int[2], int))dlsym(RTLD_NEXT,
 	    "pipe2");
-	int	 rv = real(fd, flags);
+	const char *way = getenv("WEIR_SPLICE_FAIL");
+	int	 rv;
 
+	if (way != NULL && strcmp(way, "pipe") == 0) {
+		errno = EMFILE;
+		return -1;
+	}
+	rv = real(fd, flags);
 	if (rv == 0 && npipes + 2 <= PIPES_MAX) {
 		pipes[npipes++] = fd[0];
 		pipes[npipes++] = fd[1];
