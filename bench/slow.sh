@@ -10,7 +10,8 @@
 # produced - consumed ("lead"). The row "none" is the same chain without a
 # TOOL: its lead is what pv and two pipes hold; a TOOL adds one pipe (64 KiB)
 # and its own buffer, which for weir should stay within --high-water (1 MiB)
-# plus one read.
+# plus one read; splicing, weir grows the pipes at both its ends to the
+# high-water mark as well.
 # Env: SIZE (512M), RATE (20m), INTERVAL (0.1), SLOW_ROUNDS (1), WEIR, WEIR_OPTS,
 #      HIGH_WATER (1M: the high-water mark weir runs with, for the limit).
 set -eu
@@ -121,10 +122,13 @@ for t in "${TOOLS[@]}"; do
 		"$(human "${LEADMAX[$t]}")" "$(human $((LEADMAX[$t] - BASE)))"
 done
 
-LIMIT=$((BASE + PIPE_BUF_B + HW + READ_SLACK))
+# Splicing, weir grows the pipes at both its ends to its own pipe's size,
+# the high-water mark: the producer's pipe by HW - PIPE_BUF_B, the one to pv
+# from PIPE_BUF_B to HW.
+LIMIT=$((BASE + (HW - PIPE_BUF_B) + HW + HW + READ_SLACK))
 echo
-echo "   lead limit for weir = none's lead $(human "$BASE") + one more pipe $(human $PIPE_BUF_B)"
-echo "                         + high-water $(human "$HW") + one read $(human $READ_SLACK) = $(human $LIMIT)"
+echo "   lead limit for weir = none's lead $(human "$BASE") + its input pipe grown by $(human $((HW - PIPE_BUF_B)))"
+echo "                         + its output pipe grown to $(human "$HW") + high-water $(human "$HW") + one read $(human $READ_SLACK) = $(human $LIMIT)"
 echo
 fmt='%-34s %12s   %-22s %s'
 if [ -n "${BAD[weir]:-}" ]; then

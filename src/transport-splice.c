@@ -40,6 +40,7 @@ static int	sink_full(struct transport *);
 static void	unsplice(struct transport *, const char *);
 static void	unlink_source(struct transport *);
 static void	close_pipe(struct transport *);
+static void	grow_pipe(const struct transport *, int, const char *, int);
 
 /*
  * Whether fd of t (writing or not) is one splice takes as it is: a
@@ -127,6 +128,24 @@ splice_maybe(struct transport *t, size_t n)
 	c->pipe_size = (size_t)size;
 	log_debug("%s -> %s: splice, through a pipe of %zu B", t->name,
 	    c->name, c->pipe_size);
+	grow_pipe(t, t->rfd, "reads", size);
+	grow_pipe(c, c->wfd, "writes", size);
+}
+
+/*
+ * A pipe at either end (a shell's, 64 KiB) would cut every splice to its
+ * size, and each would wake the process at its other end: grown to the
+ * size of weir's own, one moves up to the high-water mark.  It is never
+ * shrunk; one that cannot grow stays as it is.
+ */
+static void
+grow_pipe(const struct transport *t, int fd, const char *way, int size)
+{
+	int	 was = fcntl(fd, F_GETPIPE_SZ);
+
+	if (was > 0 && was < size && fcntl(fd, F_SETPIPE_SZ, size) > 0)
+		log_debug("%s: the pipe it %s grown from %d to %d B", t->name,
+		    way, was, size);
 }
 
 /* A reader waits for room in its sink's pipe, or gets it. */

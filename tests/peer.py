@@ -494,15 +494,11 @@ def cmd_sink(args):
 def cmd_flood(args):
     """Once --wait-file exists, write standard output until a write has
     waited --quiet seconds (the reader stopped taking), then write to
-    --count-file the bytes written and the size of the pipe (when it is
-    one), and hold it open."""
+    --count-file the bytes written and the size of the pipe then (when it
+    is one), and hold it open."""
     if args.wait_file:
         wait_path(args.wait_file, args.timeout)
     fd = sys.stdout.fileno()
-    try:
-        pipe = fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ)
-    except (AttributeError, OSError):
-        pipe = 0
     os.set_blocking(fd, False)
     block = b"\0" * CHUNK
     total = 0
@@ -515,6 +511,11 @@ def cmd_flood(args):
         _, w, _ = select.select([], [fd], [], args.quiet)
         if not w:
             break
+    # At the end: the reader may have grown the pipe.
+    try:
+        pipe = fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ)
+    except (AttributeError, OSError):
+        pipe = 0
     atomic_write(args.count_file, b"%d %d\n" % (total, pipe))
     hold_forever()
 

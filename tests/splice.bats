@@ -160,7 +160,8 @@ spliced() {
 
 @test "backpressure over splice: the producer is held to what the pipes hold" {
 	# A reader that takes nothing: the producer gets rid of its own pipe,
-	# one read, weir's pipe (high water) and the pipe to the reader.
+	# one read, weir's pipe (high water) and the pipe to the reader; weir
+	# grows the pipes at both ends to its own pipe's size.
 	mkfifo "$T/in" "$T/out"
 	exec 8<>"$T/out"
 	# shellcheck disable=SC2016 # expanded by that sh.
@@ -169,14 +170,16 @@ spliced() {
 	spawn_weir -v -u --ready-file "$T/ready" - - <"$T/in" >"$T/out" 2>"$T/err" 8<&-
 	local weir=$LAST_PID
 	wait_file "$T/count" 30
+	local produced pipe out bound
+	out=$(python3 -c 'import fcntl; print(fcntl.fcntl(8, fcntl.F_GETPIPE_SZ))')
+	assert_equal "$out" 1048576
 	# The reader goes: weir's next write fails, and it ends.
 	exec 8<&-
 	wait_exit "$weir" 20
 	assert_equal "$EXIT_STATUS" 1
-	local produced pipe bound
 	read -r produced pipe <"$T/count"
-	((pipe > 0)) || pipe=65536
-	bound=$((pipe + 131072 + 1048576 + 65536))
+	assert_equal "$pipe" 1048576
+	bound=$((pipe + 131072 + 1048576 + out))
 	echo "# the producer got $produced bytes ahead (bound $bound)" >&3
 	((produced <= bound)) || fail "the producer got $produced bytes ahead (bound $bound)"
 	spliced "$T/err"
