@@ -156,7 +156,7 @@ http_connect_feed(struct http_connect *c, const char *p, size_t n,
 	if (code >= 200 && code <= 299)
 		return c->st;
 	reason = http_head_reason(c->head);
-	snprintf(c->err, sizeof c->err, "%d%s%s", code, *reason ? " " : "",
+	snprintf(c->err, sizeof c->err, "%03d%s%s", code, *reason ? " " : "",
 	    util_escape(reason, strlen(reason), buf, sizeof buf));
 	return c->st = HTTP_HEAD_ERROR;
 }

@@ -637,14 +637,15 @@ server_choose(struct socks5_server *s)
 
 /*
  * VER ULEN UNAME PLEN PASSWD, compared with the server's in constant
- * time: msg was cleared, so both sit 0-padded in CRED_MAX bytes.
+ * time: msg was cleared, so both sit 0-padded in CRED_MAX bytes.  The
+ * user is not named in the message: it would put the peer's words
+ * there, and users type passwords into the wrong field.
  */
 static int
 server_auth(struct socks5_server *s, size_t at, int b)
 {
 	unsigned char	 status[2] = { AUTH_VERSION, 0 };
 	size_t		 ulen = s->w.msg[1];
-	char		 buf[64];
 
 	if (at == 0 && b != AUTH_VERSION)
 		return fail(&s->w, b, "user/password version 1 expected");
@@ -657,9 +658,7 @@ server_auth(struct socks5_server *s, size_t at, int b)
 	if (CRYPTO_memcmp(s->w.msg + 1, s->cred, CRED_MAX) != 0) {
 		status[1] = 1;
 		put(&s->w, status, sizeof status);
-		return fail(&s->w, -1, "authentication failed for user \"%s\"",
-		    util_escape((const char *)s->w.msg + 2, ulen, buf,
-		    sizeof buf));
+		return fail(&s->w, -1, "authentication failed");
 	}
 	put(&s->w, status, sizeof status);
 	next(&s->w, S_REQUEST, 4);
@@ -680,6 +679,8 @@ server_request(struct socks5_server *s, size_t at, int b)
 			return server_deny(s, SOCKS5_BAD_COMMAND, b,
 			    "command CONNECT (1) expected");
 		break;
+	case 2:
+		break;		/* RSV; msg[3] is not yet this message's */
 	case 3:
 		if (b == SOCKS5_ATYP_IPV4)
 			s->w.need = 4 + 4 + 2;
