@@ -35,7 +35,8 @@ SRCS	 = src/acl.c src/cli.c src/flow.c src/hub.c src/kind.c src/listener.c src/l
 	   src/transport-udp.c src/transport-unix.c src/transport-ws.c src/util.c $(CODEC_SRCS)
 OBJS	 = $(SRCS:.c=.o)
 FUZZ_TARGETS = tests/fuzz/fuzz-line tests/fuzz/fuzz-netstring tests/fuzz/fuzz-cli \
-	   tests/fuzz/fuzz-ws tests/fuzz/fuzz-http
+	   tests/fuzz/fuzz-ws tests/fuzz/fuzz-http tests/fuzz/fuzz-socks \
+	   tests/fuzz/fuzz-connect
 FUZZ_SECONDS ?= 30
 CLANG	?= clang
 HDRS	 = $(wildcard src/*.h)
