@@ -37,7 +37,7 @@
 #define M_REFUSED	0xff	/* no acceptable methods */
 #define CMD_CONNECT	1
 
-/* ULEN UNAME PLEN PASSWD; VER and those; VER CMD RSV ATYP name PORT */
+/* The longest: ULEN UNAME PLEN PASSWD; VER and those; a request. */
 #define CRED_MAX	(2 + 2 * SOCKS5_MAX_NAME)
 #define MSG_MAX		(1 + CRED_MAX)
 #define REQUEST_MAX	(4 + 1 + SOCKS5_MAX_NAME + 2)
@@ -226,13 +226,18 @@ put(struct wire *w, const void *p, size_t n)
 	w->outlen += n;
 }
 
-/* The next message to read: in state, need bytes known so far. */
+/*
+ * The next message to read: in state, need bytes known so far.  msg is
+ * cleared, so no byte of the last message passes for one of this, and
+ * credentials sit 0-padded for their comparison.
+ */
 static void
 next(struct wire *w, int state, size_t need)
 {
 	w->state = state;
 	w->have = 0;
 	w->need = need;
+	memset(w->msg, 0, sizeof w->msg);
 }
 
 static const char *
@@ -627,19 +632,18 @@ server_choose(struct socks5_server *s)
 	}
 	reply[1] = (unsigned char)want;
 	put(&s->w, reply, sizeof reply);
-	if (s->userpass) {
+	if (s->userpass)
 		next(&s->w, S_AUTH, 2);
-		memset(s->w.msg, 0, sizeof s->w.msg);
-	} else
+	else
 		next(&s->w, S_REQUEST, 4);
 	return 0;
 }
 
 /*
  * VER ULEN UNAME PLEN PASSWD, compared with the server's in constant
- * time: msg was cleared, so both sit 0-padded in CRED_MAX bytes.  The
- * user is not named in the message: it would put the peer's words
- * there, and users type passwords into the wrong field.
+ * time, both 0-padded to CRED_MAX bytes.  The user is not named in the
+ * message: it would put the peer's words there, and users type
+ * passwords into the wrong field.
  */
 static int
 server_auth(struct socks5_server *s, size_t at, int b)
@@ -680,7 +684,7 @@ server_request(struct socks5_server *s, size_t at, int b)
 			    "command CONNECT (1) expected");
 		break;
 	case 2:
-		break;		/* RSV; msg[3] is not yet this message's */
+		break;		/* RSV: not checked */
 	case 3:
 		if (b == SOCKS5_ATYP_IPV4)
 			s->w.need = 4 + 4 + 2;

@@ -5,11 +5,12 @@
  * chunks and gives the bytes to send; bytes after the last message of
  * the handshake are not taken, they are the tunnel's.
  *
- * Errors are sticky.  A peer breaking the protocol gives "socks5: <what>,
- * got 'c', at byte N" (N counts the peer's bytes from 0); a proxy's
- * well-formed refusal gives its words alone, for "proxy URL: <words>":
- * "connection refused by destination (5)", "authentication failed",
- * "no acceptable methods".
+ * Errors are sticky.  A peer breaking the protocol, or a client that a
+ * server turns away, gives "socks5: <what>[, got 'c'], at byte N" (N
+ * counts the peer's bytes from 0; that byte is not in *used); a proxy's
+ * refusal gives its words alone, for "proxy URL: <words>": "connection
+ * refused by destination (5)", "authentication failed", "no acceptable
+ * methods (offered: ...)".
  */
 #ifndef WEIR_SOCKS5_H
 #define WEIR_SOCKS5_H
