@@ -82,18 +82,7 @@ run(const uint8_t *opts, const char *in, size_t len, int how, uint32_t seed,
 	r->err[0] = '\0';
 	r->st = HTTP_HEAD_MORE;
 	while (off < len && r->st == HTTP_HEAD_MORE) {
-		if (how == FZ_WHOLE)
-			end = len;
-		else if (how == FZ_BYTES)
-			end = off + 1;
-		else {
-			x ^= x << 13;
-			x ^= x >> 17;
-			x ^= x << 5;
-			end = off + 1 + (x % 64);
-			if (end > len)
-				end = len;
-		}
+		end = fz_end(how, off, len, &x);
 		used = (size_t)-1;
 		r->st = http_connect_feed(h, in + off, end - off, &used);
 		if (used > end - off ||
@@ -193,18 +182,12 @@ static void
 build(const uint8_t *opts, const char *in, size_t len)
 {
 	struct http_connect	*h;
-	const char		*part[3] = { "", NULL, NULL }, *p, *text;
+	const char		*part[3] = { NULL, NULL, NULL }, *text;
 	char			*copy, err[256];
-	size_t			 k, n;
+	size_t			 n;
 	unsigned		 port = (unsigned)opts[1] * 257;
 
-	if ((copy = malloc(len + 1)) == NULL)
-		abort();
-	if (len > 0)
-		memcpy(copy, in, len);
-	copy[len] = '\0';
-	for (p = copy, k = 0; k < 3 && p <= copy + len; p += strlen(p) + 1)
-		part[k++] = p;
+	fz_parts(in, len, part, 3, &copy);
 	err[0] = '\0';
 	h = http_connect_new(part[0], port, part[1], part[2], err,
 	    sizeof err);

@@ -30,16 +30,11 @@
 
 #define PORT	8443
 
-struct buf {
-	char		*p;
-	size_t		 len, cap;
-};
-
 /* What feeding gave. */
 struct socks_run {
 	enum socks5_status st;
 	size_t		 used;
-	struct buf	 out;
+	struct fz_buf	 out;
 	char		 err[300];
 	char		 host[300];
 	unsigned	 port;
@@ -53,11 +48,10 @@ struct side {
 };
 
 int		 LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-static void	 buf_add(struct buf *, const void *, size_t);
 static void	 side_new(struct side *, const uint8_t *);
 static enum socks5_status side_feed(struct side *, const char *, size_t,
 		    size_t *);
-static void	 side_output(struct side *, struct buf *);
+static void	 side_output(struct side *, struct fz_buf *);
 static const char *side_error(const struct side *);
 static void	 check_error(const struct side *, const char *, size_t);
 static void	 run(const uint8_t *, const char *, size_t, int, uint32_t,
@@ -72,20 +66,6 @@ static void	 build(const char *, size_t);
 static const char *const targets[] = {
 	"example.com", "127.0.0.1", "2001:db8::1", "a"
 };
-
-static void
-buf_add(struct buf *b, const void *p, size_t n)
-{
-	if (b->len + n > b->cap) {
-		while (b->len + n > b->cap)
-			b->cap = b->cap ? b->cap * 2 : 1024;
-		if ((b->p = realloc(b->p, b->cap)) == NULL)
-			abort();
-	}
-	if (n > 0)
-		memcpy(b->p + b->len, p, n);
-	b->len += n;
-}
 
 static void
 side_new(struct side *sd, const uint8_t *opts)
@@ -112,14 +92,14 @@ side_feed(struct side *sd, const char *p, size_t n, size_t *used)
 }
 
 static void
-side_output(struct side *sd, struct buf *b)
+side_output(struct side *sd, struct fz_buf *b)
 {
 	const char	*p;
 	size_t		 n;
 
 	p = sd->c != NULL ? socks5_client_output(sd->c, &n) :
 	    socks5_server_output(sd->s, &n);
-	buf_add(b, p, n);
+	fz_buf_add(b, p, n);
 }
 
 static const char *
@@ -173,18 +153,7 @@ run(const uint8_t *opts, const char *in, size_t len, int how, uint32_t seed,
 	r->st = SOCKS5_MORE;
 	side_output(&sd, &r->out);
 	while (off < len && r->st == SOCKS5_MORE) {
-		if (how == FZ_WHOLE)
-			end = len;
-		else if (how == FZ_BYTES)
-			end = off + 1;
-		else {
-			x ^= x << 13;
-			x ^= x >> 17;
-			x ^= x << 5;
-			end = off + 1 + (x % 64);
-			if (end > len)
-				end = len;
-		}
+		end = fz_end(how, off, len, &x);
 		used = (size_t)-1;
 		r->st = side_feed(&sd, in + off, end - off, &used);
 		if (used > end - off ||
@@ -352,17 +321,10 @@ static void
 build(const char *in, size_t len)
 {
 	struct socks5_client	*c;
-	const char		*part[3] = { "", NULL, NULL }, *p;
+	const char		*part[3] = { NULL, NULL, NULL };
 	char			*copy, err[256];
-	size_t			 k;
 
-	if ((copy = malloc(len + 1)) == NULL)
-		abort();
-	if (len > 0)
-		memcpy(copy, in, len);
-	copy[len] = '\0';
-	for (p = copy, k = 0; k < 3 && p <= copy + len; p += strlen(p) + 1)
-		part[k++] = p;
+	fz_parts(in, len, part, 3, &copy);
 	err[0] = '\0';
 	c = socks5_client_new(part[0], PORT, part[1], part[2], err,
 	    sizeof err);
