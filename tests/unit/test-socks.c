@@ -75,9 +75,6 @@ static int	 party_feed(struct party *, const char *, size_t, size_t *);
 static void	 party_output(struct party *, struct str *);
 static const char *party_error(const struct party *);
 static void	 party_end(const struct party *, struct str *);
-static void	 fault(struct result *, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
-static uint64_t	 parse_at(const char *);
 static void	 run(const struct vec *, const char *, size_t,
 		    const struct feeds *, struct result *);
 static int	 expected(const struct vec *, const struct result *,
@@ -193,29 +190,6 @@ party_end(const struct party *p, struct str *s)
 		str_fmt(s, "a destination before the end");
 }
 
-static void
-fault(struct result *r, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	if (r->fault[0] != '\0')
-		return;
-	va_start(ap, fmt);
-	vsnprintf(r->fault, sizeof r->fault, fmt, ap);
-	va_end(ap);
-}
-
-/* The N of ", at byte N"; UINT64_MAX when there is none. */
-static uint64_t
-parse_at(const char *msg)
-{
-	const char	*s;
-
-	if ((s = strstr(msg, ", at byte ")) == NULL)
-		return UINT64_MAX;
-	return strtoull(s + strlen(", at byte "), NULL, 10);
-}
-
 /*
  * Feeds in in f's chunks until the handshake ends, checking each call;
  * then once more, which must change nothing.
@@ -249,8 +223,8 @@ run(const struct vec *v, const char *in, size_t len, const struct feeds *f,
 		if (st == ERROR) {
 			e = party_error(&p);
 			snprintf(r->err, sizeof r->err, "%s", e ? e : "(null)");
-			if (parse_at(r->err) != UINT64_MAX &&
-			    parse_at(r->err) != off + used)
+			if (tap_at(r->err) != UINT64_MAX &&
+			    tap_at(r->err) != off + used)
 				fault(r, "error %s from a feed of bytes "
 				    "%zu..%zu, used %zu", r->err, off,
 				    off + f->chunks[c] - 1, used);
