@@ -18,7 +18,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <inttypes.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -188,17 +187,12 @@ static int
 fail(struct wire *w, int c, const char *fmt, ...)
 {
 	va_list	 ap;
-	char	 what[160], got[16] = "";
+	char	 what[160];
 
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof what, fmt, ap);
 	va_end(ap);
-	if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\')
-		snprintf(got, sizeof got, ", got '%c'", c);
-	else if (c >= 0)
-		snprintf(got, sizeof got, ", got '\\x%02x'", c);
-	snprintf(w->err, sizeof w->err, "socks5: %s%s, at byte %" PRIu64,
-	    what, got, w->off);
+	util_codec_error(w->err, sizeof w->err, "socks5", what, c, w->off);
 	w->state = FAILED;
 	return -1;
 }

@@ -194,6 +194,23 @@ util_escape(const char *s, size_t n, char *buf, size_t size)
 	return buf;
 }
 
+/*
+ * A codec's error in err: "<name>: <what>, got 'c', at byte N", the byte
+ * (c < 0: none) escaped, so a message never carries raw payload.
+ */
+void
+util_codec_error(char *err, size_t size, const char *name, const char *what,
+    int c, uint64_t at)
+{
+	char	 got[16] = "";
+
+	if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\')
+		snprintf(got, sizeof got, ", got '%c'", c);
+	else if (c >= 0)
+		snprintf(got, sizeof got, ", got '\\x%02x'", c);
+	snprintf(err, size, "%s: %s%s, at byte %" PRIu64, name, what, got, at);
+}
+
 /* A hexadecimal digit's value, or -1. */
 int
 util_hexval(int c)
