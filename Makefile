@@ -26,7 +26,7 @@ LIBS	 = $(EV_LIBS) $(SSL_LIBS) -lm
 # The sans-IO codecs, also linked into the unit tests and fuzz targets.
 CODEC_SRCS = src/proto-codec.c src/proto-line.c src/proto-netstring.c \
 	   src/proto-relay.c src/utf8.c src/ws-codec.c src/ws-handshake.c \
-	   src/http-head.c
+	   src/http-head.c src/http-connect.c src/socks5.c
 SRCS	 = src/acl.c src/cli.c src/flow.c src/hub.c src/kind.c src/listener.c src/log.c src/main.c \
 	   src/progress.c src/proto.c src/route-broker.c src/route-pair.c src/route-shared.c \
 	   src/sock.c src/transport.c src/transport-splice.c src/transport-exec.c \
@@ -35,7 +35,8 @@ SRCS	 = src/acl.c src/cli.c src/flow.c src/hub.c src/kind.c src/listener.c src/l
 	   src/transport-udp.c src/transport-unix.c src/transport-ws.c src/util.c $(CODEC_SRCS)
 OBJS	 = $(SRCS:.c=.o)
 FUZZ_TARGETS = tests/fuzz/fuzz-line tests/fuzz/fuzz-netstring tests/fuzz/fuzz-cli \
-	   tests/fuzz/fuzz-ws tests/fuzz/fuzz-http
+	   tests/fuzz/fuzz-ws tests/fuzz/fuzz-http tests/fuzz/fuzz-socks \
+	   tests/fuzz/fuzz-connect
 FUZZ_SECONDS ?= 30
 CLANG	?= clang
 HDRS	 = $(wildcard src/*.h)
@@ -84,7 +85,7 @@ deps:
 	fi
 
 UNIT_TESTS = tests/unit/test-proto tests/unit/test-transport \
-	   tests/unit/test-ws tests/unit/test-http
+	   tests/unit/test-ws tests/unit/test-http tests/unit/test-socks
 # Preloaded into weir by tests (plain flags: a sanitized weir takes it too).
 SHIMS = tests/shim/splice-fail.so
 
@@ -94,6 +95,7 @@ check: deps
 	tests/unit/test-transport
 	tests/unit/test-ws
 	tests/unit/test-http
+	tests/unit/test-socks
 	tests/lanes tests/*.bats
 
 tests/shim/splice-fail.so: tests/shim/splice-fail.c
@@ -104,14 +106,16 @@ unit: $(UNIT_TESTS)
 	tests/unit/test-transport
 	tests/unit/test-ws
 	tests/unit/test-http
+	tests/unit/test-socks
 
 tests/unit/test-proto: tests/unit/test-proto.c tests/unit/tap.h $(CODEC_SRCS) \
     src/util.c $(HDRS)
 	$(CC) $(ALL_CFLAGS) -Isrc $(ALL_LDFLAGS) -o $@ tests/unit/test-proto.c \
 	    $(CODEC_SRCS) src/util.c $(LIBS)
 
-# The WebSocket frame codec and UTF-8; the HTTP head and the handshake.
-tests/unit/test-ws tests/unit/test-http: tests/unit/test-%: \
+# The WebSocket frame codec and UTF-8; the HTTP head and the handshake;
+# the proxy handshakes, SOCKS5 and HTTP CONNECT.
+tests/unit/test-ws tests/unit/test-http tests/unit/test-socks: tests/unit/test-%: \
     tests/unit/test-%.c tests/unit/tap.h $(CODEC_SRCS) src/util.c $(HDRS)
 	$(CC) $(ALL_CFLAGS) -Isrc $(ALL_LDFLAGS) -o $@ $< $(CODEC_SRCS) \
 	    src/util.c $(LIBS)
@@ -159,6 +163,7 @@ sanitize: deps
 	tests/unit/test-transport
 	tests/unit/test-ws
 	tests/unit/test-http
+	tests/unit/test-socks
 	WEIR_SANITIZE=1 ASAN_OPTIONS=detect_leaks=1:quarantine_size_mb=8 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/lanes tests/*.bats
 	$(MAKE) clean

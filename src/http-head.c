@@ -106,17 +106,12 @@ static int
 fail(struct http_head *h, int c, const char *fmt, ...)
 {
 	va_list	 ap;
-	char	 what[128], got[16] = "";
+	char	 what[128];
 
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof what, fmt, ap);
 	va_end(ap);
-	if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\')
-		snprintf(got, sizeof got, ", got '%c'", c);
-	else if (c >= 0)
-		snprintf(got, sizeof got, ", got '\\x%02x'", c);
-	snprintf(h->err, sizeof h->err, "http: %s%s, at byte %zu", what, got,
-	    h->len);
+	util_codec_error(h->err, sizeof h->err, "http", what, c, h->len);
 	h->state = FAILED;
 	return -1;
 }

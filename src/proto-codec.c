@@ -87,20 +87,13 @@ enum proto_status
 proto_dec_fail(struct proto_dec *d, uint64_t at, int c, const char *fmt, ...)
 {
 	va_list	 ap;
-	char	 what[128], got[16] = "";
+	char	 what[128];
 
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof what, fmt, ap);
 	va_end(ap);
-	if (c >= 0) {
-		if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\')
-			snprintf(got, sizeof got, "'%c'", c);
-		else
-			snprintf(got, sizeof got, "'\\x%02x'", c);
-	}
-	snprintf(d->err, sizeof d->err, "%s: %s%s%s, at byte %llu",
-	    proto_name(d->opts.kind), what, c >= 0 ? ", got " : "", got,
-	    (unsigned long long)at);
+	util_codec_error(d->err, sizeof d->err, proto_name(d->opts.kind), what,
+	    c, at);
 	d->failed = 1;
 	return PROTO_ERROR;
 }

@@ -168,6 +168,49 @@ util_parse_seconds(const char *s, double *out, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * n bytes at s made safe for a message, in buf: printable ASCII kept,
+ * other bytes as \xHH, cut short with "..." when they do not fit.
+ * Whatever came from the network goes through here before a log line.
+ */
+const char *
+util_escape(const char *s, size_t n, char *buf, size_t size)
+{
+	size_t		 i, k = 0;
+	unsigned char	 c;
+
+	for (i = 0; i < n; i++) {
+		if (k + 8 > size) {
+			memcpy(buf + k, "...", 4);
+			return buf;
+		}
+		c = (unsigned char)s[i];
+		if (c >= 0x20 && c < 0x7f && c != '\\')
+			buf[k++] = (char)c;
+		else
+			k += (size_t)snprintf(buf + k, size - k, "\\x%02x", c);
+	}
+	buf[k] = '\0';
+	return buf;
+}
+
+/*
+ * A codec's error in err: "<name>: <what>, got 'c', at byte N", the byte
+ * (c < 0: none) escaped, so a message never carries raw payload.
+ */
+void
+util_codec_error(char *err, size_t size, const char *name, const char *what,
+    int c, uint64_t at)
+{
+	char	 got[16] = "";
+
+	if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\')
+		snprintf(got, sizeof got, ", got '%c'", c);
+	else if (c >= 0)
+		snprintf(got, sizeof got, ", got '\\x%02x'", c);
+	snprintf(err, size, "%s: %s%s, at byte %" PRIu64, name, what, got, at);
+}
+
 /* A hexadecimal digit's value, or -1. */
 int
 util_hexval(int c)

@@ -19,6 +19,9 @@ int	 util_parse_size(const char *, uint64_t, uint64_t, uint64_t *,
 int	 util_parse_seconds(const char *, double *, char *, size_t);
 int	 util_parse_uint(const char *, uint64_t, uint64_t *);
 int	 util_hexval(int);
+const char *util_escape(const char *, size_t, char *, size_t);
+void	 util_codec_error(char *, size_t, const char *, const char *, int,
+	     uint64_t);
 int	 util_set_nonblock(int);
 int	 util_pollable(int);
 int	 util_splices(int, int);

@@ -98,17 +98,12 @@ static int
 fail(struct ws_dec *d, int code, uint64_t at, int c, const char *fmt, ...)
 {
 	va_list	 ap;
-	char	 what[128], got[16] = "";
+	char	 what[128];
 
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof what, fmt, ap);
 	va_end(ap);
-	if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\')
-		snprintf(got, sizeof got, ", got '%c'", c);
-	else if (c >= 0)
-		snprintf(got, sizeof got, ", got '\\x%02x'", c);
-	snprintf(d->err, sizeof d->err, "ws: %s%s, at byte %llu", what, got,
-	    (unsigned long long)at);
+	util_codec_error(d->err, sizeof d->err, "ws", what, c, at);
 	d->failed = 1;
 	d->code = code;
 	return -1;

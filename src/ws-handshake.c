@@ -29,7 +29,6 @@ struct str {
 
 static void	 str_add(struct str *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
-static const char *escape(const char *, size_t, char *, size_t);
 static void	 refuse(struct ws_handshake_reply *, int, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 static int	 request_sound(const struct http_head *,
@@ -69,31 +68,6 @@ str_add(struct str *s, const char *fmt, ...)
 		s->p = xrealloc(s->p, s->cap);
 	}
 	s->len += (size_t)n;
-}
-
-/*
- * n bytes at s made safe for a message, in buf: printable ASCII kept,
- * other bytes as \xHH, cut short with "..." when they do not fit.
- */
-static const char *
-escape(const char *s, size_t n, char *buf, size_t size)
-{
-	size_t		 i, k = 0;
-	unsigned char	 c;
-
-	for (i = 0; i < n; i++) {
-		if (k + 8 > size) {
-			memcpy(buf + k, "...", 4);
-			return buf;
-		}
-		c = (unsigned char)s[i];
-		if (c >= 0x20 && c < 0x7f && c != '\\')
-			buf[k++] = (char)c;
-		else
-			k += (size_t)snprintf(buf + k, size - k, "\\x%02x", c);
-	}
-	buf[k] = '\0';
-	return buf;
 }
 
 int
@@ -183,7 +157,7 @@ request_upgrade(const struct http_head *req, struct ws_handshake_reply *r)
 	n = http_head_count(req, "Sec-WebSocket-Version");
 	if (v == NULL || n != 1 || strcmp(v, "13") != 0) {
 		refuse(r, 426, "Sec-WebSocket-Version %s, not 13", v == NULL ?
-		    "missing" : n != 1 ? "given twice or more" : escape(v,
+		    "missing" : n != 1 ? "given twice or more" : util_escape(v,
 		    strlen(v), buf, sizeof buf));
 		return 0;
 	}
@@ -218,7 +192,7 @@ ws_handshake_check_request(const struct http_head *req, const char *path,
 	len = strcspn(target, "?");
 	if (path != NULL && (strlen(path) != len ||
 	    strncmp(target, path, len) != 0)) {
-		refuse(r, 404, "path %s", escape(target, len, buf,
+		refuse(r, 404, "path %s", util_escape(target, len, buf,
 		    sizeof buf));
 		return;
 	}
@@ -324,13 +298,14 @@ header_ok(const char *line, int *host, char *err, size_t errlen)
 
 	if (bad_text(line)) {
 		snprintf(err, errlen, "header \"%s\": CR, LF or a control "
-		    "character", escape(line, strlen(line), buf, sizeof buf));
+		    "character", util_escape(line, strlen(line), buf,
+		    sizeof buf));
 		return 0;
 	}
 	n = strcspn(line, ":");
 	if (line[n] != ':' || !http_head_token(line, n)) {
 		snprintf(err, errlen, "header \"%s\": not NAME: VALUE",
-		    escape(line, strlen(line), buf, sizeof buf));
+		    util_escape(line, strlen(line), buf, sizeof buf));
 		return 0;
 	}
 	for (i = 0; i < sizeof own / sizeof own[0]; i++) {
@@ -360,12 +335,12 @@ request_ok(const struct ws_handshake_req *q, int *host, char *err,
 	*host = 0;
 	if (!visible(q->host) || strchr(q->host, '/') != NULL) {
 		snprintf(err, errlen, "host \"%s\": not a host",
-		    escape(q->host, strlen(q->host), buf, sizeof buf));
+		    util_escape(q->host, strlen(q->host), buf, sizeof buf));
 		return 0;
 	}
 	if (q->path != NULL && (q->path[0] != '/' || !visible(q->path))) {
 		snprintf(err, errlen, "path \"%s\": not a path",
-		    escape(q->path, strlen(q->path), buf, sizeof buf));
+		    util_escape(q->path, strlen(q->path), buf, sizeof buf));
 		return 0;
 	}
 	if (q->origin != NULL && bad_text(q->origin)) {
@@ -375,7 +350,7 @@ request_ok(const struct ws_handshake_req *q, int *host, char *err,
 	if (q->subprotocol != NULL &&
 	    !http_head_token(q->subprotocol, strlen(q->subprotocol))) {
 		snprintf(err, errlen, "subprotocol \"%s\": not a token",
-		    escape(q->subprotocol, strlen(q->subprotocol), buf,
+		    util_escape(q->subprotocol, strlen(q->subprotocol), buf,
 		    sizeof buf));
 		return 0;
 	}
@@ -465,11 +440,12 @@ subprotocol_ok(const struct http_head *res, const char *asked, char *err,
 		    "%s", asked);
 	else if (asked == NULL)
 		snprintf(err, errlen, "server chose subprotocol %s, none was "
-		    "asked for", escape(got, strlen(got), buf, sizeof buf));
+		    "asked for", util_escape(got, strlen(got), buf,
+		    sizeof buf));
 	else if (strcmp(got, asked) != 0 ||
 	    http_head_count(res, "Sec-WebSocket-Protocol") != 1)
 		snprintf(err, errlen, "server chose subprotocol %s, not %s",
-		    escape(got, strlen(got), buf, sizeof buf), asked);
+		    util_escape(got, strlen(got), buf, sizeof buf), asked);
 	else
 		return 1;
 	return 0;
@@ -494,7 +470,7 @@ ws_handshake_check_response(const struct http_head *res, const char *key,
 	}
 	if (http_head_code(res) != 101)
 		snprintf(err, errlen, "server answered %d %s",
-		    http_head_code(res), escape(http_head_reason(res),
+		    http_head_code(res), util_escape(http_head_reason(res),
 		    strlen(http_head_reason(res)), buf, sizeof buf));
 	else if (!http_head_has_token(res, "Upgrade", "websocket"))
 		snprintf(err, errlen, "response without Upgrade: websocket");

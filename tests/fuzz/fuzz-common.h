@@ -24,6 +24,12 @@
 #define FZ_BYTES	1
 #define FZ_CHUNKS	2
 
+/* A growing buffer. */
+struct fz_buf {
+	char		*p;
+	size_t		 len, cap;
+};
+
 struct fz_run {
 	char		*data;		/* the frames' bytes, back to back */
 	size_t		 len, cap;
@@ -37,6 +43,10 @@ struct fz_run {
 const char	*__ubsan_default_options(void);
 static void	 fz_bug(const char *);
 static void	 fz_add(struct fz_run *, const char *, size_t);
+static void	 fz_buf_add(struct fz_buf *, const void *, size_t);
+static size_t	 fz_end(int, size_t, size_t, uint32_t *);
+static size_t	 fz_parts(const char *, size_t, const char **, size_t,
+		    char **);
 static void	 fz_opts(const uint8_t *, struct proto_opts *, enum proto_kind);
 static uint64_t	 fz_at(const char *);
 static void	 fz_decode(const struct proto_opts *, const char *, size_t,
@@ -77,6 +87,62 @@ fz_add(struct fz_run *r, const char *p, size_t n)
 		memcpy(r->data + r->len, p, n);
 	r->len += n;
 	r->lens[r->n++] = n;
+}
+
+static void
+fz_buf_add(struct fz_buf *b, const void *p, size_t n)
+{
+	if (b->len + n > b->cap) {
+		while (b->len + n > b->cap)
+			b->cap = b->cap ? b->cap * 2 : 4096;
+		if ((b->p = realloc(b->p, b->cap)) == NULL)
+			abort();
+	}
+	if (n > 0)
+		memcpy(b->p + b->len, p, n);
+	b->len += n;
+}
+
+/*
+ * Where the next feed of len bytes from off ends: all of them, one, or
+ * 1..64 drawn from *x (xorshift, seeded with seed * 2654435761 + 1).
+ */
+static size_t
+fz_end(int how, size_t off, size_t len, uint32_t *x)
+{
+	size_t	 end;
+
+	if (how == FZ_WHOLE)
+		return len;
+	if (how == FZ_BYTES)
+		return off + 1;
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+	end = off + 1 + (*x % 64);
+	return end > len ? len : end;
+}
+
+/*
+ * len bytes as NUL-separated parts, at most max, in a copy made a C
+ * string (*copy, to free); how many.  There is always one.
+ */
+static size_t
+fz_parts(const char *in, size_t len, const char **part, size_t max,
+    char **copy)
+{
+	const char	*p;
+	size_t		 k;
+
+	if ((*copy = malloc(len + 1)) == NULL)
+		abort();
+	if (len > 0)
+		memcpy(*copy, in, len);
+	(*copy)[len] = '\0';
+	for (p = *copy, k = 0; k < max && p <= *copy + len;
+	    p += strlen(p) + 1)
+		part[k++] = p;
+	return k;
 }
 
 static void
@@ -141,18 +207,7 @@ fz_decode(const struct proto_opts *o, const char *in, size_t len, int how,
 	prefix = strlen(proto_name(o->kind));
 	off = 0;
 	while (off < len && r->fails == 0) {
-		if (how == FZ_WHOLE)
-			end = len;
-		else if (how == FZ_BYTES)
-			end = off + 1;
-		else {
-			x ^= x << 13;
-			x ^= x >> 17;
-			x ^= x << 5;
-			end = off + 1 + (x % 64);
-			if (end > len)
-				end = len;
-		}
+		end = fz_end(how, off, len, &x);
 		while (off < end) {
 			used = (size_t)-1;
 			st = proto_dec_feed(d, in + off, end - off, &used, &f);

@@ -26,22 +26,16 @@
 #define MAX	8192
 #define KEY	"dGhlIHNhbXBsZSBub25jZQ=="
 
-struct buf {
-	char		*p;
-	size_t		 len, cap;
-};
-
 /* What parsing gave. */
 struct http_run {
-	struct buf	 dump;		/* the start line and fields */
+	struct fz_buf	 dump;		/* the start line and fields */
 	enum http_head_status st;
 	size_t		 head;
 	char		 err[256];
 };
 
 int		 LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-static void	 buf_add(struct buf *, const void *, size_t);
-static void	 dump(struct buf *, const struct http_head *);
+static void	 dump(struct fz_buf *, const struct http_head *);
 static void	 check_fields(const struct http_head *);
 static struct http_head *parse(enum http_head_kind, size_t, const char *,
 		    size_t, int, uint32_t, struct http_run *);
@@ -51,41 +45,30 @@ static void	 build(const uint8_t *, const char *, size_t);
 
 static struct http_run	 whole, bytes, chunks;
 
-static void
-buf_add(struct buf *b, const void *p, size_t n)
-{
-	if (b->len + n > b->cap) {
-		while (b->len + n > b->cap)
-			b->cap = b->cap ? b->cap * 2 : 4096;
-		if ((b->p = realloc(b->p, b->cap)) == NULL)
-			abort();
-	}
-	if (n > 0)
-		memcpy(b->p + b->len, p, n);
-	b->len += n;
-}
-
 /* The start line and the fields, each part ended by NUL. */
 static void
-dump(struct buf *b, const struct http_head *h)
+dump(struct fz_buf *b, const struct http_head *h)
 {
 	const char	*name, *value;
 	char		 num[16];
 	size_t		 i;
 
 	if (http_head_method(h) != NULL) {
-		buf_add(b, http_head_method(h), strlen(http_head_method(h)) + 1);
-		buf_add(b, http_head_target(h), strlen(http_head_target(h)) + 1);
+		fz_buf_add(b, http_head_method(h),
+		    strlen(http_head_method(h)) + 1);
+		fz_buf_add(b, http_head_target(h),
+		    strlen(http_head_target(h)) + 1);
 	} else {
 		snprintf(num, sizeof num, "%d", http_head_code(h));
-		buf_add(b, num, strlen(num) + 1);
-		buf_add(b, http_head_reason(h), strlen(http_head_reason(h)) + 1);
+		fz_buf_add(b, num, strlen(num) + 1);
+		fz_buf_add(b, http_head_reason(h),
+		    strlen(http_head_reason(h)) + 1);
 	}
 	snprintf(num, sizeof num, "%d", http_head_version(h));
-	buf_add(b, num, strlen(num) + 1);
+	fz_buf_add(b, num, strlen(num) + 1);
 	for (i = 0; http_head_field(h, i, &name, &value) == 0; i++) {
-		buf_add(b, name, strlen(name) + 1);
-		buf_add(b, value, strlen(value) + 1);
+		fz_buf_add(b, name, strlen(name) + 1);
+		fz_buf_add(b, value, strlen(value) + 1);
 	}
 }
 
@@ -136,18 +119,7 @@ parse(enum http_head_kind kind, size_t max, const char *in, size_t len,
 	r->st = HTTP_HEAD_MORE;
 	h = http_head_new(kind, max);
 	while (off < len && r->st == HTTP_HEAD_MORE) {
-		if (how == FZ_WHOLE)
-			end = len;
-		else if (how == FZ_BYTES)
-			end = off + 1;
-		else {
-			x ^= x << 13;
-			x ^= x >> 17;
-			x ^= x << 5;
-			end = off + 1 + (x % 64);
-			if (end > len)
-				end = len;
-		}
+		end = fz_end(how, off, len, &x);
 		used = (size_t)-1;
 		r->st = http_head_feed(h, in + off, end - off, &used);
 		if (used > end - off ||
@@ -234,18 +206,12 @@ build(const uint8_t *opts, const char *in, size_t len)
 	struct ws_handshake_req	 q;
 	struct ws_handshake_reply r;
 	struct http_head	*req;
-	const char		*part[8], *p;
+	const char		*part[8];
 	char			*copy, *text, *path, key[WS_KEY_LEN + 1];
 	char			 err[256];
 	size_t			 k, used;
 
-	if ((copy = malloc(len + 1)) == NULL)
-		abort();
-	if (len > 0)
-		memcpy(copy, in, len);
-	copy[len] = '\0';
-	for (p = copy, k = 0; k < 8 && p <= copy + len; p += strlen(p) + 1)
-		part[k++] = p;
+	k = fz_parts(in, len, part, 8, &copy);
 	while (k < 4)
 		part[k++] = "";
 	memset(&q, 0, sizeof q);

@@ -22,15 +22,10 @@
 
 #define MIB		(1024 * 1024)
 
-struct buf {
-	char		*p;
-	size_t		 len, cap;
-};
-
 /* What decoding gave: records of whole events, the error, the end. */
 struct ws_run {
-	struct buf	 log;		/* type, code (2), length (4), bytes */
-	struct buf	 msg;		/* the message being gathered */
+	struct fz_buf	 log;		/* type, code (2), length (4), bytes */
+	struct fz_buf	 msg;		/* the message being gathered */
 	int		 open, text, closed;
 	int		 code;		/* the error's close code; 0: none */
 	char		 err[256];
@@ -38,7 +33,6 @@ struct ws_run {
 };
 
 int		 LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-static void	 buf_add(struct buf *, const void *, size_t);
 static void	 record(struct ws_run *, int, int, const char *, size_t);
 static void	 on_event(struct ws_run *, const struct ws_event *,
 		    const char *, size_t, uint64_t);
@@ -47,25 +41,12 @@ static void	 ws_decode(enum ws_role, uint64_t, const char *, size_t, int,
 		    uint32_t, struct ws_run *);
 static void	 ws_same(const struct ws_run *, const struct ws_run *);
 static size_t	 close_payload(char *, int, const char *, size_t);
-static void	 encode(enum ws_role, const struct ws_run *, struct buf *);
+static void	 encode(enum ws_role, const struct ws_run *,
+		    struct fz_buf *);
 static void	 header_trip(enum ws_role, uint64_t, const uint8_t *, size_t);
 
 static struct ws_run	 whole, bytes, chunks, again;
-static struct buf	 work, enc;
-
-static void
-buf_add(struct buf *b, const void *p, size_t n)
-{
-	if (b->len + n > b->cap) {
-		while (b->len + n > b->cap)
-			b->cap = b->cap ? b->cap * 2 : 4096;
-		if ((b->p = realloc(b->p, b->cap)) == NULL)
-			abort();
-	}
-	if (n > 0)
-		memcpy(b->p + b->len, p, n);
-	b->len += n;
-}
+static struct fz_buf	 work, enc;
 
 static void
 record(struct ws_run *r, int type, int code, const char *p, size_t n)
@@ -79,8 +60,8 @@ record(struct ws_run *r, int type, int code, const char *p, size_t n)
 	h[4] = (unsigned char)(n >> 16);
 	h[5] = (unsigned char)(n >> 8);
 	h[6] = (unsigned char)n;
-	buf_add(&r->log, h, sizeof h);
-	buf_add(&r->log, p, n);
+	fz_buf_add(&r->log, h, sizeof h);
+	fz_buf_add(&r->log, p, n);
 }
 
 /* An event from a feed of the bytes at buf + off, used of them taken. */
@@ -116,7 +97,7 @@ on_event(struct ws_run *r, const struct ws_event *ev, const char *buf,
 		fz_bug("the text flag changed within a message");
 	r->open = 1;
 	r->text = ev->text;
-	buf_add(&r->msg, ev->data, ev->len);
+	fz_buf_add(&r->msg, ev->data, ev->len);
 	if (r->msg.len > max)
 		fz_bug("a message over the limit");
 	if (ev->flags & WS_LAST) {
@@ -172,21 +153,10 @@ ws_decode(enum ws_role role, uint64_t max, const char *in, size_t len,
 	r->open = r->text = r->closed = r->code = 0;
 	r->err[0] = r->end[0] = '\0';
 	work.len = 0;
-	buf_add(&work, in, len);
+	fz_buf_add(&work, in, len);
 	d = ws_dec_new(role, max);
 	while (off < len && r->code == 0) {
-		if (how == FZ_WHOLE)
-			end = len;
-		else if (how == FZ_BYTES)
-			end = off + 1;
-		else {
-			x ^= x << 13;
-			x ^= x >> 17;
-			x ^= x << 5;
-			end = off + 1 + (x % 64);
-			if (end > len)
-				end = len;
-		}
+		end = fz_end(how, off, len, &x);
 		for (;;) {
 			used = (size_t)-1;
 			st = ws_dec_feed(d, work.p + off, end - off, &used, &ev);
@@ -234,7 +204,7 @@ ws_same(const struct ws_run *a, const struct ws_run *b)
 
 /* The events of r as frames of one piece each, masked for a server. */
 static void
-encode(enum ws_role role, const struct ws_run *r, struct buf *out)
+encode(enum ws_role role, const struct ws_run *r, struct fz_buf *out)
 {
 	static const unsigned char	 key[4] = { 0xa5, 0x00, 0x3c, 0xff };
 	const unsigned char		*p = (const unsigned char *)r->log.p;
@@ -257,8 +227,8 @@ encode(enum ws_role role, const struct ws_run *r, struct buf *out)
 			pn = close_payload(pl, code, r->log.p + off, n);
 		hl = ws_header_write(h, (enum ws_opcode)op, 1, pn,
 		    role == WS_SERVER ? key : NULL);
-		buf_add(out, h, hl);
-		buf_add(out, op == WS_OP_CLOSE ? pl : r->log.p + off, pn);
+		fz_buf_add(out, h, hl);
+		fz_buf_add(out, op == WS_OP_CLOSE ? pl : r->log.p + off, pn);
 		if (role == WS_SERVER)
 			ws_mask(out->p + out->len - pn, pn, key, 0);
 		off += n;

@@ -1,9 +1,10 @@
 /*
  * What the codec unit tests share: TAP output (a test point is ok unless
  * a check failed since the last one), a fixed pseudo-random sequence,
- * escaping for diagnostics, and the ways of feeding an input: whole,
- * byte by byte, split in two at every position (or, for big inputs, at
- * the first and last 32 and every 4093rd), and in random chunks.
+ * escaping for diagnostics, a run's first fault, the N of an error's
+ * ", at byte N", and the ways of feeding an input: whole, byte by byte,
+ * split in two at every position (or, for big inputs, at the first and
+ * last 32 and every 4093rd), and in random chunks.
  */
 #ifndef TAP_H
 #define TAP_H
@@ -50,6 +51,13 @@ static void	 str_fmt(struct str *, const char *, ...)
 static void	 str_esc(struct str *, const char *, size_t) TAP_UNUSED;
 static void	 feeds_start(struct feeds *, size_t, int) TAP_UNUSED;
 static int	 feeds_next(struct feeds *) TAP_UNUSED;
+static void	 tap_fault(char *, size_t, const char *, ...)
+		    __attribute__((format(printf, 3, 4))) TAP_UNUSED;
+static uint64_t	 tap_at(const char *) TAP_UNUSED;
+
+/* The first rule a run breaks, kept in r->fault. */
+#define fault(r, ...) \
+	tap_fault((r)->fault, sizeof (r)->fault, __VA_ARGS__)
 
 static int	 npoints, nfailed, failing;
 static unsigned long nchecks;
@@ -294,6 +302,33 @@ feeds_next(struct feeds *f)
 		return 1;
 	}
 	return 0;
+}
+
+/* Keeps the first fault of a run in buf; the later ones follow from it. */
+static void
+tap_fault(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (buf[0] != '\0')
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+}
+
+/* The N of a message's ", at byte N", or UINT64_MAX when it has none. */
+static uint64_t
+tap_at(const char *msg)
+{
+	const char	*s;
+
+	if ((s = strstr(msg, ", at byte ")) == NULL)
+		return UINT64_MAX;
+	s += strlen(", at byte ");
+	if (*s < '0' || *s > '9')
+		return UINT64_MAX;
+	return strtoull(s, NULL, 10);
 }
 
 #endif

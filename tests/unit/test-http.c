@@ -55,9 +55,6 @@ struct result {
 	char		 fault[256];
 };
 
-static void	 fault(struct result *, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
-static uint64_t	 parse_at(const char *);
 static void	 dump(struct str *, const struct http_head *);
 static void	 parse(enum http_head_kind, size_t, const char *, size_t,
 		    const size_t *, size_t, struct result *);
@@ -77,31 +74,6 @@ static void	 test_build(void);
 static void	 test_build_errors(void);
 static void	 test_checks(void);
 static void	 test_loop(void);
-
-static void
-fault(struct result *r, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	if (r->fault[0] != '\0')
-		return;
-	va_start(ap, fmt);
-	vsnprintf(r->fault, sizeof r->fault, fmt, ap);
-	va_end(ap);
-}
-
-static uint64_t
-parse_at(const char *msg)
-{
-	const char	*s;
-
-	if ((s = strstr(msg, ", at byte ")) == NULL)
-		return ANY;
-	s += strlen(", at byte ");
-	if (*s < '0' || *s > '9')
-		return ANY;
-	return strtoull(s, NULL, 10);
-}
 
 /*
  * "GET /chat 11|Name:value|...", or "101 Switching Protocols 11|...",
@@ -156,7 +128,7 @@ parse(enum http_head_kind kind, size_t max, const char *in, size_t len,
 		if (st == HTTP_HEAD_ERROR) {
 			e = http_head_error(h);
 			snprintf(r->err, sizeof r->err, "%s", e ? e : "(null)");
-			r->at = parse_at(r->err);
+			r->at = tap_at(r->err);
 			r->failed = 1;
 			if (strncmp(r->err, "http: ", 6) != 0 || r->at == ANY ||
 			    r->at < off || r->at >= off + ch[c] ||

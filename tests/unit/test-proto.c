@@ -61,8 +61,6 @@ struct result {
 	char		 fault[256];	/* the first broken API rule */
 };
 
-static void	 fault(struct result *, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
 static void	 result_reset(struct result *);
 static void	 result_add(struct result *, const char *, size_t);
 static int	 parse_at(const char *, uint64_t *);
@@ -89,18 +87,6 @@ static void	 test_roundtrip(const char *, enum proto_kind, const char *);
 /* The chunk sizes of one way of feeding. */
 static size_t	*chunks;
 static size_t	 chunkcap;
-
-static void
-fault(struct result *r, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	if (r->fault[0] != '\0')
-		return;
-	va_start(ap, fmt);
-	vsnprintf(r->fault, sizeof r->fault, fmt, ap);
-	va_end(ap);
-}
 
 static void
 result_reset(struct result *r)

@@ -58,9 +58,6 @@ struct result {
 };
 
 static void	 render(struct str *, const char *, const char *, size_t);
-static void	 fault(struct result *, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
-static uint64_t	 parse_at(const char *);
 static void	 on_event(struct result *, const struct ws_event *,
 		    const char *, size_t, size_t);
 static void	 on_error(struct result *, struct ws_dec *, size_t, size_t);
@@ -110,32 +107,6 @@ render(struct str *s, const char *tag, const char *p, size_t n)
 	}
 	str_esc(s, p, n);
 	str_add(s, ";", 1);
-}
-
-static void
-fault(struct result *r, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	if (r->fault[0] != '\0')
-		return;
-	va_start(ap, fmt);
-	vsnprintf(r->fault, sizeof r->fault, fmt, ap);
-	va_end(ap);
-}
-
-/* The N of ", at byte N", or ANY. */
-static uint64_t
-parse_at(const char *msg)
-{
-	const char	*s;
-
-	if ((s = strstr(msg, ", at byte ")) == NULL)
-		return ANY;
-	s += strlen(", at byte ");
-	if (*s < '0' || *s > '9')
-		return ANY;
-	return strtoull(s, NULL, 10);
 }
 
 /* An event from a feed of the bytes at buf (off..), used bytes taken. */
@@ -204,7 +175,7 @@ on_error(struct result *r, struct ws_dec *d, size_t off, size_t end)
 
 	snprintf(r->err, sizeof r->err, "%s", e != NULL ? e : "(null)");
 	r->code = ws_dec_code(d);
-	r->at = parse_at(r->err);
+	r->at = tap_at(r->err);
 	if (strncmp(r->err, "ws: ", 4) != 0 || r->at == ANY)
 		fault(r, "error message %s", esc(r->err, strlen(r->err)));
 	else if (r->at < off || r->at >= end)
