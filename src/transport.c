@@ -906,16 +906,17 @@ transport_write_shared(struct transport *t, struct evbuffer *buf,
 
 /*
  * Write what was queued: now, or, while little is queued, once this
- * turn of the loop has queued what else it reads (one write, or one
- * sendmmsg, for many small frames).  Never past half the high-water
- * mark, so a consumer that keeps up never pauses its producers.
+ * turn of the loop has queued what else it reads (one write for many
+ * reads, one sendmmsg for many small messages; a file, which no poll
+ * watches, too).  Never past half the high-water mark, so a consumer
+ * that keeps up never pauses its producers.
  */
 void
 write_soon(struct transport *t)
 {
 	size_t	 len = queued(t);
 
-	if (t->wpoll && t->wev != NULL && len < SEND_BATCH_BYTES &&
+	if (t->wev != NULL && (!t->messages || len < SEND_BATCH_BYTES) &&
 	    len < transport_high_water(t) / 2)
 		event_active(t->wev, EV_WRITE, 1);
 	else
