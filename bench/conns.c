@@ -13,7 +13,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,32 +22,34 @@
 
 #include "benchutil.h"
 
+/* echo PORTFILE */
 static int
-echo(const char *portfile)
+cmd_echo(char **av)
 {
 	char			 buf[65536];
 	ssize_t			 n;
 	int			 s, c, on = 1;
 
-	if ((s = listen_loopback(portfile)) == -1) {
-		perror("conns echo");
-		return 1;
-	}
+	if ((s = listen_loopback(av[0])) == -1)
+		die("listen");
 	for (;;) {
 		if ((c = accept(s, NULL, NULL)) == -1)
 			continue;
 		setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
-		while ((n = read(c, buf, sizeof buf)) > 0)
-			if (write(c, buf, (size_t)n) != n)
+		while ((n = read_some(c, buf, sizeof buf)) > 0)
+			if (writeall(c, buf, (size_t)n) == -1)
 				break;
 		close(c);
 	}
 }
 
+/* client PORT N SIZE RESULT */
 static int
-client(int port, int nconns, size_t size, const char *result)
+cmd_client(char **av)
 {
-	struct sockaddr_in	 sin;
+	const char		*port = av[0], *result = av[3];
+	int			 nconns = atoi(av[1]);
+	size_t			 size = (size_t)strtoul(av[2], NULL, 10);
 	double			*lat, t0, a, secs;
 	char			*payload, *got, first[256] = "";
 	size_t			 have;
@@ -60,27 +61,21 @@ client(int port, int nconns, size_t size, const char *result)
 	lat = calloc((size_t)nconns, sizeof *lat);
 	for (have = 0; have < size; have++)
 		payload[have] = (char)('a' + have % 26);
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((unsigned short)port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	t0 = now();
 	for (i = 0; i < nconns && err < 3; i++) {
 		a = now();
-		s = socket(AF_INET, SOCK_STREAM, 0);
-		if (connect(s, (struct sockaddr *)&sin, sizeof sin) == -1) {
+		if ((s = dial(SOCK_STREAM, LOOPBACK, port)) == -1) {
 			if (!err++)
 				snprintf(first, sizeof first, "connection %d: "
 				    "connect: %s", i, strerror(errno));
-			close(s);
 			continue;
 		}
 		setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
-		if (write(s, payload, size) != (ssize_t)size)
-			n = -1;
+		/* a write that fails leaves an echo that differs */
+		(void)writeall(s, payload, size);
 		shutdown(s, SHUT_WR);
 		have = 0;
-		while ((n = read(s, got + have, size + 65536 - have)) > 0)
+		while ((n = read_some(s, got + have, size + 65536 - have)) > 0)
 			have += (size_t)n;
 		close(s);
 		if (have != size || memcmp(got, payload, size) != 0) {
@@ -101,12 +96,11 @@ client(int port, int nconns, size_t size, const char *result)
 int
 main(int argc, char **argv)
 {
-	if (argc == 3 && strcmp(argv[1], "echo") == 0)
-		return echo(argv[2]);
-	if (argc == 6 && strcmp(argv[1], "client") == 0)
-		return client(atoi(argv[2]), atoi(argv[3]),
-		    (size_t)strtoul(argv[4], NULL, 10), argv[5]);
-	fprintf(stderr, "usage: conns echo PORTFILE | "
+	static const struct command	 cmds[] = {
+		{ "echo", 1, cmd_echo, 0 }, { "client", 4, cmd_client, 0 },
+	};
+
+	return run_command("conns", cmds, sizeof cmds / sizeof cmds[0], argc,
+	    argv, "usage: conns echo PORTFILE | "
 	    "conns client PORT N SIZE RESULT\n");
-	return 2;
 }

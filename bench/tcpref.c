@@ -91,13 +91,6 @@ struct client {
 
 static pthread_mutex_t	 go_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void
-die(const char *what)
-{
-	perror(what);
-	exit(1);
-}
-
 static inline uint64_t
 rotl(uint64_t x, int r)
 {
@@ -163,41 +156,6 @@ hash_final(const struct hash *h)
 	return x ^ (x >> 29);
 }
 
-static void
-put(int fd, const char *p, size_t n)
-{
-	ssize_t	 w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			die("write");
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-}
-
-static int
-dial(int port)
-{
-	struct sockaddr_in	 sin;
-	int			 fd;
-
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
-		return -1;
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((unsigned short)port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&sin, sizeof sin) == -1) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 static int
 cmd_send(char **av)
 {
@@ -205,19 +163,15 @@ cmd_send(char **av)
 	ssize_t		 n;
 	int		 fd;
 
-	if ((fd = dial(atoi(av[0]))) == -1)
-		die("tcpref send: connect");
-	while ((n = read(0, buf, sizeof buf)) != 0) {
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			die("tcpref send: read");
-		}
+	if ((fd = dial(SOCK_STREAM, LOOPBACK, av[0])) == -1)
+		die("connect");
+	while ((n = read_some(0, buf, sizeof buf)) > 0)
 		put(fd, buf, (size_t)n);
-	}
+	if (n == -1)
+		die("read");
 	if (shutdown(fd, SHUT_WR) == -1)
-		die("tcpref send: shutdown");
-	while ((n = read(fd, buf, sizeof buf)) > 0)
+		die("shutdown");
+	while (read_some(fd, buf, sizeof buf) > 0)
 		;
 	close(fd);
 	return 0;
@@ -228,22 +182,14 @@ cmd_recv(char **av)
 {
 	static char	 buf[BUF];
 	ssize_t		 n;
-	int		 s, fd;
+	int		 fd;
 
-	if ((s = listen_loopback(av[0])) == -1)
-		die("tcpref recv: listen");
-	while ((fd = accept(s, NULL, NULL)) == -1)
-		if (errno != EINTR)
-			die("tcpref recv: accept");
-	close(s);
-	while ((n = read(fd, buf, sizeof buf)) != 0) {
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			die("tcpref recv: read");
-		}
+	if ((fd = accept_one(av[0])) == -1)
+		die("listen and accept");
+	while ((n = read_some(fd, buf, sizeof buf)) > 0)
 		put(1, buf, (size_t)n);
-	}
+	if (n == -1)
+		die("read");
 	close(fd);
 	return 0;
 }
@@ -308,14 +254,10 @@ cmd_hash(char **av)
 
 	(void)av;
 	hash_init(&h);
-	while ((n = read(0, buf, sizeof buf)) != 0) {
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			die("tcpref hash: read");
-		}
+	while ((n = read_some(0, buf, sizeof buf)) > 0)
 		hash_update(&h, buf, (size_t)n);
-	}
+	if (n == -1)
+		die("read");
 	printf("bytes %" PRIu64 " hash %016" PRIx64 "\n", h.n, hash_final(&h));
 	return 0;
 }
@@ -333,17 +275,13 @@ client_run(void *arg)
 	if ((buf = malloc(RBUF)) == NULL)
 		die("malloc");
 	hash_init(&c->hash);
-	while ((n = read(c->fd, buf, RBUF)) != 0) {
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			c->err = errno;
-			break;
-		}
+	while ((n = read_some(c->fd, buf, RBUF)) > 0) {
 		if (c->hash.n == 0)
 			c->first = now();
 		hash_update(&c->hash, buf, (size_t)n);
 	}
+	if (n == -1)
+		c->err = errno;
 	c->last = now();
 	close(c->fd);
 	free(buf);
@@ -357,21 +295,20 @@ cmd_fanout(char **av)
 	double		*rate, first = 0, last = 0, mib;
 	uint64_t	 want_bytes, want_hash, h;
 	char		 text[32];
-	int		 port, n, i, ok = 0;
+	int		 n, i, ok = 0;
 
-	port = atoi(av[0]);
 	n = atoi(av[1]);
 	want_bytes = strtoull(av[3], NULL, 10);
 	want_hash = strtoull(av[4], NULL, 16);
 	if (n < 1 || (cl = calloc((size_t)n, sizeof *cl)) == NULL ||
 	    (rate = calloc((size_t)n, sizeof *rate)) == NULL)
-		die("tcpref fanout: clients");
+		die("clients");
 	pthread_mutex_lock(&go_lock);
 	for (i = 0; i < n; i++) {
-		if ((cl[i].fd = dial(port)) == -1)
-			die("tcpref fanout: connect");
+		if ((cl[i].fd = dial(SOCK_STREAM, LOOPBACK, av[0])) == -1)
+			die("connect");
 		if (pthread_create(&cl[i].thread, NULL, client_run, &cl[i]) != 0)
-			die("tcpref fanout: pthread_create");
+			die("pthread_create");
 	}
 	snprintf(text, sizeof text, "%d\n", n);
 	if (write_atomic(av[2], text) == -1)
@@ -384,8 +321,9 @@ cmd_fanout(char **av)
 		    h == want_hash)
 			ok++;
 		else
-			fprintf(stderr, "tcpref fanout: client %d: %s%s%" PRIu64
-			    " bytes of %" PRIu64 ", hash %016" PRIx64 "%s\n", i,
+			fprintf(stderr, "%s: client %d: %s%s%" PRIu64
+			    " bytes of %" PRIu64 ", hash %016" PRIx64 "%s\n",
+			    bench_who, i,
 			    cl[i].err ? strerror(cl[i].err) : "",
 			    cl[i].err ? ": " : "", cl[i].hash.n, want_bytes, h,
 			    h == want_hash ? "" : " (differs)");
@@ -445,7 +383,7 @@ part_room(struct coll *c, size_t n)
 	while (c->pcap < c->plen + n)
 		c->pcap = c->pcap ? c->pcap * 2 : 256;
 	if ((c->part = realloc(c->part, c->pcap)) == NULL)
-		die("tcpref collect: realloc");
+		die("realloc");
 }
 
 static void
@@ -543,28 +481,28 @@ cmd_collect(char **av)
 	/* SIGTERM only while waiting in epoll_pwait */
 	if (sigprocmask(SIG_BLOCK, &term, &old) == -1 ||
 	    sigaction(SIGTERM, &sa, NULL) == -1)
-		die("tcpref collect: signals");
+		die("signals");
 	if ((out = malloc(OUTCAP)) == NULL)
-		die("tcpref collect: malloc");
+		die("malloc");
 	if ((outfd = open(av[1], O_WRONLY | O_CREAT | O_APPEND, 0644)) == -1)
 		die(av[1]);
 	if ((ls = listen_loopback(av[0])) == -1)
-		die("tcpref collect: listen");
+		die("listen");
 	if (fcntl(ls, F_SETFL, O_NONBLOCK) == -1 ||
 	    (ep = epoll_create1(0)) == -1)
-		die("tcpref collect: epoll");
+		die("epoll");
 	memset(&ev, 0, sizeof ev);
 	ev.events = EPOLLIN;
 	ev.data.ptr = NULL;
 	if (epoll_ctl(ep, EPOLL_CTL_ADD, ls, &ev) == -1)
-		die("tcpref collect: epoll_ctl");
+		die("epoll_ctl");
 	while (!stopping) {
 		/* nothing to read and lines held: write them */
 		n = epoll_pwait(ep, evs, 64, olen > 0 ? 0 : -1, &old);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
-			die("tcpref collect: epoll_pwait");
+			die("epoll_pwait");
 		}
 		if (n == 0)
 			flush_out();
@@ -582,15 +520,15 @@ cmd_collect(char **av)
 						continue;
 					if (errno == EAGAIN)
 						break;
-					die("tcpref collect: accept");
+					die("accept");
 				}
 				if ((c = calloc(1, sizeof *c)) == NULL)
-					die("tcpref collect: calloc");
+					die("calloc");
 				c->fd = fd;
 				ev.events = EPOLLIN;
 				ev.data.ptr = c;
 				if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == -1)
-					die("tcpref collect: epoll_ctl");
+					die("epoll_ctl");
 			}
 		}
 	}
@@ -612,7 +550,7 @@ struct fclient {
 };
 
 static pthread_barrier_t	 fan_go;
-static int			 fan_port;
+static const char		*fan_port;
 static double			 fan_tmo;
 static int			 fan_done;
 
@@ -653,15 +591,15 @@ fan_run(void *arg)
 
 	tv.tv_sec = (time_t)fan_tmo;
 	tv.tv_usec = (suseconds_t)((fan_tmo - (double)tv.tv_sec) * 1e6);
-	if ((fd = dial(fan_port)) == -1) {
+	if ((fd = dial(SOCK_STREAM, LOOPBACK, fan_port)) == -1) {
 		c->cerr = 1;
-		fprintf(stderr, "tcpref fanin %d: connect: %s\n", c->idx,
+		fprintf(stderr, "%s %d: connect: %s\n", bench_who, c->idx,
 		    strerror(errno));
 	} else if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on,
 	    sizeof on) == -1 ||
 	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == -1 ||
 	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == -1)
-		die("tcpref fanin: setsockopt");
+		die("setsockopt");
 	pthread_barrier_wait(&fan_go);
 	if (fd == -1)
 		goto done;
@@ -684,17 +622,16 @@ fan_run(void *arg)
 		goto senderr;
 	c->sent = pos;
 	/* the server should close its side once it has our EOF */
-	while ((w = read(fd, buf, sizeof buf)) != 0)
-		if (w == -1 && errno != EINTR) {
-			c->notclosed = 1;
-			break;
-		}
+	while ((w = read_some(fd, buf, sizeof buf)) > 0)
+		;
+	if (w == -1)
+		c->notclosed = 1;
 	close(fd);
 	goto done;
 senderr:
 	c->serr = 1;
 	c->sent = pos;
-	fprintf(stderr, "tcpref fanin %d: send after %zu B: %s\n", c->idx,
+	fprintf(stderr, "%s %d: send after %zu B: %s\n", bench_who, c->idx,
 	    pos, strerror(errno));
 	close(fd);
 done:
@@ -708,7 +645,7 @@ slurp(const char *path, size_t *len)
 	struct stat	 st;
 	char		*p;
 	size_t		 got = 0;
-	ssize_t		 n;
+	ssize_t		 n = 0;
 	int		 fd;
 
 	if ((fd = open(path, O_RDONLY)) == -1 || fstat(fd, &st) == -1)
@@ -716,14 +653,10 @@ slurp(const char *path, size_t *len)
 	if ((p = malloc((size_t)st.st_size + 1)) == NULL)
 		die("malloc");
 	while (got < (size_t)st.st_size &&
-	    (n = read(fd, p + got, (size_t)st.st_size - got)) != 0) {
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			die(path);
-		}
+	    (n = read_some(fd, p + got, (size_t)st.st_size - got)) > 0)
 		got += (size_t)n;
-	}
+	if (n == -1)
+		die(path);
 	close(fd);
 	*len = got;
 	return p;
@@ -741,13 +674,13 @@ cmd_fanin(char **av)
 	char		 path[4096], text[256];
 	int		 n, i, cerr = 0, serr = 0, ncl = 0, alive;
 
-	fan_port = atoi(av[0]);
+	fan_port = av[0];
 	n = atoi(av[2]);
 	expect = strtoull(av[4], NULL, 10);
 	settle = atof(av[6]);
 	fan_tmo = atof(av[7]);
 	if (n < 1 || (cl = calloc((size_t)n, sizeof *cl)) == NULL)
-		die("tcpref fanin: clients");
+		die("clients");
 	for (i = 0; i < n; i++) {
 		snprintf(path, sizeof path, "%s/c%d", av[1], i);
 		cl[i].data = slurp(path, &cl[i].len);
@@ -755,11 +688,11 @@ cmd_fanin(char **av)
 		cl[i].rng = strtoull(av[5], NULL, 10) * 1000003 + (uint64_t)i;
 	}
 	if (pthread_barrier_init(&fan_go, NULL, (unsigned)n) != 0)
-		die("tcpref fanin: barrier");
+		die("barrier");
 	t0 = t_last = now();
 	for (i = 0; i < n; i++)
 		if (pthread_create(&cl[i].thread, NULL, fan_run, &cl[i]) != 0)
-			die("tcpref fanin: pthread_create");
+			die("pthread_create");
 	for (;;) {
 		sz = stat(av[3], &st) == 0 ? (long long)st.st_size : 0;
 		t = now();
@@ -793,27 +726,18 @@ cmd_fanin(char **av)
 int
 main(int argc, char **argv)
 {
-	static const struct {
-		const char	*name;
-		int		 nargs;
-		int		(*fn)(char **);
-	} cmds[] = {
-		{ "send", 1, cmd_send }, { "recv", 1, cmd_recv },
-		{ "lines", 2, cmd_lines }, { "hash", 0, cmd_hash },
-		{ "fanout", 5, cmd_fanout }, { "collect", 2, cmd_collect },
-		{ "fanin", 9, cmd_fanin },
+	static const struct command	 cmds[] = {
+		{ "send", 1, cmd_send, 0 }, { "recv", 1, cmd_recv, 0 },
+		{ "lines", 2, cmd_lines, 0 }, { "hash", 0, cmd_hash, 0 },
+		{ "fanout", 5, cmd_fanout, 0 },
+		{ "collect", 2, cmd_collect, 0 }, { "fanin", 9, cmd_fanin, 0 },
 	};
-	size_t	 i;
 
-	for (i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
-		if (argc == cmds[i].nargs + 2 &&
-		    strcmp(argv[1], cmds[i].name) == 0)
-			return cmds[i].fn(argv + 2);
-	fprintf(stderr, "usage: tcpref send PORT | recv READY | "
+	return run_command("tcpref", cmds, sizeof cmds / sizeof cmds[0], argc,
+	    argv, "usage: tcpref send PORT | recv READY | "
 	    "lines SIZE FILE | hash |\n"
 	    "       fanout PORT CLIENTS READY BYTES HASH | "
 	    "collect PORTFILE FILE |\n"
 	    "       fanin PORT DIR CLIENTS OUTFILE BYTES SEED SETTLE TIMEOUT "
 	    "RESULT\n");
-	return 2;
 }

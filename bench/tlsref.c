@@ -51,7 +51,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <netdb.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -68,13 +67,11 @@
 
 #define CHUNK	(64 * 1024)
 
+/* die(), with OpenSSL's queued errors after the message */
 static void
-die(const char *what)
+die_ssl(const char *what)
 {
-	fprintf(stderr, "tlsref: %s", what);
-	if (errno)
-		fprintf(stderr, ": %s", strerror(errno));
-	fputc('\n', stderr);
+	complain(what);
 	ERR_print_errors_fp(stderr);
 	exit(1);
 }
@@ -127,17 +124,29 @@ ended(SSL *ssl, int r, int *clean)
 	}
 }
 
-static void
-info(SSL *ssl, const char *role)
+/*
+ * send's and recv's handshake, FN (SSL_connect, SSL_accept) on SSL: 0, and
+ * "ROLE VERSION CIPHER" to TLSREF_INFO; or 1, the error on standard error.
+ */
+static int
+handshake(SSL *ssl, int (*fn)(SSL *), const char *role)
 {
 	const char	*path = getenv("TLSREF_INFO");
+	char		 err[512];
 	FILE		*f;
+	int		 r;
 
-	if (path == NULL || (f = fopen(path, "a")) == NULL)
-		return;
-	fprintf(f, "%s %s %s\n", role, SSL_get_version(ssl),
-	    SSL_get_cipher_name(ssl));
-	fclose(f);
+	if ((r = fn(ssl)) != 1) {
+		sslerr(ssl, r, "handshake", err, sizeof err);
+		fprintf(stderr, "%s: %s\n", bench_who, err);
+		return 1;
+	}
+	if (path != NULL && (f = fopen(path, "a")) != NULL) {
+		fprintf(f, "%s %s %s\n", role, SSL_get_version(ssl),
+		    SSL_get_cipher_name(ssl));
+		fclose(f);
+	}
+	return 0;
 }
 
 static SSL_CTX *
@@ -146,12 +155,12 @@ ctx_client(const char *cafile)
 	SSL_CTX	*ctx;
 
 	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL)
-		die("SSL_CTX_new");
+		die_ssl("SSL_CTX_new");
 	SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	if (cafile != NULL && strcmp(cafile, "-") != 0) {
 		if (SSL_CTX_load_verify_locations(ctx, cafile, NULL) != 1)
-			die(cafile);
+			die_ssl(cafile);
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	} else
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
@@ -164,12 +173,12 @@ ctx_server(const char *cert, const char *key)
 	SSL_CTX	*ctx;
 
 	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL)
-		die("SSL_CTX_new");
+		die_ssl("SSL_CTX_new");
 	SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
-		die(cert);
+		die_ssl(cert);
 	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)
-		die(key);
+		die_ssl(key);
 	return ctx;
 }
 
@@ -181,7 +190,7 @@ ssl_client(SSL_CTX *ctx, int fd, const char *host)
 	X509_VERIFY_PARAM *vp;
 
 	if ((ssl = SSL_new(ctx)) == NULL)
-		die("SSL_new");
+		die_ssl("SSL_new");
 	SSL_set_fd(ssl, fd);
 	if (SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) {
 		vp = SSL_get0_param(ssl);
@@ -194,41 +203,6 @@ ssl_client(SSL_CTX *ctx, int fd, const char *host)
 	return ssl;
 }
 
-static int
-tcp_connect(const char *host, const char *port)
-{
-	struct addrinfo	 hints, *res, *ai;
-	int		 fd = -1, e;
-
-	memset(&hints, 0, sizeof hints);
-	hints.ai_socktype = SOCK_STREAM;
-	if ((e = getaddrinfo(host, port, &hints, &res)) != 0) {
-		fprintf(stderr, "tlsref: %s: %s\n", host, gai_strerror(e));
-		exit(1);
-	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		if ((fd = socket(ai->ai_family, ai->ai_socktype, 0)) == -1)
-			continue;
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-			break;
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	return fd;
-}
-
-/* listen on 127.0.0.1:0, port to PORTFILE */
-static int
-tcp_listen(const char *portfile)
-{
-	int	 s;
-
-	if ((s = listen_loopback(portfile)) == -1)
-		die(portfile);
-	return s;
-}
-
 /* a count file (write_atomic) */
 static void
 put_count(const char *countfile, unsigned long long total)
@@ -238,23 +212,6 @@ put_count(const char *countfile, unsigned long long total)
 	snprintf(text, sizeof text, "%llu\n", total);
 	if (write_atomic(countfile, text) == -1)
 		die(countfile);
-}
-
-static int
-writeall(int fd, const char *p, size_t n)
-{
-	ssize_t	 w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
 }
 
 static int
@@ -291,12 +248,13 @@ drain(SSL *ssl)
 	return -1;
 }
 
+/* send HOST PORT BYTES|- [CAFILE] */
 static int
-do_send(const char *host, const char *port, const char *bytes,
-    const char *cafile)
+do_send(char **av)
 {
 	static char	 buf[CHUNK];
-	SSL_CTX		*ctx = ctx_client(cafile);
+	const char	*host = av[0], *port = av[1], *bytes = av[2];
+	SSL_CTX		*ctx = ctx_client(av[3]);
 	SSL		*ssl;
 	unsigned long long left = 0, sent = 0;
 	char		 err[512];
@@ -305,22 +263,15 @@ do_send(const char *host, const char *port, const char *bytes,
 
 	if (!fromstdin)
 		left = strtoull(bytes, NULL, 10);
-	if ((fd = tcp_connect(host, port)) == -1)
+	if ((fd = dial(SOCK_STREAM, host, port)) == -1)
 		die("connect");
 	ssl = ssl_client(ctx, fd, host);
-	if ((r = SSL_connect(ssl)) != 1) {
-		sslerr(ssl, r, "handshake", err, sizeof err);
-		fprintf(stderr, "tlsref send: %s\n", err);
+	if (handshake(ssl, SSL_connect, "send") != 0)
 		return 1;
-	}
-	info(ssl, "send");
 	for (;;) {
 		if (fromstdin) {
-			if ((n = read(0, buf, sizeof buf)) == -1) {
-				if (errno == EINTR)
-					continue;
+			if ((n = read_some(0, buf, sizeof buf)) == -1)
 				die("read stdin");
-			}
 			if (n == 0)
 				break;
 		} else {
@@ -331,7 +282,7 @@ do_send(const char *host, const char *port, const char *bytes,
 		}
 		if ((r = ssl_writeall(ssl, buf, (size_t)n)) <= 0) {
 			sslerr(ssl, r, "write", err, sizeof err);
-			fprintf(stderr, "tlsref send: %s after %llu bytes\n",
+			fprintf(stderr, "%s: %s after %llu bytes\n", bench_who,
 			    err, sent);
 			return 1;
 		}
@@ -341,7 +292,7 @@ do_send(const char *host, const char *port, const char *bytes,
 	shutdown(fd, SHUT_WR);
 	if (drain(ssl) == -1) {
 		sslerr(ssl, -1, "read", err, sizeof err);
-		fprintf(stderr, "tlsref send: %s\n", err);
+		fprintf(stderr, "%s: %s\n", bench_who, err);
 		return 1;
 	}
 	SSL_free(ssl);
@@ -350,33 +301,28 @@ do_send(const char *host, const char *port, const char *bytes,
 	return 0;
 }
 
+/* recv READYFILE CERT KEY [COUNTFILE] */
 static int
-do_recv(const char *ready, const char *cert, const char *key,
-    const char *countfile)
+do_recv(char **av)
 {
 	static char	 buf[256 * 1024];
-	SSL_CTX		*ctx = ctx_server(cert, key);
+	const char	*ready = av[0], *countfile = av[3];
+	SSL_CTX		*ctx = ctx_server(av[1], av[2]);
 	SSL		*ssl;
 	unsigned long long total = 0;
 	char		 err[512];
 	size_t		 fill;
-	int		 s, c, r = 0, clean;
+	int		 c, r = 0, clean;
 
 	SSL_CTX_set_read_ahead(ctx, 1);
 	SSL_CTX_set_default_read_buffer_len(ctx, CHUNK);
-	s = tcp_listen(ready);
-	if ((c = accept(s, NULL, NULL)) == -1)
-		die("accept");
-	close(s);
+	if ((c = accept_one(ready)) == -1)
+		die("listen and accept");
 	if ((ssl = SSL_new(ctx)) == NULL)
-		die("SSL_new");
+		die_ssl("SSL_new");
 	SSL_set_fd(ssl, c);
-	if ((r = SSL_accept(ssl)) != 1) {
-		sslerr(ssl, r, "handshake", err, sizeof err);
-		fprintf(stderr, "tlsref recv: %s\n", err);
+	if (handshake(ssl, SSL_accept, "recv") != 0)
 		return 1;
-	}
-	info(ssl, "recv");
 	for (;;) {
 		/* one write for the records already read */
 		fill = 0;
@@ -395,13 +341,13 @@ do_recv(const char *ready, const char *cert, const char *key,
 	}
 	if (!ended(ssl, r, &clean)) {
 		sslerr(ssl, r, "read", err, sizeof err);
-		fprintf(stderr, "tlsref recv: %s after %llu bytes\n", err,
+		fprintf(stderr, "%s: %s after %llu bytes\n", bench_who, err,
 		    total);
 		return 1;
 	}
 	if (!clean)
-		fprintf(stderr, "tlsref recv: EOF without close_notify after "
-		    "%llu bytes\n", total);
+		fprintf(stderr, "%s: EOF without close_notify after "
+		    "%llu bytes\n", bench_who, total);
 	else
 		SSL_shutdown(ssl);
 	SSL_free(ssl);
@@ -414,26 +360,29 @@ do_recv(const char *ready, const char *cert, const char *key,
 	return 0;
 }
 
+/* echo READYFILE CERT KEY */
 static int
-do_echo(const char *ready, const char *cert, const char *key)
+do_echo(char **av)
 {
 	static char	 buf[CHUNK];
-	SSL_CTX		*ctx = ctx_server(cert, key);
+	const char	*ready = av[0];
+	SSL_CTX		*ctx = ctx_server(av[1], av[2]);
 	SSL		*ssl;
 	char		 err[512];
 	int		 s, c, r, on = 1;
 
-	s = tcp_listen(ready);
+	if ((s = listen_loopback(ready)) == -1)
+		die("listen");
 	for (;;) {
 		if ((c = accept(s, NULL, NULL)) == -1)
 			continue;
 		setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
 		if ((ssl = SSL_new(ctx)) == NULL)
-			die("SSL_new");
+			die_ssl("SSL_new");
 		SSL_set_fd(ssl, c);
 		if ((r = SSL_accept(ssl)) != 1) {
 			sslerr(ssl, r, "handshake", err, sizeof err);
-			fprintf(stderr, "tlsref echo: %s\n", err);
+			fprintf(stderr, "%s: %s\n", bench_who, err);
 		} else {
 			while ((r = SSL_read(ssl, buf, sizeof buf)) > 0)
 				if (ssl_writeall(ssl, buf, (size_t)r) <= 0)
@@ -450,11 +399,14 @@ do_echo(const char *ready, const char *cert, const char *key)
 	return 0;
 }
 
+/* conns HOST PORT N SIZE CAFILE|- RESULT */
 static int
-do_conns(const char *host, const char *port, int nconns, size_t size,
-    const char *cafile, const char *result)
+do_conns(char **av)
 {
-	SSL_CTX		*ctx = ctx_client(cafile);
+	const char	*host = av[0], *port = av[1], *result = av[5];
+	int		 nconns = atoi(av[2]);
+	size_t		 size = (size_t)strtoul(av[3], NULL, 10);
+	SSL_CTX		*ctx = ctx_client(av[4]);
 	SSL		*ssl;
 	struct timeval	 tv = { 10, 0 };
 	double		*lat, t0, a, secs;
@@ -473,7 +425,7 @@ do_conns(const char *host, const char *port, int nconns, size_t size,
 	for (i = 0; i < nconns && nerr < 3; i++) {
 		a = now();
 		err[0] = '\0';
-		if ((s = tcp_connect(host, port)) == -1) {
+		if ((s = dial(SOCK_STREAM, host, port)) == -1) {
 			snprintf(err, sizeof err, "connect: %s",
 			    strerror(errno));
 			goto fail;
@@ -589,10 +541,13 @@ settle(int pid, int base, int want, int above)
 	}
 }
 
+/* idle PID PORT N ROUNDS RESULT fin|rst */
 static int
-do_idle(int pid, const char *port, int n, int rounds, const char *result,
-    const char *how)
+do_idle(char **av)
 {
+	const char	*port = av[1], *result = av[4], *how = av[5];
+	int		 pid = atoi(av[0]), n = atoi(av[2]);
+	int		 rounds = atoi(av[3]);
 	SSL_CTX		*ctx = ctx_client("-");
 	SSL		**ssl;
 	struct rlimit	 rl;
@@ -629,14 +584,15 @@ do_idle(int pid, const char *port, int n, int rounds, const char *result,
 		t0 = now();
 		for (i = 0; i < n && nerr < 3; i++) {
 			err[0] = '\0';
-			if ((fd[opened] = tcp_connect("127.0.0.1", port)) == -1) {
+			if ((fd[opened] = dial(SOCK_STREAM, LOOPBACK,
+			    port)) == -1) {
 				snprintf(err, sizeof err, "connect: %s",
 				    strerror(errno));
 			} else {
 				setsockopt(fd[opened], SOL_SOCKET, SO_RCVTIMEO,
 				    &tv, sizeof tv);
 				ssl[opened] = ssl_client(ctx, fd[opened],
-				    "127.0.0.1");
+				    LOOPBACK);
 				if ((k = SSL_connect(ssl[opened])) != 1) {
 					sslerr(ssl[opened], k, "handshake",
 					    err, sizeof err);
@@ -719,34 +675,32 @@ do_idle(int pid, const char *port, int n, int rounds, const char *result,
 	return 0;
 }
 
+/* tcpsink PORTFILE COUNTFILE */
 static int
-do_tcpsink(const char *portfile, const char *countfile)
+do_tcpsink(char **av)
 {
+	const char	*portfile = av[0], *countfile = av[1];
 	static char	 buf[1 << 20];
 	unsigned long long total = 0;
 	ssize_t		 n;
-	int		 s, c;
+	int		 c;
 
-	s = tcp_listen(portfile);
-	if ((c = accept(s, NULL, NULL)) == -1)
-		die("accept");
-	close(s);
-	while ((n = read(c, buf, sizeof buf)) != 0) {
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			die("read");
-		}
+	if ((c = accept_one(portfile)) == -1)
+		die("listen and accept");
+	while ((n = read_some(c, buf, sizeof buf)) > 0)
 		total += (unsigned long long)n;
-	}
+	if (n == -1)
+		die("read");
 	close(c);
 	put_count(countfile, total);
 	return 0;
 }
 
+/* count COUNTFILE */
 static int
-do_count(const char *countfile)
+do_count(char **av)
 {
+	const char	*countfile = av[0];
 	static char	 buf[1 << 16];
 	unsigned long long total = 0;
 	ssize_t		 n;
@@ -779,32 +733,20 @@ do_count(const char *countfile)
 int
 main(int argc, char **argv)
 {
+	static const struct command	 cmds[] = {
+		{ "send", 3, do_send, 1 }, { "recv", 3, do_recv, 1 },
+		{ "echo", 3, do_echo, 0 }, { "conns", 6, do_conns, 0 },
+		{ "idle", 6, do_idle, 0 }, { "tcpsink", 2, do_tcpsink, 0 },
+		{ "count", 1, do_count, 0 },
+	};
+
 	signal(SIGPIPE, SIG_IGN);
-	errno = 0;
-	if ((argc == 5 || argc == 6) && strcmp(argv[1], "send") == 0)
-		return do_send(argv[2], argv[3], argv[4],
-		    argc == 6 ? argv[5] : NULL);
-	if ((argc == 5 || argc == 6) && strcmp(argv[1], "recv") == 0)
-		return do_recv(argv[2], argv[3], argv[4],
-		    argc == 6 ? argv[5] : NULL);
-	if (argc == 5 && strcmp(argv[1], "echo") == 0)
-		return do_echo(argv[2], argv[3], argv[4]);
-	if (argc == 8 && strcmp(argv[1], "conns") == 0)
-		return do_conns(argv[2], argv[3], atoi(argv[4]),
-		    (size_t)strtoul(argv[5], NULL, 10), argv[6], argv[7]);
-	if (argc == 8 && strcmp(argv[1], "idle") == 0)
-		return do_idle(atoi(argv[2]), argv[3], atoi(argv[4]),
-		    atoi(argv[5]), argv[6], argv[7]);
-	if (argc == 4 && strcmp(argv[1], "tcpsink") == 0)
-		return do_tcpsink(argv[2], argv[3]);
-	if (argc == 3 && strcmp(argv[1], "count") == 0)
-		return do_count(argv[2]);
-	fprintf(stderr, "usage: tlsref send HOST PORT BYTES|- [CAFILE]\n"
+	return run_command("tlsref", cmds, sizeof cmds / sizeof cmds[0], argc,
+	    argv, "usage: tlsref send HOST PORT BYTES|- [CAFILE]\n"
 	    "       tlsref recv READYFILE CERT KEY [COUNTFILE]\n"
 	    "       tlsref echo READYFILE CERT KEY\n"
 	    "       tlsref conns HOST PORT N SIZE CAFILE|- RESULT\n"
 	    "       tlsref idle PID PORT N ROUNDS RESULT fin|rst\n"
 	    "       tlsref tcpsink PORTFILE COUNTFILE\n"
 	    "       tlsref count COUNTFILE\n");
-	return 2;
 }

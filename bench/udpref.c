@@ -28,8 +28,6 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 #include <linux/sock_diag.h>
 
 #include <errno.h>
@@ -42,42 +40,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchutil.h"
+
 #define BATCH	64
 #define LINE	48
 #define BIG	65536
-
-static void
-die(const char *what)
-{
-	perror(what);
-	exit(1);
-}
-
-static double
-now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int
-connected(int port)
-{
-	struct sockaddr_in	sin;
-	int			fd;
-
-	if ((fd = socket(AF_INET, SOCK_DGRAM, 0)) == -1)
-		die("socket");
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons(port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&sin, sizeof sin) == -1)
-		die("connect");
-	return fd;
-}
 
 /* Wait until n datagrams are due at rate a second from start. */
 static void
@@ -152,10 +119,12 @@ build_line(char *buf, long seq, int id)
 static int
 cmd_send(char **av)
 {
-	int	fd = connected(atoi(av[0]));
+	int	fd;
 	size_t	size = strtoul(av[2], NULL, 10);
 	long	sent;
 
+	if ((fd = dial(SOCK_DGRAM, LOOPBACK, av[0])) == -1)
+		die("connect");
 	if (size > BIG)
 		size = BIG;
 	sent = blast(fd, atol(av[1]), size, atof(av[3]), build_seq, 0);
@@ -166,7 +135,7 @@ cmd_send(char **av)
 static int
 cmd_lines(char **av)
 {
-	int	port = atoi(av[0]), senders = atoi(av[1]), i, st, bad = 0;
+	int	senders = atoi(av[1]), fd, i, st, bad = 0;
 	long	count = atol(av[2]);
 	size_t	size = strcmp(av[4], "nl") == 0 ? LINE : LINE - 1;
 	double	rate = atof(av[3]);
@@ -176,7 +145,9 @@ cmd_lines(char **av)
 		if ((pid = fork()) == -1)
 			die("fork");
 		if (pid == 0) {
-			blast(connected(port), count, size, rate, build_line, i);
+			if ((fd = dial(SOCK_DGRAM, LOOPBACK, av[0])) == -1)
+				die("connect");
+			blast(fd, count, size, rate, build_line, i);
 			_exit(0);
 		}
 	}
@@ -190,30 +161,17 @@ cmd_lines(char **av)
 static int
 bound(const char *ready)
 {
-	struct sockaddr_in	sin;
-	socklen_t		len = sizeof sin;
-	int			fd, buf = 4 << 20;
-	FILE			*f;
-	char			tmp[4096];
+	int	fd, buf = 4 << 20;
 
-	if ((fd = socket(AF_INET, SOCK_DGRAM, 0)) == -1)
-		die("socket");
+	if ((fd = bind_loopback(SOCK_DGRAM)) == -1)
+		die("bind");
 	/*
 	 * A consumer that is not itself what loses (4 MiB, as far as
-	 * net.core.rmem_max allows): the same for every tool.
+	 * net.core.rmem_max allows): the same for every tool; set before
+	 * the port is out.
 	 */
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&sin, sizeof sin) == -1 ||
-	    getsockname(fd, (struct sockaddr *)&sin, &len) == -1)
-		die("bind");
-	snprintf(tmp, sizeof tmp, "%s.tmp", ready);
-	if ((f = fopen(tmp, "w")) == NULL)
-		die(tmp);
-	fprintf(f, "%d\n", ntohs(sin.sin_port));
-	if (fclose(f) != 0 || rename(tmp, ready) == -1)
+	if (write_port(fd, ready) == -1)
 		die(ready);
 	return fd;
 }
@@ -266,9 +224,8 @@ drain(int fd, long count, size_t size, double idle, int sink)
 			first = last;
 		for (i = 0; i < n; i++) {
 			bad += size != 0 && m[i].msg_len != size;
-			if (sink != -1 && write(sink, bufs[i], m[i].msg_len) !=
-			    (ssize_t)m[i].msg_len)
-				die("write");
+			if (sink != -1)
+				put(sink, bufs[i], m[i].msg_len);
 		}
 		got += n;
 	}
@@ -374,23 +331,14 @@ cmd_drops(char **av)
 }
 
 int
-main(int ac, char **av)
+main(int argc, char **argv)
 {
-	static const struct {
-		const char	*name;
-		int		 args;
-		int		(*fn)(char **);
-	} cmds[] = {
-		{ "send", 4, cmd_send }, { "lines", 5, cmd_lines },
-		{ "recv", 4, cmd_recv }, { "collect", 3, cmd_collect },
-		{ "check", 3, cmd_check }, { "drops", 1, cmd_drops },
+	static const struct command	 cmds[] = {
+		{ "send", 4, cmd_send, 0 }, { "lines", 5, cmd_lines, 0 },
+		{ "recv", 4, cmd_recv, 0 }, { "collect", 3, cmd_collect, 0 },
+		{ "check", 3, cmd_check, 0 }, { "drops", 1, cmd_drops, 0 },
 	};
-	size_t	i;
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	for (i = 0; ac >= 2 && i < sizeof cmds / sizeof cmds[0]; i++)
-		if (strcmp(av[1], cmds[i].name) == 0 && ac == cmds[i].args + 2)
-			return cmds[i].fn(av + 2);
-	fprintf(stderr, "usage: udpref send|lines|recv|collect|check|drops ...\n");
-	return 2;
+	return run_command("udpref", cmds, sizeof cmds / sizeof cmds[0], argc,
+	    argv, "usage: udpref send|lines|recv|collect|check|drops ...\n");
 }

@@ -23,9 +23,6 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <arpa/inet.h>
 
 #include <errno.h>
 #include <poll.h>
@@ -33,76 +30,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "benchutil.h"
 
 #define BUF	(256 * 1024)
 
-static void
-die(const char *what)
-{
-	perror(what);
-	exit(1);
-}
-
-static double
-now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int
-dial(int port)
-{
-	struct sockaddr_in	sin;
-	int			fd;
-
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
-		die("socket");
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons(port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&sin, sizeof sin) == -1)
-		die("connect");
-	return fd;
-}
-
-static void
-put(int fd, const char *p, size_t n)
-{
-	ssize_t	w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			die("write");
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-}
-
 /* The opening handshake; the response head read and dropped. */
 static void
-upgrade(int fd, int port)
+upgrade(int fd, const char *port)
 {
 	char	req[512], buf[4096];
 	size_t	got = 0;
 	ssize_t	n;
 
-	snprintf(req, sizeof req, "GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+	snprintf(req, sizeof req, "GET / HTTP/1.1\r\nHost: " LOOPBACK ":%s\r\n"
 	    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
 	    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
 	    "Sec-WebSocket-Version: 13\r\n\r\n", port);
 	put(fd, req, strlen(req));
 	while (got < sizeof buf - 1) {
 		/* One byte at a time: nothing after the head is taken. */
-		if ((n = read(fd, buf + got, 1)) <= 0)
+		if ((n = read_some(fd, buf + got, 1)) <= 0)
 			die("handshake");
 		got++;
 		buf[got] = '\0';
@@ -110,7 +59,7 @@ upgrade(int fd, int port)
 			break;
 	}
 	if (strncmp(buf, "HTTP/1.1 101", 12) != 0) {
-		fprintf(stderr, "wsref: no upgrade: %.40s\n", buf);
+		fprintf(stderr, "%s: no upgrade: %.40s\n", bench_who, buf);
 		exit(1);
 	}
 }
@@ -142,14 +91,15 @@ frame(char *dst, int op, const char *p, size_t n)
 static int
 cmd_ws(char **av)
 {
-	int	 port = atoi(av[0]), fd;
+	int	 fd;
 	long	 count = atol(av[1]), i, per, k;
 	size_t	 size = strtoul(av[2], NULL, 10), flen, blen;
 	char	*payload, *batch, closef[16], buf[4096];
 	double	 t0;
 
-	fd = dial(port);
-	upgrade(fd, port);
+	if ((fd = dial(SOCK_STREAM, LOOPBACK, av[0])) == -1)
+		die("connect");
+	upgrade(fd, av[0]);
 	payload = malloc(size);
 	memset(payload, 'x', size);
 	/* Frames batched into writes of about BUF bytes. */
@@ -165,7 +115,7 @@ cmd_ws(char **av)
 		put(fd, batch, count - i >= per ? blen :
 		    (size_t)(count - i) * flen);
 	put(fd, closef, frame(closef, 8, "\x03\xe8", 2));
-	while (read(fd, buf, sizeof buf) > 0)
+	while (read_some(fd, buf, sizeof buf) > 0)
 		;
 	printf("sent %ld secs %.6f\n", count, now() - t0);
 	return 0;
@@ -174,12 +124,14 @@ cmd_ws(char **av)
 static int
 cmd_lines(char **av)
 {
-	int	 fd = dial(atoi(av[0]));
+	int	 fd;
 	long	 count = atol(av[1]), i, per;
 	size_t	 size = strtoul(av[2], NULL, 10);
 	char	*batch;
 	double	 t0;
 
+	if ((fd = dial(SOCK_STREAM, LOOPBACK, av[0])) == -1)
+		die("connect");
 	per = size >= BUF ? 1 : BUF / (long)size;
 	if ((batch = malloc((size_t)per * size)) == NULL)
 		die("malloc");
@@ -191,7 +143,7 @@ cmd_lines(char **av)
 		put(fd, batch, (size_t)(count - i >= per ? per : count - i) *
 		    size);
 	shutdown(fd, SHUT_WR);
-	while (read(fd, batch, size) > 0)
+	while (read_some(fd, batch, size) > 0)
 		;
 	printf("sent %ld secs %.6f\n", count, now() - t0);
 	return 0;
@@ -200,34 +152,17 @@ cmd_lines(char **av)
 static int
 cmd_sink(char **av)
 {
-	struct sockaddr_in	 sin;
-	socklen_t		 len = sizeof sin;
-	long long		 want = atoll(av[1]), got = 0;
-	int			 ls, fd, one = 1;
-	ssize_t			 n;
-	char			*buf = malloc(BUF), tmp[4096];
-	double			 first = 0, last = 0;
-	FILE			*f;
+	long long	 want = atoll(av[1]), got = 0;
+	int		 fd;
+	ssize_t		 n;
+	char		*buf;
+	double		 first = 0, last = 0;
 
-	if ((ls = socket(AF_INET, SOCK_STREAM, 0)) == -1)
-		die("socket");
-	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(ls, (struct sockaddr *)&sin, sizeof sin) == -1 ||
-	    listen(ls, 8) == -1 ||
-	    getsockname(ls, (struct sockaddr *)&sin, &len) == -1)
-		die("bind");
-	snprintf(tmp, sizeof tmp, "%s.tmp", av[0]);
-	if ((f = fopen(tmp, "w")) == NULL)
-		die(tmp);
-	fprintf(f, "%d\n", ntohs(sin.sin_port));
-	if (fclose(f) != 0 || rename(tmp, av[0]) == -1)
-		die(av[0]);
-	if ((fd = accept(ls, NULL, NULL)) == -1)
-		die("accept");
-	while (got < want && (n = read(fd, buf, BUF)) > 0) {
+	if ((buf = malloc(BUF)) == NULL)
+		die("malloc");
+	if ((fd = accept_one(av[0])) == -1)
+		die("listen and accept");
+	while (got < want && (n = read_some(fd, buf, BUF)) > 0) {
 		last = now();
 		if (got == 0)
 			first = last;
@@ -252,7 +187,7 @@ count_messages(int fd, long count, double *first, double *last)
 	while (got < count) {
 		if (poll(&pfd, 1, 60000) <= 0)
 			break;
-		if ((n = read(fd, buf + have, sizeof buf - have)) <= 0)
+		if ((n = read_some(fd, buf + have, sizeof buf - have)) <= 0)
 			break;
 		have += (size_t)n;
 		*last = now();
@@ -285,7 +220,7 @@ count_messages(int fd, long count, double *first, double *last)
 static int
 cmd_fanout(char **av)
 {
-	int		 port = atoi(av[0]), clients = atoi(av[1]), i, st;
+	int		 clients = atoi(av[1]), i, st;
 	long		 count = atol(av[2]), total = 0;
 	double		*shared, first = 0, last = 0;
 	pid_t		 pid;
@@ -298,10 +233,12 @@ cmd_fanout(char **av)
 		if ((pid = fork()) == -1)
 			die("fork");
 		if (pid == 0) {
-			int fd = dial(port);
+			int fd = dial(SOCK_STREAM, LOOPBACK, av[0]);
 			double f = 0, l = 0;
 
-			upgrade(fd, port);
+			if (fd == -1)
+				die("connect");
+			upgrade(fd, av[0]);
 			shared[3 * i] = (double)count_messages(fd, count, &f,
 			    &l);
 			shared[3 * i + 1] = f;
@@ -325,22 +262,13 @@ cmd_fanout(char **av)
 }
 
 int
-main(int ac, char **av)
+main(int argc, char **argv)
 {
-	static const struct {
-		const char	*name;
-		int		 args;
-		int		(*fn)(char **);
-	} cmds[] = {
-		{ "ws", 3, cmd_ws }, { "lines", 3, cmd_lines },
-		{ "sink", 2, cmd_sink }, { "fanout", 3, cmd_fanout },
+	static const struct command	 cmds[] = {
+		{ "ws", 3, cmd_ws, 0 }, { "lines", 3, cmd_lines, 0 },
+		{ "sink", 2, cmd_sink, 0 }, { "fanout", 3, cmd_fanout, 0 },
 	};
-	size_t	i;
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	for (i = 0; ac >= 2 && i < sizeof cmds / sizeof cmds[0]; i++)
-		if (strcmp(av[1], cmds[i].name) == 0 && ac == cmds[i].args + 2)
-			return cmds[i].fn(av + 2);
-	fprintf(stderr, "usage: wsref ws|lines|sink|fanout ...\n");
-	return 2;
+	return run_command("wsref", cmds, sizeof cmds / sizeof cmds[0], argc,
+	    argv, "usage: wsref ws|lines|sink|fanout ...\n");
 }
