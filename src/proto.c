@@ -3,7 +3,8 @@
  * cuts frames, the consumer's encoder writes them.  Two paths avoid the
  * codec's per-frame work where the bytes would come out unchanged:
  * relay to relay moves buffer chains, and line to line with the same
- * one-byte delimiter moves whole runs of lines after a memchr scan.
+ * one-byte delimiter moves whole runs of lines once their delimiters
+ * are counted.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -27,6 +28,8 @@
 #define OUT_CHUNK	(64 * 1024)
 /* A relay read smaller than this is copied on, not moved in its chain. */
 #define PACK_MAX	4096
+/* Whole lines in less of a chain than this are copied on, not pinned. */
+#define PIN_MIN		4096
 
 struct proto {
 	struct proto_opts	 in;
@@ -407,7 +410,7 @@ move_lines(struct evbuffer *in, struct evbuffer *out, size_t n,
 	base = v[i].iov_base;
 	len = v[i].iov_len;
 	part = n - before;
-	if (part == len || part < PACK_MAX || part <= len - part) {
+	if (part == len || part < PIN_MIN || part <= len - part) {
 		evbuffer_remove_buffer(in, out, n);
 		return;
 	}
