@@ -29,7 +29,7 @@ CODEC_SRCS = src/proto-codec.c src/proto-line.c src/proto-netstring.c \
 	   src/http-head.c src/http-connect.c src/socks5.c
 SRCS	 = src/acl.c src/cli.c src/flow.c src/hub.c src/kind.c src/listener.c src/log.c src/main.c \
 	   src/progress.c src/proto.c src/route-broker.c src/route-pair.c src/route-shared.c \
-	   src/sock.c src/transport.c src/transport-splice.c src/transport-exec.c \
+	   src/proxy.c src/sock.c src/transport.c src/transport-splice.c src/transport-exec.c \
 	   src/tls.c src/transport-file.c src/transport-stdio.c \
 	   src/transport-tcp.c src/transport-tls.c src/transport-tls-listen.c \
 	   src/transport-udp.c src/transport-unix.c src/transport-ws.c src/util.c $(CODEC_SRCS)
@@ -45,7 +45,7 @@ HDRS	 = $(wildcard src/*.h)
 DEB_DEPS = gcc make libevent-dev libssl-dev pkg-config bats bats-support \
 	   bats-assert bats-file mandoc python3 time clang libclang-rt-14-dev \
 	   valgrind openssl curl tmux jq dnsmasq-base bind9-dnsutils \
-	   python3-websockets chromium
+	   python3-websockets chromium microsocks tinyproxy dante-server
 # And what the benchmarks compare weir with.
 BENCH_DEPS = socat ncat pv netcat-openbsd haproxy redis-server redis-tools mbuffer
 

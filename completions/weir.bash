@@ -147,6 +147,9 @@ _weir()
 		done
 		_weir_reply "${c[@]}"
 		;;
+	*,proxy=*)
+		_weir_reply "${cur%,*},proxy=socks5://" "${cur%,*},proxy=http://"
+		;;
 	*,verify=*|*,nodelay=*|*,keepalive=*)
 		o=${cur##*,}
 		o=${o%%=*}
@@ -165,7 +168,7 @@ _weir()
 		# Socket options.
 		case $head in
 		tcp:*|tcp[46]:*|tls:*|ws://*|wss://*)
-			o='bind= sndbuf= rcvbuf= nodelay= keepalive='
+			o='bind= sndbuf= rcvbuf= nodelay= keepalive= proxy='
 			;;
 		tcp-listen:*|tcp[46]-listen:*|tls-listen:*|ws-listen:*|wss-listen:*)
 			o='sndbuf= rcvbuf= nodelay= keepalive='

@@ -35,6 +35,11 @@ function __weir_address
                 "$head,msg=auto" "valid UTF-8 as text, anything else as binary (the default)" \
                 "$head,msg=text" "every message as text; one not UTF-8 is a write error" \
                 "$head,msg=binary" "every message as binary"
+        case '*,proxy=*'
+            set -l head (string replace -r -- ',[^,]*$' '' $tok)
+            printf '%s\t%s\n' \
+                "$head,proxy=socks5://" "a SOCKS5 proxy: socks5://[USER:PASS@]HOST:PORT" \
+                "$head,proxy=http://" "an HTTP CONNECT proxy: http://[USER:PASS@]HOST:PORT"
         case '*,nodelay=*' '*,keepalive=*'
             set -l head (string replace -r -- '=[^=]*$' '' $tok)
             printf '%s\t%s\n' "$head=yes" "on" "$head=no" "off (the default)"
@@ -55,6 +60,10 @@ function __weir_address
             switch $tok
                 case 'tcp:*' 'tcp4:*' 'tcp6:*' 'tls:*' 'udp:*' 'udp4:*' 'udp6:*' 'ws://*' 'wss://*'
                     printf '%s\t%s\n' "$head,bind=" "connect from this source address, HOST[:PORT]"
+            end
+            switch $tok
+                case 'tcp:*' 'tcp4:*' 'tcp6:*' 'tls:*' 'ws://*' 'wss://*'
+                    printf '%s\t%s\n' "$head,proxy=" "connect through this SOCKS5 or HTTP proxy, which resolves the name"
             end
             switch $tok
                 case 'tcp:*' 'tcp4:*' 'tcp6:*' 'tls:*' 'tcp-listen:*' 'tcp4-listen:*' 'tcp6-listen:*' 'tls-listen:*' 'ws://*' 'wss://*' 'ws-listen:*' 'wss-listen:*'

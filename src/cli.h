@@ -6,6 +6,7 @@
 
 #include "acl.h"
 #include "proto.h"
+#include "proxy.h"
 
 /* Which ways data flows: LEFT -> RIGHT, RIGHT -> LEFT, or both. */
 #define DIR_LR		0x1
@@ -34,6 +35,7 @@ struct sock_opts {
 	int		 rcvbuf;
 	int		 nodelay;	/* 1: TCP_NODELAY; 0: off, as sockets start */
 	int		 keepalive;	/* 1: SO_KEEPALIVE */
+	struct proxy_url proxy;		/* proxy=: kind PROXY_NONE, none */
 };
 
 struct addr {

@@ -21,6 +21,7 @@
 #include <event2/event.h>
 
 #include "cli.h"
+#include "proxy.h"
 #include "sock.h"
 #include "transport-kind.h"
 #include "util.h"
@@ -41,6 +42,7 @@ struct connecting {
 	struct event		*ev;
 	struct event		*retry;
 	sock_connected_fn	*then;
+	struct proxy_conn	*tunnel;	/* proxy=: its handshake */
 };
 
 static void	try_next(struct transport *);
@@ -90,6 +92,7 @@ sock_connect_free(struct transport *t)
 	if (c->ev != NULL)
 		event_free(c->ev);
 	event_free(c->retry);
+	proxy_free(c->tunnel);
 	if (c->fd != -1)
 		close(c->fd);
 	free(c->targets);
@@ -98,13 +101,21 @@ sock_connect_free(struct transport *t)
 	t->conn = NULL;
 }
 
-/* Connected: the stream is up, or the kind goes on (a TLS handshake). */
+/*
+ * Connected: through the proxy first, if there is one (then here again);
+ * then the stream is up, or the kind goes on (a TLS handshake).
+ */
 static void
 done(struct transport *t, int fd)
 {
 	struct connecting	*c = t->conn;
 	sock_connected_fn	*then = c->then;
 
+	if (t->addr->sock.proxy.kind != PROXY_NONE && c->tunnel == NULL) {
+		c->fd = fd;
+		c->tunnel = proxy_start(t, fd, done);
+		return;
+	}
 	c->fd = -1;
 	sock_connect_free(t);
 	t->sock = t->connected = 1;
@@ -201,7 +212,7 @@ try_next(struct transport *t)
 	    strerror(ENOENT));
 	c->why = NULL;
 	sock_connect_free(t);
-	transport_fail(t, "%s", why);
+	proxy_fail(t, "%s", why);
 	free(why);
 }
 
@@ -341,23 +352,27 @@ ai_family(int family)
 	return family == 4 ? AF_INET : family == 6 ? AF_INET6 : AF_UNSPEC;
 }
 
-/* Every address HOST:PORT resolves to, in order; -1 once it has failed. */
+/*
+ * Every address HOST:PORT resolves to, in order (through a proxy, the
+ * proxy's: it resolves HOST); -1 once it has failed.
+ */
 int
 sock_resolve(struct transport *t, int type, struct sock_target **out,
     size_t *np)
 {
+	const struct proxy_url	*via = &t->addr->sock.proxy;
 	struct addrinfo		 hints, *res, *ai;
 	struct sock_target	*targets;
 	size_t			 n = 0;
-	int			 rv;
+	int			 rv, proxied = via->kind != PROXY_NONE;
 
 	memset(&hints, 0, sizeof hints);
 	hints.ai_family = ai_family(t->addr->family);
 	hints.ai_socktype = type;
 	hints.ai_flags = AI_NUMERICSERV;
-	if ((rv = getaddrinfo(t->addr->host, t->addr->port, &hints, &res))
-	    != 0) {
-		transport_fail(t, "%s", rv == EAI_SYSTEM ? strerror(errno) :
+	if ((rv = getaddrinfo(proxied ? via->host : t->addr->host, proxied ?
+	    via->port : t->addr->port, &hints, &res)) != 0) {
+		proxy_fail(t, "%s", rv == EAI_SYSTEM ? strerror(errno) :
 		    gai_strerror(rv));
 		return -1;
 	}
@@ -573,8 +588,13 @@ sock_option(struct addr *a, int which, const char *name, const char *val,
 		is = SOCK_OPT_TCP;
 	else if (strcmp(name, "bind") == 0)
 		is = SOCK_OPT_BIND;
+	else if (strcmp(name, "proxy") == 0)
+		is = SOCK_OPT_PROXY;
 	else
 		return 1;
+	/* Only where a connect can go through one: else unknown. */
+	if (is == SOCK_OPT_PROXY)
+		return which & is ? proxy_parse(a, val, err) : 1;
 	if (!(which & is)) {
 		if (is == SOCK_OPT_BIND)
 			*err = xstrdup("bind= is the source address of a "

@@ -22,6 +22,7 @@ struct sock_target {
 #define SOCK_OPT_BUF	0x1	/* sndbuf=, rcvbuf= */
 #define SOCK_OPT_TCP	0x2	/* nodelay=, keepalive= */
 #define SOCK_OPT_BIND	0x4	/* bind=, a connect's source address */
+#define SOCK_OPT_PROXY	0x8	/* proxy=, a connect through a proxy */
 
 /* Called with the connected socket instead of opening the stream. */
 typedef void sock_connected_fn(struct transport *, int);

@@ -92,9 +92,10 @@ tls_addr_option(struct addr *a, const char *name, const char *val,
 
 	if ((rv = tls_opts_set(&ta->opts, name, val, err)) != 1)
 		return rv;
-	/* Over TCP: its socket options, a client's bind= too. */
+	/* Over TCP: its socket options, a client's bind= and proxy= too. */
 	return sock_option(a, SOCK_OPT_BUF | SOCK_OPT_TCP |
-	    (ta->opts.server ? 0 : SOCK_OPT_BIND), name, val, err);
+	    (ta->opts.server ? 0 : SOCK_OPT_BIND | SOCK_OPT_PROXY), name, val,
+	    err);
 }
 
 int

@@ -35,7 +35,13 @@ const struct kind kind_tcp = {
 	    "  nodelay=yes|no, keepalive=yes|no\n"
 	    "                         TCP_NODELAY, SO_KEEPALIVE (tcp, tls, and "
 	    "their\n"
-	    "                         -listen; default no)\n",
+	    "                         -listen; default no)\n"
+	    "  proxy=socks5://[USER:PASS@]HOST:PORT, proxy=http://[USER:PASS@]"
+	    "HOST:PORT\n"
+	    "                         tcp:, tls:, ws://, wss://: connect through "
+	    "this SOCKS5\n"
+	    "                         or HTTP CONNECT proxy (the proxy "
+	    "resolves the name)\n",
 	.parse = tcp_parse,
 	.option = tcp_option,
 	.splices = kind_splices_always,
@@ -76,8 +82,8 @@ tcp_listen_parse(struct addr *a, const char *arg, char **err)
 static int
 tcp_option(struct addr *a, const char *name, const char *val, char **err)
 {
-	return sock_option(a, SOCK_OPT_BUF | SOCK_OPT_TCP | SOCK_OPT_BIND,
-	    name, val, err);
+	return sock_option(a, SOCK_OPT_BUF | SOCK_OPT_TCP | SOCK_OPT_BIND |
+	    SOCK_OPT_PROXY, name, val, err);
 }
 
 static int

@@ -385,7 +385,7 @@ ws_option(struct addr *a, const char *name, const char *val, char **err)
 	    err)) != 1)
 		return r;
 	return sock_option(a, SOCK_OPT_BUF | SOCK_OPT_TCP |
-	    (server ? 0 : SOCK_OPT_BIND), name, val, err);
+	    (server ? 0 : SOCK_OPT_BIND | SOCK_OPT_PROXY), name, val, err);
 }
 
 /*

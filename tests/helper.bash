@@ -174,6 +174,25 @@ start_weir() {
 	ADDR=$(head -n 1 "$readyf")
 }
 
+# free_port: a TCP port on 127.0.0.1 that the kernel just handed out and
+# nobody holds (for servers that cannot listen on port 0).
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_listen PORT [SECONDS]: wait until something accepts connections on
+# 127.0.0.1:PORT (a server that cannot write a ready file). Bounded: at
+# most SECONDS (10) in 0.01 s steps.
+wait_listen() {
+	local port=$1 n=$((${2:-10} * 100))
+	while ((n-- > 0)); do
+		(exec 9<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+		sleep 0.01
+	done
+	echo "nothing listens on 127.0.0.1:$port" >&2
+	return 1
+}
+
 # mkdata FILE SIZE: SIZE random bytes (head -c suffixes: K, M).
 mkdata() {
 	head -c "$2" /dev/urandom >"$1"

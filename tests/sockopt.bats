@@ -3,12 +3,6 @@
 
 load helper
 
-# free_port: a TCP port on 127.0.0.1 that the kernel just handed out and
-# nobody holds.
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 # sockopt PID ARGS...: the options of a socket weir (PID) holds, as
 # `peer.py sockopt` prints them, in SOCKOPT; skips the test where the
 # system does not let a process look at another's sockets.

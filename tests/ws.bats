@@ -95,11 +95,6 @@ digests() {
 	python3 "$WSPEER" digest "$@"
 }
 
-# free_port: a TCP port nobody listens on (just freed).
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 # elapsed_ms SINCE: milliseconds since $EPOCHREALTIME was SINCE.
 elapsed_ms() {
 	local now=$EPOCHREALTIME
