@@ -77,7 +77,9 @@ sock_connect(struct transport *t, struct sock_target *targets, size_t n,
 	c->retry = evtimer_new(t->base, retry_cb, t);
 	c->then = then;
 	t->conn = c;
-	t->phase = "connect";
+	/* Through a proxy, what may time out is the connect to the proxy. */
+	t->phase = t->addr->sock.proxy.kind != PROXY_NONE ? "proxy connect" :
+	    "connect";
 	try_next(t);
 }
 

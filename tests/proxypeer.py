@@ -12,16 +12,10 @@ next, up to its end, goes to --out.
 """
 
 import argparse
-import os
 import socket
 import sys
 
-
-def atomic_write(path, data):
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.rename(tmp, path)
+from peer import atomic_write, listen, read_all, ready
 
 
 def recv_exact(conn, n):
@@ -74,23 +68,15 @@ def main():
     p.add_argument("--target")
     p.add_argument("--out")
     args = p.parse_args()
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("127.0.0.1", 0))
-    s.listen(1)
-    atomic_write(args.ready, b"127.0.0.1:%d\n" % s.getsockname()[1])
+    s = listen("tcp:127.0.0.1:0", backlog=1)
+    ready(args.ready, "%s:%d" % s.getsockname())
     conn, _ = s.accept()
     read = socks5_request if args.kind == "socks5" else http_request
     target, reply = read(conn)
     if args.target:
         atomic_write(args.target, target.encode() + b"\n")
     conn.sendall(reply + args.extra.encode())
-    got = b""
-    while True:
-        b = conn.recv(65536)
-        if not b:
-            break
-        got += b
+    got = read_all(conn)
     if args.out:
         atomic_write(args.out, got)
     conn.shutdown(socket.SHUT_WR)
