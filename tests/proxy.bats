@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
-# proxy=: tcp:, tls: and ws:// through a SOCKS5 proxy (microsocks) and an
-# HTTP CONNECT proxy (tinyproxy), with and without credentials; their
-# refusals, a proxy that cannot be reached or never answers (-w), the name
+# proxy=: tcp:, tls:, ws:// and wss:// through a SOCKS5 proxy (microsocks,
+# and danted for a ruleset's refusal) and an HTTP CONNECT proxy
+# (tinyproxy), with and without credentials; their refusals, a proxy that
+# cannot be reached or never answers (-w), the name
 # resolved by the proxy, TLS verified for the target over the tunnel, 32
 # MiB intact, a tunnel per connection with -k, bytes that come with the
 # proxy's reply (tests/proxypeer.py), masked passwords, usage errors.
@@ -51,6 +52,42 @@ start_tinyproxy() {
 	spawn tinyproxy -d -c "$T/tinyproxy.conf" >"$T/tinyproxy.out" 2>&1 </dev/null
 	wait_listen "$port" || return 1
 	HTTPP=127.0.0.1:$port
+}
+
+# start_danted RULE...: dante's server in the foreground, one process of
+# each kind, on a free port of 127.0.0.1, with a config written here:
+# these socks rules, then one that passes the rest; sets DANTE (HOST:PORT)
+# and DANTED_PID (ended with SIGTERM in teardown, so that it reaps its
+# children).
+start_danted() {
+	local port rule
+	port=$(free_port)
+	{
+		echo "logoutput: $T/danted.log"
+		echo "internal: 127.0.0.1 port = $port"
+		echo "external: 127.0.0.1"
+		echo "clientmethod: none"
+		echo "socksmethod: none"
+		echo "user.privileged: $(id -un)"
+		echo "user.unprivileged: $(id -un)"
+		echo "client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }"
+		for rule in "$@"; do
+			echo "$rule"
+		done
+		echo "socks pass { from: 0.0.0.0/0 to: 0.0.0.0/0 }"
+	} >"$T/danted.conf"
+	spawn danted -f "$T/danted.conf" -N 1 -p "$T/danted.pid" >"$T/danted.out" 2>&1 </dev/null
+	DANTED_PID=$LAST_PID
+	wait_listen "$port" || return 1
+	DANTE=127.0.0.1:$port
+}
+
+teardown() {
+	if [[ -n ${DANTED_PID:-} ]]; then
+		kill -TERM "$DANTED_PID" 2>/dev/null || true
+		wait_exit "$DANTED_PID" || true
+	fi
+	weir_teardown
 }
 
 # start_sink [KIND-LISTEN]: a weir that takes one connection into $T/got
@@ -155,6 +192,12 @@ by_kind() {
 		run -1 --separate-stderr weir -u - "tcp:localhost:$port,proxy=$PROXY" </dev/null
 		assert_equal "$stderr" "weir: tcp:localhost:$port: proxy $PROXY: $(by_kind "$kind" 'connection refused by destination (5)' '500 Unable to connect')"
 	done
+}
+
+@test "socks5: a ruleset's refusal (danted) names reply code 2" {
+	start_danted "socks block { from: 0.0.0.0/0 to: 127.0.0.1/32 port = 9 }"
+	run -1 --separate-stderr weir -u - "tcp:localhost:9,proxy=socks5://$DANTE" </dev/null
+	assert_equal "$stderr" "weir: tcp:localhost:9: proxy socks5://$DANTE: connection not allowed by ruleset (2)"
 }
 
 @test "a proxy that cannot be reached fails as a connect, said of the proxy" {
