@@ -2,10 +2,10 @@
 # proxy=: tcp:, tls:, ws:// and wss:// through a SOCKS5 proxy (microsocks,
 # and danted for a ruleset's refusal) and an HTTP CONNECT proxy
 # (tinyproxy), with and without credentials; their refusals, a proxy that
-# cannot be reached or never answers (-w), the name
-# resolved by the proxy, TLS verified for the target over the tunnel, 32
-# MiB intact, a tunnel per connection with -k, bytes that come with the
-# proxy's reply (tests/proxypeer.py), masked passwords, usage errors.
+# cannot be reached or never answers (-w), the name resolved by the proxy,
+# TLS verified for the target over the tunnel, 32 MiB intact, a tunnel per
+# connection with -k, bytes that come with the proxy's reply
+# (tests/proxypeer.py), masked passwords, usage errors.
 
 load helper
 
@@ -245,6 +245,17 @@ by_kind() {
 	[[ $stderr == *"ws://localhost:$SPORT/chat: through proxy http://$HTTPP"$'\n'*"ws://localhost:$SPORT/chat: WebSocket open"* ]] ||
 		fail "no WebSocket through the proxy: $stderr"
 	sink_got $'one\ntwo'
+}
+
+@test "ws://: the request goes over the tunnel, Host the target's" {
+	start_proxypeer http --out "$T/out"
+	# The fake proxy never answers the upgrade: -w ends it after its reply.
+	run -1 --separate-stderr weir -w 1 -u - "ws://localhost:9/chat,proxy=http://$FAKE" </dev/null
+	assert_equal "$stderr" "weir: ws://localhost:9/chat: handshake: timed out after 1 s"
+	wait_file "$T/out"
+	run -0 grep -c $'^GET /chat HTTP/1.1\r$' "$T/out"
+	run -0 grep -c $'^Host: localhost:9\r$' "$T/out"
+	assert_output 1
 }
 
 @test "32 MiB intact through SOCKS5 and through HTTP CONNECT" {
