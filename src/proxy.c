@@ -65,12 +65,18 @@ proxy_parse(struct addr *a, const char *val, char **err)
 {
 	struct proxy_url	 u;
 	struct proxy_conn	 pc;
-	const char		*rest, *at;
+	const char		*rest, *at, *bad;
 	char			*host, *port, why[256];
 
 	memset(&u, 0, sizeof u);
 	if (scheme(val, &u, &rest, err) == -1)
 		return -1;
+	/* No path, query or fragment; in a password they are escaped. */
+	if ((bad = strpbrk(rest, "/?#")) != NULL) {
+		*err = xasprintf("proxy: '%c' is not taken (in a user or "
+		    "password: %%%02X)", *bad, (unsigned char)*bad);
+		return -1;
+	}
 	if ((at = strrchr(rest, '@')) != NULL) {
 		if (credentials(rest, (size_t)(at - rest), &u, err) == -1)
 			return -1;

@@ -334,7 +334,8 @@ by_kind() {
 		socks5://h|missing port
 		socks5://h:1x|invalid port '1x'
 		socks5://h:0|port 0 cannot be connected to
-		socks5://h:1080/|invalid port '1080/'
+		socks5://h:1080/|'/' is not taken (in a user or password: %2F)
+		http://u:p#w@h:1080|'#' is not taken (in a user or password: %23)
 		socks5://:1080|missing host
 		socks5://::1:1080|an IPv6 address needs brackets
 		socks5://[::1|missing ']'
