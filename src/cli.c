@@ -52,6 +52,8 @@ static int	family_of(struct addr *, int);
 static int	choose_direction(struct config *, int, int);
 static const char *long_name(const char *, char *, size_t);
 static void	addr_free(struct addr *);
+static char	*addr_shown(const char *);
+static size_t	 secret_len(const char *, size_t, size_t *);
 
 
 static const char usage_text[] =
@@ -385,11 +387,80 @@ addr_kind(const char *text, size_t *tlen, int *family)
 	return k;
 }
 
+/* How long an option's value runs at s: to a comma not escaped. */
+static size_t
+value_len(const char *s)
+{
+	size_t	 n = 0;
+
+	while (s[n] != '\0' && s[n] != ',')
+		n += s[n] == '\\' && s[n + 1] != '\0' ? 2 : 1;
+	return n;
+}
+
+/*
+ * A password in the option at s (its value n bytes from it): where it
+ * starts, in *at, and its length; 0 when there is none.  pass= is one,
+ * and so is PASS in proxy=SCHEME://USER:PASS@HOST:PORT.
+ */
+static size_t
+secret_len(const char *s, size_t n, size_t *at)
+{
+	const char	*v, *end, *colon, *sign;
+
+	if (strncmp(s, "pass=", 5) == 0) {
+		*at = 5;
+		return n - 5;
+	}
+	if (strncmp(s, "proxy=", 6) != 0 || (v = strstr(s, "://")) == NULL ||
+	    v >= s + n)
+		return 0;
+	end = s + n;
+	for (sign = end; sign > v && sign[-1] != '@'; sign--)
+		;
+	if (sign == v || (colon = memchr(v + 3, ':', (size_t)(sign - v - 3)))
+	    == NULL)
+		return 0;
+	*at = (size_t)(colon + 1 - s);
+	return (size_t)(sign - 1 - colon - 1);
+}
+
+/*
+ * The address as usage errors quote it: passwords shown as ***, as -v
+ * and the proxy's errors show them.
+ */
+static char *
+addr_shown(const char *text)
+{
+	/* A secret of one byte grows by two; its option takes six. */
+	char	*out = xmalloc(2 * strlen(text) + 1), *o = out;
+	const char *s = text;
+	size_t	 n, at, len;
+
+	while (*s != '\0') {
+		n = value_len(s);
+		if ((len = secret_len(s, n, &at)) > 0) {
+			memcpy(o, s, at);
+			memcpy(o + at, "***", 3);
+			memcpy(o + at + 3, s + at + len, n - at - len);
+			o += n - len + 3;
+		} else {
+			memcpy(o, s, n);
+			o += n;
+		}
+		s += n;
+		if (*s == ',')
+			*o++ = *s++;
+	}
+	*o = '\0';
+	return out;
+}
+
 static int
 parse_addr(struct addr *a, const char *text, const struct flow_opts *global)
 {
 	struct flow_opts  fo = *global;
-	char		**pieces, *err = NULL;
+	char		**pieces, *err = NULL, *shown;
 	size_t		  npieces, i, tlen;
 	int		  rv = CLI_USAGE;
 
@@ -398,6 +469,7 @@ parse_addr(struct addr *a, const char *text, const struct flow_opts *global)
 	if ((a->kind = addr_kind(text, &tlen, &a->family)) == NULL)
 		return CLI_USAGE;
 	split_addr(text, a->kind, &pieces, &npieces);
+	shown = addr_shown(text);
 	a->name = xstrdup(pieces[0]);
 	if (a->kind != &kind_stdio &&
 	    a->kind->parse(a, a->name + tlen + 1, &err) == -1) {
@@ -407,7 +479,7 @@ parse_addr(struct addr *a, const char *text, const struct flow_opts *global)
 	}
 
 	for (i = 1; i < npieces; i++)
-		if (parse_addr_option(a, text, pieces[i], &fo) != 0)
+		if (parse_addr_option(a, shown, pieces[i], &fo) != 0)
 			goto out;
 	a->high_water = fo.high_water;
 	a->rate = fo.rate;
@@ -426,7 +498,7 @@ parse_addr(struct addr *a, const char *text, const struct flow_opts *global)
 		goto out;
 	}
 	if (a->kind->check != NULL && a->kind->check(a, &err) == -1) {
-		usage_error("%s: %s", text, err);
+		usage_error("%s: %s", shown, err);
 		free(err);
 		goto out;
 	}
@@ -435,6 +507,7 @@ out:
 	for (i = 0; i < npieces; i++)
 		free(pieces[i]);
 	free(pieces);
+	free(shown);
 	return rv;
 }
 
