@@ -73,6 +73,7 @@ static void	progress_cb(void *, struct flow_totals *);
 static void	node_free(struct hub *, struct node *);
 static uint64_t	unpassed(struct node *);
 static void	unlink_ready_file(struct hub *);
+static const char *mode_name(const struct hub *);
 static void	log_wiring(struct hub *);
 static int	splices(const struct hub *, int);
 static void	report(struct hub *, FILE *, enum stats_format);
@@ -277,6 +278,9 @@ hub_node_opened(struct hub *h, struct node *n)
 {
 	n->open = 1;
 	log_debug("%s: open", transport_name(n->t));
+	/* The connection it was opened for may answer first (SOCKS). */
+	if (!n->conn && n->peer != NULL && n->peer->conn)
+		transport_partner(n->peer->t, n->t);
 	if (!h->draining && !h->ending)
 		h->route->opened(h, n);
 }
@@ -663,6 +667,8 @@ failed_cb(struct transport *t, enum transport_op op, const char *msg,
 		node_end(other, "%s: %s", transport_name(t), msg);
 	switch (op) {
 	case TRANSPORT_OP_OPEN:
+		if (other != NULL && other->conn)
+			transport_partner(other->t, t);
 		if (h->cfg->keep_open && n->paired) {
 			hub_node_close(h, n, 1);
 			hub_node_close(h, other, 1);
@@ -876,6 +882,7 @@ node_free(struct hub *h, struct node *n)
 		event_free(n->idle);
 	if (n->eof_timer != NULL)
 		event_free(n->eof_timer);
+	cli_target_free(n->target);
 	free(n->why);
 	proto_free(n->proto);
 	free(n);
@@ -1159,6 +1166,8 @@ choose_route(const struct config *cfg, int lside)
 		return &route_broker;
 	if (lside < 0)
 		return &route_pair;
+	if (kind_dials(lside == 0 ? &cfg->left : &cfg->right) != NULL)
+		return &route_dial;
 	other = lside == 0 ? &cfg->right : &cfg->left;
 	if (!cfg->share && (other->kind->flags & KIND_REOPENS))
 		return &route_proxy;
@@ -1197,6 +1206,15 @@ hub_splice(struct hub *h, struct node *p, struct node *c)
 		    transport_name(c->t), why);
 }
 
+/* The mode's name; a listener whose clients name their RIGHT names it. */
+static const char *
+mode_name(const struct hub *h)
+{
+	if (h->shown->name != NULL)
+		return h->shown->name;
+	return hub_side_addr(h, h->lside)->kind->listen->mode;
+}
+
 static void
 log_wiring(struct hub *h)
 {
@@ -1204,7 +1222,7 @@ log_wiring(struct hub *h)
 	const char		*splice = "";
 
 	if (h->shown->sides == 1) {
-		log_debug("%s %s (%s)", h->shown->name, cfg->left.name,
+		log_debug("%s %s (%s)", mode_name(h), cfg->left.name,
 		    proto_name(cfg->left.proto.kind));
 		return;
 	}
@@ -1213,7 +1231,7 @@ log_wiring(struct hub *h)
 		splice = cfg->dir != DIR_BOTH || (h->splices[0] &&
 		    h->splices[1]) ? ", splice" : h->splices[0] ?
 		    ", splice ->" : ", splice <-";
-	log_debug("%s %s (%s) %s %s (%s)%s%s", h->shown->name,
+	log_debug("%s %s (%s) %s %s (%s)%s%s", mode_name(h),
 	    cfg->left.name, proto_name(cfg->left.proto.kind),
 	    cfg->dir == DIR_BOTH ? "<->" : cfg->dir == DIR_LR ? "->" : "<-",
 	    cfg->right.name, proto_name(cfg->right.proto.kind),

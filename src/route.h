@@ -30,6 +30,7 @@ struct node {
 	const struct addr	*addr;
 	struct proto		*proto;		/* decodes what it reads */
 	struct node		*peer;		/* its pair's other end, if any */
+	struct addr		*target;	/* its own address, a client's */
 	int			 paired;	/* one of a pair (route-pair.c) */
 	int			 side;		/* 0 LEFT, 1 RIGHT */
 	int			 conn;		/* accepted by the listener */
@@ -86,8 +87,8 @@ struct route {
 	void	(*closed)(struct hub *, struct node *);
 };
 
-extern const struct route route_pair, route_proxy, route_shared,
-    route_broker;
+extern const struct route route_pair, route_proxy, route_dial,
+    route_shared, route_broker;
 
 struct hub {
 	struct event_base	*base;

@@ -1,8 +1,12 @@
 /*
  * Non-blocking connect over a list of targets, tried in order (the
  * engine's opening deadline bounds it all); the TCP, Unix and TLS
- * transports use it.  Also the socket options of those kinds, the plain
- * accepted socket, and peer names.
+ * transports use it.  A host name is resolved without blocking the
+ * loop: getaddrinfo_a(3) (in glibc's libc since 2.34) runs the lookup
+ * on a thread of its own, whose notification writes the finished
+ * lookup to a pipe the loop watches, so /etc/hosts and nsswitch rule
+ * as for a plain getaddrinfo.  Also the socket options of those kinds,
+ * the plain accepted socket, and peer names.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -12,7 +16,9 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,21 +34,37 @@
 #define LISTEN_BACKLOG	1024
 /* A Unix socket with a full backlog says EAGAIN: ask again this soon. */
 #define UNIX_RETRY_S	0.01
+/* Unread bytes dropped before a socket closed for an error is closed. */
+#define DRAIN_MAX	(4 * 1024 * 1024)
 /* sndbuf=, rcvbuf=: below 1k is a slip (the kernel has its own floor). */
 #define SOCK_BUF_MIN	1024
 #define SOCK_BUF_MAX	(1024 * 1024 * 1024)
 
+/* A name being resolved; abandoned (t NULL) when its transport goes first. */
+struct lookup {
+	struct gaicb		 cb;
+	struct addrinfo		 hints;
+	struct sigevent		 sev;
+	struct transport	*t;
+};
+
 struct connecting {
+	struct lookup		*lookup;	/* resolving, if not NULL */
 	struct sock_target	*targets;
 	size_t			 n;
 	size_t			 next;
 	int			 fd;
 	char			*why;		/* the last target's failure */
+	int			 err;		/* its errno, 0: not a connect's */
 	struct event		*ev;
 	struct event		*retry;
 	sock_connected_fn	*then;
 };
 
+static int	resolved(struct transport *, struct addrinfo *, int);
+static void	lookup_done(union sigval);
+static void	lookups_cb(evutil_socket_t, short, void *);
+static void	lookup_finish(struct lookup *);
 static void	try_next(struct transport *);
 static int	prepare(struct transport *, const struct sock_target *);
 static void	target_failed(struct connecting *, char *);
@@ -58,9 +80,27 @@ static int	has_bind(const struct sock_opts *);
 static const char *bind_host_shown(const struct sock_opts *);
 static int	choose_sources(struct transport *, struct sock_target *,
 		    size_t);
+static int	ai_family(int);
 static int	set_int(int, int, int, int, const char *, char **);
 static int	yes_no(const char *, const char *, int *, char **);
 static int	buf_size(const char *, const char *, int *, char **);
+
+/* Where finished lookups are told, written by getaddrinfo_a's threads. */
+static int		 lookup_pipe[2] = { -1, -1 };
+static struct event	*lookup_ev;
+
+static struct connecting *
+connecting_new(struct transport *t, sock_connected_fn *then)
+{
+	struct connecting	*c;
+
+	c = xcalloc(1, sizeof *c);
+	c->fd = -1;
+	c->retry = evtimer_new(t->base, retry_cb, t);
+	c->then = then;
+	t->conn = c;
+	return c;
+}
 
 void
 sock_connect(struct transport *t, struct sock_target *targets, size_t n,
@@ -68,15 +108,119 @@ sock_connect(struct transport *t, struct sock_target *targets, size_t n,
 {
 	struct connecting	*c;
 
-	c = xcalloc(1, sizeof *c);
+	c = t->conn != NULL ? t->conn : connecting_new(t, then);
 	c->targets = targets;
 	c->n = n;
-	c->fd = -1;
-	c->retry = evtimer_new(t->base, retry_cb, t);
-	c->then = then;
-	t->conn = c;
 	t->phase = "connect";
 	try_next(t);
+}
+
+/*
+ * Resolve HOST:PORT, then connect to every address in turn.  A numeric
+ * host is taken at once; a name is looked up off the loop.
+ */
+void
+sock_dial(struct transport *t, int type, sock_connected_fn *then)
+{
+	struct connecting	*c = connecting_new(t, then);
+	struct lookup		*lk;
+	struct addrinfo		*res;
+	struct gaicb		*list[1];
+	int			 rv;
+
+	lk = xcalloc(1, sizeof *lk);
+	lk->hints.ai_family = ai_family(t->addr->family);
+	lk->hints.ai_socktype = type;
+	lk->hints.ai_flags = AI_NUMERICSERV | AI_NUMERICHOST;
+	if (getaddrinfo(t->addr->host, t->addr->port, &lk->hints, &res) == 0) {
+		free(lk);
+		if (resolved(t, res, type) == 0)
+			sock_connect(t, c->targets, c->n, then);
+		return;
+	}
+	if (lookup_pipe[0] == -1) {
+		if (pipe2(lookup_pipe, O_CLOEXEC) == -1) {
+			free(lk);
+			transport_fail(t, "resolve: pipe: %s", strerror(errno));
+			return;
+		}
+		/* The loop's end must not block; a thread's may. */
+		fcntl(lookup_pipe[0], F_SETFL, O_NONBLOCK);
+		lookup_ev = event_new(t->base, lookup_pipe[0],
+		    EV_READ | EV_PERSIST, lookups_cb, NULL);
+		event_add(lookup_ev, NULL);
+	}
+	lk->hints.ai_flags = AI_NUMERICSERV;
+	lk->cb.ar_name = t->addr->host;
+	lk->cb.ar_service = t->addr->port;
+	lk->cb.ar_request = &lk->hints;
+	lk->sev.sigev_notify = SIGEV_THREAD;
+	lk->sev.sigev_notify_function = lookup_done;
+	lk->sev.sigev_value.sival_ptr = lk;
+	lk->t = t;
+	list[0] = &lk->cb;
+	if ((rv = getaddrinfo_a(GAI_NOWAIT, list, 1, &lk->sev)) != 0) {
+		free(lk);
+		t->errnum = EHOSTUNREACH;
+		transport_fail(t, "%s", rv == EAI_SYSTEM ? strerror(errno) :
+		    gai_strerror(rv));
+		return;
+	}
+	c->lookup = lk;
+	t->phase = "resolve";
+}
+
+/* On getaddrinfo_a's thread: hand the lookup to the loop. */
+static void
+lookup_done(union sigval sv)
+{
+	struct lookup	*lk = sv.sival_ptr;
+	ssize_t		 n;
+
+	/* A pointer is far below PIPE_BUF: written whole or not at all. */
+	do
+		n = write(lookup_pipe[1], &lk, sizeof lk);
+	while (n == -1 && errno == EINTR);
+}
+
+static void
+lookups_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct lookup	*lk;
+
+	(void)what;
+	(void)arg;
+	while (read(fd, &lk, sizeof lk) == (ssize_t)sizeof lk)
+		lookup_finish(lk);
+}
+
+/* A finished lookup: its transport connects, or it was abandoned. */
+static void
+lookup_finish(struct lookup *lk)
+{
+	struct transport	*t = lk->t;
+	struct connecting	*c;
+	struct addrinfo		*res = lk->cb.ar_result;
+	int			 rv = gai_error(&lk->cb);
+	int			 type = lk->hints.ai_socktype;
+
+	free(lk);
+	if (t == NULL) {
+		if (rv == 0)
+			freeaddrinfo(res);
+		return;
+	}
+	c = t->conn;
+	c->lookup = NULL;
+	if (rv != 0) {
+		/* EAI_SYSTEM's errno was the lookup thread's. */
+		sock_connect_free(t);
+		t->errnum = EHOSTUNREACH;
+		transport_fail(t, "%s", gai_strerror(rv));
+		return;
+	}
+	if (resolved(t, res, type) == 0)
+		sock_connect(t, c->targets, c->n, c->then);
 }
 
 /* Free the connect state (closing a socket still connecting); may repeat. */
@@ -87,6 +231,9 @@ sock_connect_free(struct transport *t)
 
 	if (c == NULL)
 		return;
+	/* Its thread still owns it: freed when it is done. */
+	if (c->lookup != NULL)
+		c->lookup->t = NULL;
 	if (c->ev != NULL)
 		event_free(c->ev);
 	event_free(c->retry);
@@ -191,6 +338,7 @@ try_next(struct transport *t)
 		close(c->fd);
 		c->fd = -1;
 		target_failed(c, connect_words(tg, err));
+		c->err = err;
 		if (err == EAGAIN && tg->ss.ss_family == AF_UNIX) {
 			util_timer_add(c->retry, UNIX_RETRY_S);
 			return;
@@ -200,6 +348,7 @@ try_next(struct transport *t)
 	why = c->why != NULL ? c->why : xasprintf("connect: %s",
 	    strerror(ENOENT));
 	c->why = NULL;
+	t->errnum = c->err;
 	sock_connect_free(t);
 	transport_fail(t, "%s", why);
 	free(why);
@@ -244,6 +393,7 @@ target_failed(struct connecting *c, char *why)
 {
 	free(c->why);
 	c->why = why;
+	c->err = 0;
 }
 
 static char *
@@ -321,6 +471,7 @@ connect_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	target_failed(c, connect_words(&c->targets[c->next], err));
+	c->err = err;
 	close(c->fd);
 	c->fd = -1;
 	c->next++;
@@ -341,26 +492,18 @@ ai_family(int family)
 	return family == 4 ? AF_INET : family == 6 ? AF_INET6 : AF_UNSPEC;
 }
 
-/* Every address HOST:PORT resolves to, in order; -1 once it has failed. */
-int
-sock_resolve(struct transport *t, int type, struct sock_target **out,
-    size_t *np)
+/*
+ * The addresses a lookup gave, in order, as the targets to connect to;
+ * -1 once it has failed.
+ */
+static int
+resolved(struct transport *t, struct addrinfo *res, int type)
 {
-	struct addrinfo		 hints, *res, *ai;
+	struct connecting	*c = t->conn;
 	struct sock_target	*targets;
+	struct addrinfo		*ai;
 	size_t			 n = 0;
-	int			 rv;
 
-	memset(&hints, 0, sizeof hints);
-	hints.ai_family = ai_family(t->addr->family);
-	hints.ai_socktype = type;
-	hints.ai_flags = AI_NUMERICSERV;
-	if ((rv = getaddrinfo(t->addr->host, t->addr->port, &hints, &res))
-	    != 0) {
-		transport_fail(t, "%s", rv == EAI_SYSTEM ? strerror(errno) :
-		    gai_strerror(rv));
-		return -1;
-	}
 	for (ai = res; ai != NULL; ai = ai->ai_next)
 		n++;
 	targets = xcalloc(n, sizeof *targets);
@@ -374,12 +517,12 @@ sock_resolve(struct transport *t, int type, struct sock_target **out,
 		n++;
 	}
 	freeaddrinfo(res);
+	c->targets = targets;
+	c->n = n;
 	if (has_bind(&t->addr->sock) && choose_sources(t, targets, n) == -1) {
-		free(targets);
+		sock_connect_free(t);
 		return -1;
 	}
-	*out = targets;
-	*np = n;
 	return 0;
 }
 
@@ -697,4 +840,21 @@ sock_peer_name(const struct sockaddr *sa, socklen_t len)
 	default:
 		return xstrdup("local");
 	}
+}
+
+/*
+ * What the peer sent that is still unread, taken and dropped (some of
+ * it, without waiting): closing a socket with unread bytes resets the
+ * connection, and the peer might then never read the last words that
+ * say why (a WebSocket close frame, a SOCKS reply).
+ */
+void
+sock_drain(int fd)
+{
+	char	 buf[16384];
+	int	 i;
+
+	for (i = 0; i < DRAIN_MAX / (int)sizeof buf; i++)
+		if (recv(fd, buf, sizeof buf, MSG_DONTWAIT) <= 0)
+			break;
 }
