@@ -21,7 +21,7 @@ SSL_LIBS  != $(PKG_CONFIG) --libs openssl 2>/dev/null || echo -lssl -lcrypto
 ALL_CFLAGS = -std=c11 -O2 -g $(WARN) $(EV_CFLAGS) $(SSL_CFLAGS) -D_GNU_SOURCE \
 	     -DWEIR_VERSION='"$(VERSION)"' $(CPPFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(LDFLAGS)
-LIBS	 = $(EV_LIBS) $(SSL_LIBS) -lm
+LIBS	 = $(EV_LIBS) $(SSL_LIBS) -lm -pthread
 
 # The sans-IO codecs, also linked into the unit tests and fuzz targets.
 CODEC_SRCS = src/proto-codec.c src/proto-line.c src/proto-netstring.c \

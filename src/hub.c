@@ -33,6 +33,7 @@
 #include "progress.h"
 #include "proto.h"
 #include "route.h"
+#include "sock.h"
 #include "transport.h"
 #include "util.h"
 
@@ -1408,6 +1409,7 @@ done:
 	event_free(h.flush_timer);
 	event_free(h.refusals.timer);
 	transport_exec_cleanup();
+	sock_lookups_end();
 	event_base_free(h.base);
 	transport_restore_stdio();
 	return status;

@@ -2,11 +2,13 @@
  * Non-blocking connect over a list of targets, tried in order (the
  * engine's opening deadline bounds it all); the TCP, Unix and TLS
  * transports use it.  A host name is resolved without blocking the
- * loop: getaddrinfo_a(3) (in glibc's libc since 2.34) runs the lookup
- * on a thread of its own, whose notification writes the finished
- * lookup to a pipe the loop watches, so /etc/hosts and nsswitch rule
- * as for a plain getaddrinfo.  Also the socket options of those kinds,
- * the plain accepted socket, and peer names.
+ * loop: getaddrinfo(3) runs on a thread of its own, one per lookup, which
+ * writes the finished lookup to a pipe the loop watches and is joined
+ * there, so /etc/hosts and nsswitch rule as for any lookup and nothing
+ * of the thread outlives it.  (getaddrinfo_a's helper threads linger
+ * after their work, and what they hold would be in use at exit.)  Also
+ * the socket options of those kinds, the plain accepted socket, and
+ * peer names.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -18,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,11 +43,19 @@
 #define SOCK_BUF_MIN	1024
 #define SOCK_BUF_MAX	(1024 * 1024 * 1024)
 
-/* A name being resolved; abandoned (t NULL) when its transport goes first. */
+/*
+ * A name being resolved, on its thread; abandoned (t NULL) when its
+ * transport goes first.  Its own copies of host and port: an abandoned
+ * transport's address may be gone.
+ */
 struct lookup {
-	struct gaicb		 cb;
+	pthread_t		 thread;
+	char			*host;
+	char			*port;
 	struct addrinfo		 hints;
-	struct sigevent		 sev;
+	struct addrinfo		*res;
+	int			 rv;
+	int			 err;		/* errno, for EAI_SYSTEM */
 	struct transport	*t;
 };
 
@@ -62,7 +73,8 @@ struct connecting {
 };
 
 static int	resolved(struct transport *, struct addrinfo *, int);
-static void	lookup_done(union sigval);
+static int	lookup_start(struct lookup *);
+static void	*lookup_run(void *);
 static void	lookups_cb(evutil_socket_t, short, void *);
 static void	lookup_finish(struct lookup *);
 static void	try_next(struct transport *);
@@ -85,9 +97,10 @@ static int	set_int(int, int, int, int, const char *, char **);
 static int	yes_no(const char *, const char *, int *, char **);
 static int	buf_size(const char *, const char *, int *, char **);
 
-/* Where finished lookups are told, written by getaddrinfo_a's threads. */
+/* Where finished lookups are told, written by their threads. */
 static int		 lookup_pipe[2] = { -1, -1 };
 static struct event	*lookup_ev;
+static size_t		 lookups_running;
 
 static struct connecting *
 connecting_new(struct transport *t, sock_connected_fn *then)
@@ -117,7 +130,8 @@ sock_connect(struct transport *t, struct sock_target *targets, size_t n,
 
 /*
  * Resolve HOST:PORT, then connect to every address in turn.  A numeric
- * host is taken at once; a name is looked up off the loop.
+ * host is taken at once; a name is looked up off the loop (on the loop
+ * only when no thread can be had).
  */
 void
 sock_dial(struct transport *t, int type, sock_connected_fn *then)
@@ -125,8 +139,7 @@ sock_dial(struct transport *t, int type, sock_connected_fn *then)
 	struct connecting	*c = connecting_new(t, then);
 	struct lookup		*lk;
 	struct addrinfo		*res;
-	struct gaicb		*list[1];
-	int			 rv;
+	int			 rv, err;
 
 	lk = xcalloc(1, sizeof *lk);
 	lk->hints.ai_family = ai_family(t->addr->family);
@@ -138,49 +151,88 @@ sock_dial(struct transport *t, int type, sock_connected_fn *then)
 			sock_connect(t, c->targets, c->n, then);
 		return;
 	}
+	lk->hints.ai_flags = AI_NUMERICSERV;
+	lk->host = xstrdup(t->addr->host);
+	lk->port = xstrdup(t->addr->port);
+	lk->t = t;
+	if (lookup_start(lk) == 0) {
+		c->lookup = lk;
+		t->phase = "resolve";
+		return;
+	}
+	rv = getaddrinfo(lk->host, lk->port, &lk->hints, &res);
+	err = errno;
+	free(lk->host);
+	free(lk->port);
+	free(lk);
+	if (rv != 0) {
+		sock_connect_free(t);
+		t->errnum = EHOSTUNREACH;
+		transport_fail(t, "%s", rv == EAI_SYSTEM ? strerror(err) :
+		    gai_strerror(rv));
+	} else if (resolved(t, res, type) == 0)
+		sock_connect(t, c->targets, c->n, then);
+}
+
+/* The lookup's thread, signals blocked (the loop takes them); 0, -1. */
+static int
+lookup_start(struct lookup *lk)
+{
+	sigset_t	 all, old;
+	int		 rv;
+
 	if (lookup_pipe[0] == -1) {
-		if (pipe2(lookup_pipe, O_CLOEXEC) == -1) {
-			free(lk);
-			transport_fail(t, "resolve: pipe: %s", strerror(errno));
-			return;
-		}
+		if (pipe2(lookup_pipe, O_CLOEXEC) == -1)
+			return -1;
 		/* The loop's end must not block; a thread's may. */
 		fcntl(lookup_pipe[0], F_SETFL, O_NONBLOCK);
-		lookup_ev = event_new(t->base, lookup_pipe[0],
+		lookup_ev = event_new(lk->t->base, lookup_pipe[0],
 		    EV_READ | EV_PERSIST, lookups_cb, NULL);
 		event_add(lookup_ev, NULL);
 	}
-	lk->hints.ai_flags = AI_NUMERICSERV;
-	lk->cb.ar_name = t->addr->host;
-	lk->cb.ar_service = t->addr->port;
-	lk->cb.ar_request = &lk->hints;
-	lk->sev.sigev_notify = SIGEV_THREAD;
-	lk->sev.sigev_notify_function = lookup_done;
-	lk->sev.sigev_value.sival_ptr = lk;
-	lk->t = t;
-	list[0] = &lk->cb;
-	if ((rv = getaddrinfo_a(GAI_NOWAIT, list, 1, &lk->sev)) != 0) {
-		free(lk);
-		t->errnum = EHOSTUNREACH;
-		transport_fail(t, "%s", rv == EAI_SYSTEM ? strerror(errno) :
-		    gai_strerror(rv));
-		return;
-	}
-	c->lookup = lk;
-	t->phase = "resolve";
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rv = pthread_create(&lk->thread, NULL, lookup_run, lk);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rv != 0)
+		return -1;
+	lookups_running++;
+	return 0;
 }
 
-/* On getaddrinfo_a's thread: hand the lookup to the loop. */
-static void
-lookup_done(union sigval sv)
+/* On the lookup's thread: resolve, then hand the lookup to the loop. */
+static void *
+lookup_run(void *arg)
 {
-	struct lookup	*lk = sv.sival_ptr;
+	struct lookup	*lk = arg;
 	ssize_t		 n;
 
+	lk->rv = getaddrinfo(lk->host, lk->port, &lk->hints, &lk->res);
+	lk->err = errno;
 	/* A pointer is far below PIPE_BUF: written whole or not at all. */
 	do
 		n = write(lookup_pipe[1], &lk, sizeof lk);
 	while (n == -1 && errno == EINTR);
+	return NULL;
+}
+
+/*
+ * At the end, before the loop goes: stop watching for lookups.  One
+ * still running is left to its thread, and the pipe to it (exit ends
+ * both).
+ */
+void
+sock_lookups_end(void)
+{
+	if (lookup_ev == NULL)
+		return;
+	event_free(lookup_ev);
+	lookup_ev = NULL;
+	if (lookups_running > 0)
+		return;
+	close(lookup_pipe[0]);
+	close(lookup_pipe[1]);
+	lookup_pipe[0] = lookup_pipe[1] = -1;
 }
 
 static void
@@ -194,16 +246,23 @@ lookups_cb(evutil_socket_t fd, short what, void *arg)
 		lookup_finish(lk);
 }
 
-/* A finished lookup: its transport connects, or it was abandoned. */
+/*
+ * A finished lookup, its thread joined (it has only to return): its
+ * transport connects, or it was abandoned.
+ */
 static void
 lookup_finish(struct lookup *lk)
 {
 	struct transport	*t = lk->t;
 	struct connecting	*c;
-	struct addrinfo		*res = lk->cb.ar_result;
-	int			 rv = gai_error(&lk->cb);
+	struct addrinfo		*res = lk->res;
+	int			 rv = lk->rv, err = lk->err;
 	int			 type = lk->hints.ai_socktype;
 
+	pthread_join(lk->thread, NULL);
+	lookups_running--;
+	free(lk->host);
+	free(lk->port);
 	free(lk);
 	if (t == NULL) {
 		if (rv == 0)
@@ -213,10 +272,10 @@ lookup_finish(struct lookup *lk)
 	c = t->conn;
 	c->lookup = NULL;
 	if (rv != 0) {
-		/* EAI_SYSTEM's errno was the lookup thread's. */
 		sock_connect_free(t);
 		t->errnum = EHOSTUNREACH;
-		transport_fail(t, "%s", gai_strerror(rv));
+		transport_fail(t, "%s", rv == EAI_SYSTEM ? strerror(err) :
+		    gai_strerror(rv));
 		return;
 	}
 	if (resolved(t, res, type) == 0)
