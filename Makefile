@@ -48,7 +48,8 @@ DEB_DEPS = gcc make libevent-dev libssl-dev pkg-config bats bats-support \
 	   valgrind openssl curl tmux jq dnsmasq-base bind9-dnsutils \
 	   python3-websockets chromium
 # And what the benchmarks compare weir with.
-BENCH_DEPS = socat ncat pv netcat-openbsd haproxy redis-server redis-tools mbuffer
+BENCH_DEPS = socat ncat pv netcat-openbsd haproxy redis-server redis-tools mbuffer \
+	     microsocks dante-server
 
 .PHONY: all deps check unit fuzz sanitize valgrind install uninstall clean demo bench lint
 

@@ -1,5 +1,5 @@
 # shellcheck shell=bash disable=SC2034
-# Shared by bench/pipe.sh, tcp.sh, slow.sh, line.sh, fanin.sh, proxy.sh,
+# Shared by bench/pipe.sh, tcp.sh, slow.sh, line.sh, fanin.sh, proxy.sh, socks.sh,
 # idle.sh, tls.sh, udp.sh, ws.sh, fanout.sh, redis.sh and tcp2.sh (sourced,
 # not run).
 
