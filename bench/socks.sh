@@ -77,22 +77,7 @@ start_socks() {
 		CMD=("$DANTED" -f "$TMP/danted.conf" -p "$TMP/danted.pid") ;;
 	*) echo "bench: unknown SOCKS5 server $tool" >&2; exit 2 ;;
 	esac
-	start_timed /dev/null
-	if [ "$tool" = weir ]; then
-		"$PY" "$HELPERS" waitfile "$TMP/ready" 10 2>/dev/null && PORT=$(ready_port "$TMP/ready") ||
-			ERR="no ready file within 10 s"
-	else
-		"$PY" "$HELPERS" waitlisten "$PORT" 10 2>/dev/null || ERR="not listening on $PORT within 10 s"
-	fi
-	if [ -n "$ERR" ]; then
-		if kill -0 "$TP" 2>/dev/null; then
-			ERR="$ERR (still running)"
-		else
-			wait_st "$TP"
-			ERR="$ERR (exited, status $WST)"
-			TP=''
-		fi
-	fi
+	start_listening "$([ "$tool" = weir ] && echo ready)"
 }
 
 # bulk_once TOOL BYTES: sets SECS RSS_KIB CPU, or ERR
@@ -158,10 +143,6 @@ declare -A TIMES=() CPUS=() PEAK=() BAD=() MED=() CTIMES=() CP50=() CP99=() CCPU
 bulk_rounds bulk_once $((64 << 20)) "$N" "(a) "
 conns_rounds conns_once "(b) "
 
-cps() { awk -v n="$CONNS" -v s="$1" 'BEGIN { printf "%.0f", n / s }'; }
-ms() { awk -v s="$1" 'BEGIN { printf "%.3f", s }'; }
-showcpu() { if [ "$1" = direct ]; then echo -; else awk -v c="$2" 'BEGIN { printf "%.2f", c }'; fi; }
-showrss() { if [ "$1" = direct ]; then echo -; else echo "$(kib_to_mib "$2") MiB"; fi; }
 
 echo
 echo "   (a) bulk, $(human "$N") in one connection"
@@ -169,22 +150,7 @@ bulk_table "$N" server
 
 echo
 echo "   (b) $CONNS sequential connections, $(human "$(bytes "$CONN_SIZE")") echoed each"
-printf '   %-13s %9s %9s %9s %8s %8s %8s %10s %9s\n' server "median s" "min s" "max s" "conns/s" "p50 ms" "p99 ms" \
-	"tool CPU s" "peak RSS"
-for t in "${TOOLS[@]}"; do
-	if [ -n "${CBAD[$t]:-}" ] || [ -z "${CTIMES[$t]// /}" ]; then
-		CMED[$t]=-
-		printf '   %-13s %9s\n' "$t" FAILED
-		FAILED=1
-		continue
-	fi
-	# shellcheck disable=SC2086
-	CMED[$t]=$(median ${CTIMES[$t]})
-	# shellcheck disable=SC2086
-	printf '   %-13s %9.3f %9.3f %9.3f %8s %8s %8s %10s %9s\n' "$t" "${CMED[$t]}" "$(fmin ${CTIMES[$t]})" \
-		"$(fmax ${CTIMES[$t]})" "$(cps "${CMED[$t]}")" "$(ms "$(median ${CP50[$t]})")" \
-		"$(ms "$(median ${CP99[$t]})")" "$(showcpu "$t" "$(median ${CCPUS[$t]})")" "$(showrss "$t" "${CPEAK[$t]}")"
-done
+conns_table server
 echo "   (p50, p99: medians over the rounds of each round's percentile; direct does no SOCKS5 at all;"
 echo "    CPU and RSS of danted: its main process and the children it reaped)"
 
@@ -202,7 +168,6 @@ best() {
 }
 
 echo
-crate() { if [ "${CMED[$1]}" = - ]; then echo FAILED; else echo "$(cps "${CMED[$1]}") conns/s"; fi; }
 s1="socks $(human "$N") x $ROUNDS:" s2="socks $CONNS conns x $ROUNDS:"
 for t in "${TOOLS[@]}"; do
 	s1="$s1 $t $(rate_of "$N" "${MED[$t]}"),"
