@@ -337,18 +337,19 @@ static void
 conn_partner(struct transport *t, const struct transport *p)
 {
 	struct sockaddr_storage	 ss;
+	struct sockaddr		*bnd = NULL;
 	socklen_t		 len = sizeof ss;
 	unsigned char		 reply[SOCKS5_REPLY_MAX];
 	int			 fd = t->wfd != -1 ? t->wfd : t->rfd;
 	int			 pfd = p->wfd != -1 ? p->wfd : p->rfd;
 	int			 code = SOCKS5_OK;
 
+	/* A bound address not to be had is said as 0.0.0.0:0. */
 	if (!p->opened)
 		code = socks5_errno_code(p->errnum);
-	else if (getsockname(pfd, (struct sockaddr *)&ss, &len) == -1)
-		code = SOCKS5_FAILURE;
-	if (conn_send(fd, reply, socks5_reply(code, code == SOCKS5_OK ?
-	    (struct sockaddr *)&ss : NULL, reply)) == -1)
+	else if (getsockname(pfd, (struct sockaddr *)&ss, &len) == 0)
+		bnd = (struct sockaddr *)&ss;
+	if (conn_send(fd, reply, socks5_reply(code, bnd, reply)) == -1)
 		log_debug("%s: reply: %s", t->name, strerror(errno));
 	if (code == SOCKS5_OK)
 		return;

@@ -167,6 +167,46 @@ fetch() {
 	assert_line --regexp 'socks5: command CONNECT \(1\) expected, got .\\x02., at byte [0-9]+$'
 }
 
+@test "an unreachable destination gets the code its connect's error calls for (3 or 4)" {
+	# 2001:db8::/32 is for documentation (RFC 3849): where no route
+	# leads anywhere with it, a connect fails within seconds (no route
+	# at all, or a gateway's ICMP error); the probe says how.
+	local code
+	code=$(python3 -c '
+import errno, socket
+s = socket.socket(socket.AF_INET6)
+s.settimeout(8)
+try:
+    s.connect(("2001:db8::1", 9))
+except OSError as e:
+    print({errno.ENETUNREACH: 3, errno.EHOSTUNREACH: 4}.get(e.errno, ""))' 2>/dev/null) || true
+	[[ -n $code ]] || skip "2001:db8::1 is not unreachable here"
+	start_socks -k -v
+	run -0 --separate-stderr speer request --proxy "$PROXY" --to "[2001:db8::1]:9" --atyp ipv6
+	assert_output "reply $code closed"
+	term_weir
+	run -0 cat "$T/err"
+	assert_line --regexp "replied $code, (network|host) unreachable$"
+}
+
+@test "a request sent with the greeting and the data after it: all of it goes through" {
+	start_http
+	start_socks -k
+	local port
+	port=$(printf '\\x%02x\\x%02x' $((HTTP_PORT >> 8)) $((HTTP_PORT & 255)))
+	run -0 --separate-stderr speer raw --proxy "$PROXY" --out "$T/got" \
+		--bytes "\\x05\\x01\\x00\\x05\\x01\\x00\\x03\\x09localhost${port}GET / HTTP/1.0\\r\\n\\r\\n"
+	assert_output --regexp '^closed after [0-9.]+ s, got [0-9]+ bytes$'
+	# The method, then success with the outgoing connection's own
+	# address: 127.0.0.1, a port that is not 0.
+	run -0 od -An -tx1 -N 10 "$T/got"
+	assert_equal "$(echo $output)" "05 00 05 00 00 01 7f 00 00 01"
+	run -0 od -An -tx1 -j 10 -N 2 "$T/got"
+	refute_output --regexp '^ *00 00$'
+	run -0 tail -n 1 "$T/got"
+	assert_output "hello from $HTTP_PORT"
+}
+
 @test "-w bounds the connect to the destination: timed out is reply 6" {
 	start_peer "$T/rb" backlog
 	DEST=${ADDR#tcp:}

@@ -9,7 +9,8 @@ Subcommands:
             into --out; half-close after --in, read to EOF (--late-send:
             half-close first, then wait for the reply)
   raw       send bytes as given (Python escapes), then read to EOF (at most
-            --wait seconds); print "closed after S s, got N bytes"
+            --wait seconds); print "closed after S s, got N bytes" (and
+            write them to --out)
   many      N concurrent clients through the server, client i to port i of
             the ready file of `ports`, each checking that its own server
             answered and echoed its data
@@ -143,19 +144,22 @@ def cmd_raw(a):
     start = time.monotonic()
     s.sendall(a.bytes.encode().decode("unicode_escape").encode("latin-1"))
     s.settimeout(a.wait)
-    n = 0
+    got = b""
+    state = "closed after %.1f s"
     try:
         while True:
             b = s.recv(65536)
             if not b:
                 break
-            n += len(b)
+            got += b
     except ConnectionResetError:
         pass
     except socket.timeout:
-        print("open after %.1f s, got %d bytes" % (a.wait, n))
-        return
-    print("closed after %.1f s, got %d bytes" % (time.monotonic() - start, n))
+        state = "open after %.1f s"
+    if a.out:
+        with open(a.out, "wb") as f:
+            f.write(got)
+    print((state + ", got %d bytes") % (time.monotonic() - start, len(got)))
 
 
 def cmd_many(a):
@@ -293,6 +297,7 @@ def main():
     sp = sub.choices["raw"]
     sp.add_argument("--bytes", required=True)
     sp.add_argument("--wait", type=float, default=10.0)
+    sp.add_argument("--out")
     sub.choices["many"].add_argument("--ports", required=True)
     sp = sub.add_parser("ports")
     sp.add_argument("--count", type=int, default=20)
