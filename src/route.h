@@ -1,10 +1,11 @@
 /*
  * Routing: who consumes what a node produces.  One module per mode
- * (route-pair.c: a pair, and a proxy's pair per connection;
- * route-shared.c: fan-in and fan-out; route-broker.c: clients to each
- * other), each behind struct route.  The hub (hub.c) keeps the loop,
- * signals, timers, flow and the end, and asks its route.  Only hub.c
- * and route-*.c include this.
+ * (route-pair.c: a pair, and a proxy's pair per connection, its other
+ * end fixed or named by the connection (socks5); route-shared.c: fan-in
+ * and fan-out; route-broker.c: clients to each other), each behind
+ * struct route.  The hub (hub.c) keeps the loop, signals, timers, flow
+ * and the end, and asks its route.  Only hub.c and route-*.c include
+ * this.
  */
 #ifndef WEIR_ROUTE_H
 #define WEIR_ROUTE_H
