@@ -1167,8 +1167,6 @@ choose_route(const struct config *cfg, int lside)
 		return &route_broker;
 	if (lside < 0)
 		return &route_pair;
-	if (kind_dials(lside == 0 ? &cfg->left : &cfg->right) != NULL)
-		return &route_dial;
 	other = lside == 0 ? &cfg->right : &cfg->left;
 	if (!cfg->share && (other->kind->flags & KIND_REOPENS))
 		return &route_proxy;
@@ -1207,13 +1205,19 @@ hub_splice(struct hub *h, struct node *p, struct node *c)
 		    transport_name(c->t), why);
 }
 
-/* The mode's name; a listener whose clients name their RIGHT names it. */
+/*
+ * The mode's name: the route's, or a listener's whose clients name their
+ * RIGHT (a proxy, each pair's other end its own).
+ */
 static const char *
 mode_name(const struct hub *h)
 {
-	if (h->shown->name != NULL)
+	const struct addr	*l;
+
+	if (h->lside < 0)
 		return h->shown->name;
-	return hub_side_addr(h, h->lside)->kind->listen->mode;
+	l = hub_side_addr(h, h->lside);
+	return kind_dials(l) != NULL ? l->kind->listen->mode : h->shown->name;
 }
 
 static void

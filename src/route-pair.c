@@ -2,11 +2,10 @@
  * Pairs: two nodes, each the other's consumer.  Without a listener weir
  * is one pair (route_pair); behind a listener each connection gets a
  * fresh partner of its own (route_proxy), as socat's fork does, in one
- * process; or the partner each connection names (route_dial: a SOCKS
- * server's clients), an address made for it alone.
+ * process: the other side's address, or the one the connection names
+ * (a SOCKS server's clients), made for it alone.
  */
 #include <stddef.h>
-#include <stdlib.h>
 
 #include "cli.h"
 #include "route.h"
@@ -14,9 +13,6 @@
 
 static void	pair_start(struct hub *);
 static void	pair_accepted(struct hub *, struct node *);
-static void	dial_accepted(struct hub *, struct node *);
-static void	pair_with(struct hub *, struct node *, const struct addr *,
-		    struct addr *);
 static void	pair_opened(struct hub *, struct node *);
 static void	pair_each(struct hub *, struct node *, node_fn *);
 static void	pair_each_producer(struct hub *, struct node *, node_fn *);
@@ -52,20 +48,6 @@ const struct route route_proxy = {
 	.done = pair_done
 };
 
-/* Named by the listener's kind (kind_listen's mode). */
-const struct route route_dial = {
-	.sides = 2,
-	.pairs = 1,
-	.per_conn = 1,
-	.accepted = dial_accepted,
-	.opened = pair_opened,
-	.each_consumer = pair_each,
-	.each_producer = pair_each_producer,
-	.fanout = pair_fanout,
-	.eof = pair_eof,
-	.done = pair_done
-};
-
 static void
 link_pair(struct node *a, struct node *b)
 {
@@ -87,32 +69,20 @@ pair_start(struct hub *h)
 		hub_node_open(h, b);
 }
 
+/*
+ * n's partner: the other side's address, or that address with the host
+ * and port n names (its own, freed with it).
+ */
 static void
 pair_accepted(struct hub *h, struct node *n)
 {
-	pair_with(h, n, hub_side_addr(h, 1 - n->side), NULL);
-}
+	const struct addr	*a = hub_side_addr(h, 1 - n->side);
+	const char		*host, *port;
+	struct addr		*own = NULL;
+	struct node		*partner;
 
-/* The other side's address, with the host and port n asked for. */
-static void
-dial_accepted(struct hub *h, struct node *n)
-{
-	const char	*host, *port;
-	struct addr	*a;
-
-	if (transport_target(n->t, &host, &port) == -1)
-		abort();
-	a = cli_target_new(hub_side_addr(h, 1 - n->side), host, port);
-	pair_with(h, n, a, a);
-}
-
-/* n's partner, opened on a; own: a, when it is the partner's to free. */
-static void
-pair_with(struct hub *h, struct node *n, const struct addr *a,
-    struct addr *own)
-{
-	struct node	*partner;
-
+	if (transport_target(n->t, &host, &port) == 0)
+		a = own = cli_target_new(a, host, port);
 	partner = hub_node_new(h, a, 1 - n->side, 0);
 	partner->target = own;
 	link_pair(n, partner);

@@ -88,8 +88,8 @@ struct route {
 	void	(*closed)(struct hub *, struct node *);
 };
 
-extern const struct route route_pair, route_proxy, route_dial,
-    route_shared, route_broker;
+extern const struct route route_pair, route_proxy, route_shared,
+    route_broker;
 
 struct hub {
 	struct event_base	*base;
