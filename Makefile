@@ -21,7 +21,7 @@ SSL_LIBS  != $(PKG_CONFIG) --libs openssl 2>/dev/null || echo -lssl -lcrypto
 ALL_CFLAGS = -std=c11 -O2 -g $(WARN) $(EV_CFLAGS) $(SSL_CFLAGS) -D_GNU_SOURCE \
 	     -DWEIR_VERSION='"$(VERSION)"' $(CPPFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(LDFLAGS)
-LIBS	 = $(EV_LIBS) $(SSL_LIBS) -lm
+LIBS	 = $(EV_LIBS) $(SSL_LIBS) -lm -pthread
 
 # The sans-IO codecs, also linked into the unit tests and fuzz targets.
 CODEC_SRCS = src/proto-codec.c src/proto-line.c src/proto-netstring.c \
@@ -32,7 +32,8 @@ SRCS	 = src/acl.c src/cli.c src/flow.c src/hub.c src/kind.c src/listener.c src/l
 	   src/proxy.c src/sock.c src/transport.c src/transport-splice.c src/transport-exec.c \
 	   src/tls.c src/transport-file.c src/transport-stdio.c \
 	   src/transport-tcp.c src/transport-tls.c src/transport-tls-listen.c \
-	   src/transport-udp.c src/transport-unix.c src/transport-ws.c src/util.c $(CODEC_SRCS)
+	   src/transport-socks5.c src/transport-udp.c src/transport-unix.c \
+	   src/transport-ws.c src/util.c $(CODEC_SRCS)
 OBJS	 = $(SRCS:.c=.o)
 FUZZ_TARGETS = tests/fuzz/fuzz-line tests/fuzz/fuzz-netstring tests/fuzz/fuzz-cli \
 	   tests/fuzz/fuzz-ws tests/fuzz/fuzz-http tests/fuzz/fuzz-socks \

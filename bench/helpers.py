@@ -30,8 +30,9 @@
                                          to reach BYTES (or stop growing for SETTLE s)
   helpers.py fanin-check FILE CLIENTS LINES  count torn, lost, duplicated and
                                          reordered lines in FILE
-  helpers.py send PORT SIZE              send SIZE zero bytes to 127.0.0.1:PORT, half-close,
-                                         read to EOF
+  helpers.py send PORT SIZE [TARGET]     send SIZE zero bytes to 127.0.0.1:PORT, half-close,
+                                         read to EOF; with TARGET, PORT is a SOCKS5 server
+                                         asked (no authentication) for 127.0.0.1:TARGET
   helpers.py echo PORTFILE               asyncio echo server on 127.0.0.1:0 (until killed)
   helpers.py conns PORT N SIZE SEED RESULT   N sequential connections: each sends SIZE
                                          bytes, half-closes, reads the echo to EOF;
@@ -422,9 +423,34 @@ def cmd_fanin_check(path, clients, lines):
 
 # Proxy benches
 
-def cmd_send(port, size):
+def socks_connect(s, target):
+    """A SOCKS5 greeting (no authentication), then CONNECT to
+    127.0.0.1:target, each reply checked."""
+    s.sendall(b"\x05\x01\x00")
+    if recv_exact(s, 2) != b"\x05\x00":
+        sys.exit("send: the SOCKS5 server refused the greeting")
+    s.sendall(b"\x05\x01\x00\x01\x7f\x00\x00\x01" +
+              int(target).to_bytes(2, "big"))
+    rep = recv_exact(s, 10)
+    if rep[1] != 0:
+        sys.exit("send: the SOCKS5 server replied %d" % rep[1])
+
+
+def recv_exact(s, n):
+    b = b""
+    while len(b) < n:
+        got = s.recv(n - len(b))
+        if not got:
+            sys.exit("send: closed after %d of %d bytes" % (len(b), n))
+        b += got
+    return b
+
+
+def cmd_send(port, size, socks_target=None):
     n = to_bytes(size)
     s = socket.create_connection(("127.0.0.1", int(port)))
+    if socks_target is not None:
+        socks_connect(s, socks_target)
     buf = memoryview(bytes(1 << 20))
     left = n
     while left > 0:

@@ -1,5 +1,5 @@
 # shellcheck shell=bash disable=SC2034
-# Shared by bench/pipe.sh, tcp.sh, slow.sh, line.sh, fanin.sh, proxy.sh,
+# Shared by bench/pipe.sh, tcp.sh, slow.sh, line.sh, fanin.sh, proxy.sh, socks.sh,
 # idle.sh, tls.sh, udp.sh, ws.sh, fanout.sh, redis.sh and tcp2.sh (sourced,
 # not run).
 
@@ -243,6 +243,36 @@ failed_row() {
 	FAILED=1
 }
 
+# The connection tables' cells: CONNS / median s, ms, a tool's CPU and
+# RSS ("-" for direct), a rate or FAILED.
+cps() { awk -v n="$CONNS" -v s="$1" 'BEGIN { printf "%.0f", n / s }'; }
+ms() { awk -v s="$1" 'BEGIN { printf "%.3f", s }'; }
+showcpu() { if [ "$1" = direct ]; then echo -; else awk -v c="$2" 'BEGIN { printf "%.2f", c }'; fi; }
+showrss() { if [ "$1" = direct ]; then echo -; else echo "$(kib_to_mib "$2") MiB"; fi; }
+crate() { if [ "${CMED[$1]}" = - ]; then echo FAILED; else echo "$(cps "${CMED[$1]}") conns/s"; fi; }
+
+# conns_table HEADING: the table of conns_rounds' figures, one row per
+# tool (CMED set, "-" for a failed one)
+conns_table() {
+	local t
+	printf '   %-13s %9s %9s %9s %8s %8s %8s %10s %9s\n' "$1" "median s" "min s" "max s" "conns/s" "p50 ms" "p99 ms" \
+		"tool CPU s" "peak RSS"
+	for t in "${TOOLS[@]}"; do
+		if [ -n "${CBAD[$t]:-}" ] || [ -z "${CTIMES[$t]// /}" ]; then
+			CMED[$t]=-
+			printf '   %-13s %9s\n' "$t" FAILED
+			FAILED=1
+			continue
+		fi
+		# shellcheck disable=SC2086
+		CMED[$t]=$(median ${CTIMES[$t]})
+		# shellcheck disable=SC2086
+		printf '   %-13s %9.3f %9.3f %9.3f %8s %8s %8s %10s %9s\n' "$t" "${CMED[$t]}" "$(fmin ${CTIMES[$t]})" \
+			"$(fmax ${CTIMES[$t]})" "$(cps "${CMED[$t]}")" "$(ms "$(median ${CP50[$t]})")" \
+			"$(ms "$(median ${CP99[$t]})")" "$(showcpu "$t" "$(median ${CCPUS[$t]})")" "$(showrss "$t" "${CPEAK[$t]}")"
+	done
+}
+
 # bulk_table BYTES HEADING [per-gib]: the table of what bulk_rounds
 # measured; sets MED (the median seconds, or - for a tool that failed). A
 # tool measured without /usr/bin/time (peak 0) shows - for CPU and RSS.
@@ -317,8 +347,15 @@ start_proxy() {
 		CMD=(haproxy -f "$TMP/haproxy.cfg" -db) ;;
 	*) echo "bench: unknown proxy $tool" >&2; exit 2 ;;
 	esac
+	start_listening "$([ "${tool%-nosplice}" = weir ] && echo ready)"
+}
+
+# start_listening [ready]: start CMD (start_timed), then wait until it
+# listens: its ready file ($TMP/ready) says PORT, or PORT is listening;
+# sets ERR when it does not within 10 s
+start_listening() {
 	start_timed /dev/null
-	if [ "${tool%-nosplice}" = weir ]; then
+	if [ "${1:-}" = ready ]; then
 		"$PY" "$HELPERS" waitfile "$TMP/ready" 10 2>/dev/null && PORT=$(ready_port "$TMP/ready") ||
 			ERR="no ready file within 10 s"
 	else

@@ -103,10 +103,6 @@ bulk_rounds bulk_once $((64 << 20)) "$N" "(a) "
 conns_rounds conns_once "(b) "
 
 usub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", a - b }'; }
-cps() { awk -v n="$CONNS" -v s="$1" 'BEGIN { printf "%.0f", n / s }'; }
-ms() { awk -v s="$1" 'BEGIN { printf "%.3f", s }'; }
-showcpu() { if [ "$1" = direct ]; then echo -; else awk -v c="$2" 'BEGIN { printf "%.2f", c }'; fi; }
-showrss() { if [ "$1" = direct ]; then echo -; else echo "$(kib_to_mib "$2") MiB"; fi; }
 
 echo
 echo "   (a) bulk, $(human "$N") in one connection"
@@ -114,27 +110,11 @@ bulk_table "$N" proxy
 
 echo
 echo "   (b) $CONNS sequential connections, $(human "$(bytes "$CONN_SIZE")") echoed each"
-printf '   %-13s %9s %9s %9s %8s %8s %8s %10s %9s\n' proxy "median s" "min s" "max s" "conns/s" "p50 ms" "p99 ms" \
-	"tool CPU s" "peak RSS"
-for t in "${TOOLS[@]}"; do
-	if [ -n "${CBAD[$t]:-}" ] || [ -z "${CTIMES[$t]// /}" ]; then
-		CMED[$t]=-
-		printf '   %-13s %9s\n' "$t" FAILED
-		FAILED=1
-		continue
-	fi
-	# shellcheck disable=SC2086
-	CMED[$t]=$(median ${CTIMES[$t]})
-	# shellcheck disable=SC2086
-	printf '   %-13s %9.3f %9.3f %9.3f %8s %8s %8s %10s %9s\n' "$t" "${CMED[$t]}" "$(fmin ${CTIMES[$t]})" \
-		"$(fmax ${CTIMES[$t]})" "$(cps "${CMED[$t]}")" "$(ms "$(median ${CP50[$t]})")" \
-		"$(ms "$(median ${CP99[$t]})")" "$(showcpu "$t" "$(median ${CCPUS[$t]})")" "$(showrss "$t" "${CPEAK[$t]}")"
-done
+conns_table proxy
 echo "   (p50, p99: medians over the rounds of each round's percentile; CPU includes socat's children"
 echo "    and every haproxy thread; haproxy: its default threads, haproxy-1t: nbthread 1)"
 
 echo
-crate() { if [ "${CMED[$1]}" = - ]; then echo FAILED; else echo "$(cps "${CMED[$1]}") conns/s"; fi; }
 has() { [ -n "${MED[$1]:-}" ]; }
 s1="proxy $(human "$N") x $ROUNDS:" s2="proxy $CONNS conns x $ROUNDS:"
 for t in "${TOOLS[@]}"; do

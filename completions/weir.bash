@@ -58,7 +58,7 @@ _weir()
 	local addrs='- stdio fd: file: write: append: tcp: tcp-listen: tcp4:
 		tcp4-listen: tcp6: tcp6-listen: tls: tls-listen: udp: udp4: udp6:
 		udp-listen: udp4-listen: udp6-listen: unix: unix-listen: exec:
-		ws:// wss:// ws-listen: wss-listen:'
+		ws:// wss:// ws-listen: wss-listen: socks5-listen:'
 	local msgs='auto text binary'
 
 	# The whole word before the cursor, ':' and '=' included.
@@ -214,6 +214,9 @@ _weir()
 			;;
 		ws-listen:*|wss-listen:*)
 			o='msg= subprotocol= ping='
+			;;
+		socks5-listen:*)
+			o='user= pass= sndbuf= rcvbuf= nodelay= keepalive='
 			;;
 		*)
 			o=

@@ -113,6 +113,17 @@ function __weir_address
                         "$head,subprotocol=" "the subprotocol accepted when a client offers it" \
                         "$head,ping=" "a ping every SEC; closed when unanswered for 2 x SEC"
             end
+            # The SOCKS5 server's options.
+            switch $tok
+                case 'socks5-listen:*'
+                    printf '%s\t%s\n' \
+                        "$head,user=" "clients must give this user name (RFC 1929)" \
+                        "$head,pass=" "and this password" \
+                        "$head,nodelay=" "TCP_NODELAY, send small writes at once (default no)" \
+                        "$head,keepalive=" "SO_KEEPALIVE, probe an idle connection (default no)" \
+                        "$head,sndbuf=" "the kernel's send buffer (SO_SNDBUF)" \
+                        "$head,rcvbuf=" "the kernel's receive buffer (SO_RCVBUF)"
+            end
         case 'file:*' 'write:*' 'append:*' 'unix:*' 'unix-listen:*'
             set -l type (string replace -r -- ':.*' '' $tok)
             set -l rest (string replace -r -- '^[^:]*:' '' $tok)
@@ -145,7 +156,8 @@ function __weir_address
                 "ws://" "a WebSocket client to HOST[:PORT][/PATH], one message one frame" \
                 "wss://" "a WebSocket client over TLS (the certificate is verified)" \
                 "ws-listen:" "a WebSocket server on [HOST:]PORT[/PATH]" \
-                "wss-listen:" "a WebSocket server over TLS on [HOST:]PORT[/PATH]"
+                "wss-listen:" "a WebSocket server over TLS on [HOST:]PORT[/PATH]" \
+                "socks5-listen:" "a SOCKS5 server on [HOST:]PORT, alone: each client names its RIGHT"
     end
 end
 

@@ -43,6 +43,9 @@ static void	split_addr(const char *, const struct kind *, char ***,
 		    size_t *);
 static const struct kind *addr_kind(const char *, size_t *, int *);
 static int	parse_addr(struct addr *, const char *, const struct flow_opts *);
+static void	flow_apply(struct addr *, const struct flow_opts *);
+static void	dialed_addr(struct addr *, const struct kind *,
+		    const struct flow_opts *);
 static int	parse_addr_option(struct addr *, const char *, const char *,
 		    struct flow_opts *);
 static int	kind_option(struct addr *, const char *, const char *, size_t,
@@ -481,16 +484,7 @@ parse_addr(struct addr *a, const char *text, const struct flow_opts *global)
 	for (i = 1; i < npieces; i++)
 		if (parse_addr_option(a, shown, pieces[i], &fo) != 0)
 			goto out;
-	a->high_water = fo.high_water;
-	a->rate = fo.rate;
-	a->proto = fo.proto;
-	/* A message is a frame as it is: -p is for the other side. */
-	if (a->kind->flags & KIND_MESSAGES)
-		a->proto.kind = PROTO_RELAY;
-	if (fo.has_low)
-		a->low_water = fo.low_water;
-	else
-		a->low_water = fo.high_water / 4;
+	flow_apply(a, &fo);
 	if (a->low_water >= a->high_water) {
 		usage_error("%s: low-water (%llu) must be below high-water "
 		    "(%llu)", a->name, (unsigned long long)a->low_water,
@@ -509,6 +503,65 @@ out:
 	free(pieces);
 	free(shown);
 	return rv;
+}
+
+/* The flow settings an address ends up with, its own or the flags'. */
+static void
+flow_apply(struct addr *a, const struct flow_opts *fo)
+{
+	a->high_water = fo->high_water;
+	a->rate = fo->rate;
+	a->proto = fo->proto;
+	/* A message is a frame as it is: -p is for the other side. */
+	if (a->kind->flags & KIND_MESSAGES)
+		a->proto.kind = PROTO_RELAY;
+	if (fo->has_low)
+		a->low_water = fo->low_water;
+	else
+		a->low_water = fo->high_water / 4;
+}
+
+/*
+ * RIGHT, for a listener whose connections each name their own: an
+ * address of kind k with no host yet, the flags' settings for them all.
+ */
+static void
+dialed_addr(struct addr *a, const struct kind *k, const struct flow_opts *fo)
+{
+	memset(a, 0, sizeof *a);
+	a->kind = k;
+	a->mode = -1;
+	a->name = xstrdup(k->name);
+	flow_apply(a, fo);
+}
+
+/*
+ * The address one connection named: tmpl's settings, host and port its
+ * own (cli_target_free frees what is its own alone).
+ */
+struct addr *
+cli_target_new(const struct addr *tmpl, const char *host, const char *port)
+{
+	struct addr	*a;
+
+	a = xmalloc(sizeof *a);
+	*a = *tmpl;
+	a->host = xstrdup(host);
+	a->port = xstrdup(port);
+	a->name = xasprintf(strchr(host, ':') != NULL ? "%s:[%s]:%s" :
+	    "%s:%s:%s", tmpl->name, host, port);
+	return a;
+}
+
+void
+cli_target_free(struct addr *a)
+{
+	if (a == NULL)
+		return;
+	free(a->name);
+	free(a->host);
+	free(a->port);
+	free(a);
 }
 
 int
@@ -587,6 +640,7 @@ cli_parse(int argc, char **argv, struct config *cfg)
 {
 	struct flow_opts  fo;
 	struct addr	  tmp;
+	const struct kind *dials;
 	uint64_t	  v;
 	int		  i, nstdio = 0, has_max_conns = 0, has_slow = 0;
 	int		  has_idle = 0;
@@ -797,10 +851,24 @@ cli_parse(int argc, char **argv, struct config *cfg)
 		return usage_error("missing address");
 	if (nargs > 2)
 		return usage_error("too many addresses");
-	if (parse_addr(&cfg->left, argv[optind], &fo) != 0 ||
-	    parse_addr(&cfg->right, nargs == 2 ? argv[optind + 1] : "-",
-	    &fo) != 0)
+	if (parse_addr(&cfg->left, argv[optind], &fo) != 0)
 		return CLI_USAGE;
+	/* A listener whose clients each name their RIGHT stands alone. */
+	if ((dials = kind_dials(&cfg->left)) != NULL) {
+		if (nargs == 2)
+			return usage_error("%s: takes no second address (each "
+			    "client names its own)", cfg->left.name);
+		if (cfg->broker || cfg->share)
+			return usage_error("--%s: %s: each client names its "
+			    "own RIGHT", cfg->broker ? "broker" : "share",
+			    cfg->left.name);
+		dialed_addr(&cfg->right, dials, &fo);
+	} else if (parse_addr(&cfg->right, nargs == 2 ? argv[optind + 1] :
+	    "-", &fo) != 0)
+		return CLI_USAGE;
+	else if (kind_dials(&cfg->right) != NULL)
+		return usage_error("%s: takes no second address (each client "
+		    "names its own)", cfg->right.name);
 	for (i = 0; i < 2; i++)
 		if (family_of(i == 0 ? &cfg->left : &cfg->right, cfg->family)
 		    != 0)

@@ -87,5 +87,7 @@ struct config {
 int	 cli_parse(int, char **, struct config *);
 void	 cli_free(struct config *);
 int	 cli_is_listener(const struct addr *);
+struct addr *cli_target_new(const struct addr *, const char *, const char *);
+void	 cli_target_free(struct addr *);
 
 #endif

@@ -33,6 +33,7 @@
 #include "progress.h"
 #include "proto.h"
 #include "route.h"
+#include "sock.h"
 #include "transport.h"
 #include "util.h"
 
@@ -73,6 +74,7 @@ static void	progress_cb(void *, struct flow_totals *);
 static void	node_free(struct hub *, struct node *);
 static uint64_t	unpassed(struct node *);
 static void	unlink_ready_file(struct hub *);
+static const char *mode_name(const struct hub *);
 static void	log_wiring(struct hub *);
 static int	splices(const struct hub *, int);
 static void	report(struct hub *, FILE *, enum stats_format);
@@ -277,6 +279,9 @@ hub_node_opened(struct hub *h, struct node *n)
 {
 	n->open = 1;
 	log_debug("%s: open", transport_name(n->t));
+	/* The connection it was opened for may answer first (SOCKS). */
+	if (!n->conn && n->peer != NULL && n->peer->conn)
+		transport_partner(n->peer->t, n->t);
 	if (!h->draining && !h->ending)
 		h->route->opened(h, n);
 }
@@ -663,6 +668,8 @@ failed_cb(struct transport *t, enum transport_op op, const char *msg,
 		node_end(other, "%s: %s", transport_name(t), msg);
 	switch (op) {
 	case TRANSPORT_OP_OPEN:
+		if (other != NULL && other->conn)
+			transport_partner(other->t, t);
 		if (h->cfg->keep_open && n->paired) {
 			hub_node_close(h, n, 1);
 			hub_node_close(h, other, 1);
@@ -876,6 +883,7 @@ node_free(struct hub *h, struct node *n)
 		event_free(n->idle);
 	if (n->eof_timer != NULL)
 		event_free(n->eof_timer);
+	cli_target_free(n->target);
 	free(n->why);
 	proto_free(n->proto);
 	free(n);
@@ -1197,6 +1205,21 @@ hub_splice(struct hub *h, struct node *p, struct node *c)
 		    transport_name(c->t), why);
 }
 
+/*
+ * The mode's name: the route's, or a listener's whose clients name their
+ * RIGHT (a proxy, each pair's other end its own).
+ */
+static const char *
+mode_name(const struct hub *h)
+{
+	const struct addr	*l;
+
+	if (h->lside < 0)
+		return h->shown->name;
+	l = hub_side_addr(h, h->lside);
+	return kind_dials(l) != NULL ? l->kind->listen->mode : h->shown->name;
+}
+
 static void
 log_wiring(struct hub *h)
 {
@@ -1204,7 +1227,7 @@ log_wiring(struct hub *h)
 	const char		*splice = "";
 
 	if (h->shown->sides == 1) {
-		log_debug("%s %s (%s)", h->shown->name, cfg->left.name,
+		log_debug("%s %s (%s)", mode_name(h), cfg->left.name,
 		    proto_name(cfg->left.proto.kind));
 		return;
 	}
@@ -1213,7 +1236,7 @@ log_wiring(struct hub *h)
 		splice = cfg->dir != DIR_BOTH || (h->splices[0] &&
 		    h->splices[1]) ? ", splice" : h->splices[0] ?
 		    ", splice ->" : ", splice <-";
-	log_debug("%s %s (%s) %s %s (%s)%s%s", h->shown->name,
+	log_debug("%s %s (%s) %s %s (%s)%s%s", mode_name(h),
 	    cfg->left.name, proto_name(cfg->left.proto.kind),
 	    cfg->dir == DIR_BOTH ? "<->" : cfg->dir == DIR_LR ? "->" : "<-",
 	    cfg->right.name, proto_name(cfg->right.proto.kind),
@@ -1390,6 +1413,7 @@ done:
 	event_free(h.flush_timer);
 	event_free(h.refusals.timer);
 	transport_exec_cleanup();
+	sock_lookups_end();
 	event_base_free(h.base);
 	transport_restore_stdio();
 	return status;

@@ -20,7 +20,7 @@
 extern const struct kind kind_fd, kind_file, kind_write, kind_append,
     kind_tcp, kind_tcp_listen, kind_unix, kind_unix_listen, kind_exec,
     kind_tls, kind_tls_listen, kind_udp, kind_udp_listen, kind_ws,
-    kind_ws_listen, kind_wss, kind_wss_listen;
+    kind_ws_listen, kind_wss, kind_wss_listen, kind_socks5_listen;
 
 /* Every kind an address may name, "-" (kind_stdio) included. */
 static const struct kind *const kinds[] = {
@@ -42,6 +42,7 @@ static const struct kind *const kinds[] = {
 	&kind_ws_listen,
 	&kind_wss,
 	&kind_wss_listen,
+	&kind_socks5_listen,
 };
 
 static int	host_chars_ok(const char *, size_t);
@@ -117,6 +118,13 @@ kind_message_max(const struct addr *a)
 		return 0;
 	return a->kind->message_max != NULL ? a->kind->message_max(a) :
 	    SIZE_MAX;
+}
+
+/* The kind of address each connection of listener a names, or NULL. */
+const struct kind *
+kind_dials(const struct addr *a)
+{
+	return a->kind->listen != NULL ? a->kind->listen->dials : NULL;
 }
 
 /* Whether splice(2) will take a's descriptor, for reading or writing. */

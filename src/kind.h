@@ -48,6 +48,12 @@ struct kind_listen {
 	void	(*refuse)(const struct addr *, struct bound *, int);
 	/* What each accepted connection is, handshake included. */
 	const struct transport_ops *conn;
+	/*
+	 * Its connections each name the address to pair them with (their
+	 * transports' target op), one of this kind; NULL: the other side.
+	 */
+	const struct kind *dials;
+	const char	*mode;		/* then: the mode's name for -v */
 };
 
 struct kind {
@@ -91,6 +97,7 @@ const struct kind *kind_find(const char *, size_t, int *);
 void	 kind_help(FILE *, int);
 
 size_t	 kind_message_max(const struct addr *);
+const struct kind *kind_dials(const struct addr *);
 int	 kind_splices(const struct addr *, int);
 int	 kind_splices_always(const struct addr *, int);
 int	 kind_arg_path(struct addr *, const char *, size_t, char **);

@@ -2,7 +2,8 @@
  * Pairs: two nodes, each the other's consumer.  Without a listener weir
  * is one pair (route_pair); behind a listener each connection gets a
  * fresh partner of its own (route_proxy), as socat's fork does, in one
- * process.
+ * process: the other side's address, or the one the connection names
+ * (a SOCKS server's clients), made for it alone.
  */
 #include <stddef.h>
 
@@ -68,13 +69,22 @@ pair_start(struct hub *h)
 		hub_node_open(h, b);
 }
 
+/*
+ * n's partner: the other side's address, or that address with the host
+ * and port n names (its own, freed with it).
+ */
 static void
 pair_accepted(struct hub *h, struct node *n)
 {
-	struct node	*partner;
+	const struct addr	*a = hub_side_addr(h, 1 - n->side);
+	const char		*host, *port;
+	struct addr		*own = NULL;
+	struct node		*partner;
 
-	partner = hub_node_new(h, hub_side_addr(h, 1 - n->side), 1 - n->side,
-	    0);
+	if (transport_target(n->t, &host, &port) == 0)
+		a = own = cli_target_new(a, host, port);
+	partner = hub_node_new(h, a, 1 - n->side, 0);
+	partner->target = own;
 	link_pair(n, partner);
 	hub_node_opened(h, n);
 	if (h->ending)

@@ -1,10 +1,11 @@
 /*
  * Routing: who consumes what a node produces.  One module per mode
- * (route-pair.c: a pair, and a proxy's pair per connection;
- * route-shared.c: fan-in and fan-out; route-broker.c: clients to each
- * other), each behind struct route.  The hub (hub.c) keeps the loop,
- * signals, timers, flow and the end, and asks its route.  Only hub.c
- * and route-*.c include this.
+ * (route-pair.c: a pair, and a proxy's pair per connection, its other
+ * end fixed or named by the connection (socks5); route-shared.c: fan-in
+ * and fan-out; route-broker.c: clients to each other), each behind
+ * struct route.  The hub (hub.c) keeps the loop, signals, timers, flow
+ * and the end, and asks its route.  Only hub.c and route-*.c include
+ * this.
  */
 #ifndef WEIR_ROUTE_H
 #define WEIR_ROUTE_H
@@ -30,6 +31,7 @@ struct node {
 	const struct addr	*addr;
 	struct proto		*proto;		/* decodes what it reads */
 	struct node		*peer;		/* its pair's other end, if any */
+	struct addr		*target;	/* its own address, a client's */
 	int			 paired;	/* one of a pair (route-pair.c) */
 	int			 side;		/* 0 LEFT, 1 RIGHT */
 	int			 conn;		/* accepted by the listener */

@@ -1,8 +1,14 @@
 /*
  * Non-blocking connect over a list of targets, tried in order (the
  * engine's opening deadline bounds it all); the TCP, Unix and TLS
- * transports use it.  Also the socket options of those kinds, the plain
- * accepted socket, and peer names.
+ * transports use it.  A host name is resolved without blocking the
+ * loop: getaddrinfo(3) runs on a thread of its own, one per lookup, which
+ * writes the finished lookup to a pipe the loop watches and is joined
+ * there, so /etc/hosts and nsswitch rule as for any lookup and nothing
+ * of the thread outlives it.  (getaddrinfo_a's helper threads linger
+ * after their work, and what they hold would be in use at exit.)  Also
+ * the socket options of those kinds, the plain accepted socket, and
+ * peer names.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -12,7 +18,10 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,22 +38,47 @@
 #define LISTEN_BACKLOG	1024
 /* A Unix socket with a full backlog says EAGAIN: ask again this soon. */
 #define UNIX_RETRY_S	0.01
+/* Unread bytes dropped before a socket closed for an error is closed. */
+#define DRAIN_MAX	(4 * 1024 * 1024)
 /* sndbuf=, rcvbuf=: below 1k is a slip (the kernel has its own floor). */
 #define SOCK_BUF_MIN	1024
 #define SOCK_BUF_MAX	(1024 * 1024 * 1024)
 
+/*
+ * A name being resolved, on its thread; abandoned (t NULL) when its
+ * transport goes first.  Its own copies of host and port: an abandoned
+ * transport's address may be gone.
+ */
+struct lookup {
+	pthread_t		 thread;
+	char			*host;
+	char			*port;
+	struct addrinfo		 hints;
+	struct addrinfo		*res;
+	int			 rv;
+	int			 err;		/* errno, for EAI_SYSTEM */
+	struct transport	*t;
+};
+
 struct connecting {
+	struct lookup		*lookup;	/* resolving, if not NULL */
 	struct sock_target	*targets;
 	size_t			 n;
 	size_t			 next;
 	int			 fd;
 	char			*why;		/* the last target's failure */
+	int			 err;		/* its errno, 0: not a connect's */
 	struct event		*ev;
 	struct event		*retry;
 	sock_connected_fn	*then;
 	struct proxy_conn	*tunnel;	/* proxy=: its handshake */
 };
 
+static int	resolved(struct transport *, struct addrinfo *, int);
+static int	lookup_start(struct lookup *);
+static void	*lookup_run(void *);
+static void	lookups_cb(evutil_socket_t, short, void *);
+static void	lookup_finish(struct lookup *);
 static void	try_next(struct transport *);
 static int	prepare(struct transport *, const struct sock_target *);
 static void	target_failed(struct connecting *, char *);
@@ -60,9 +94,28 @@ static int	has_bind(const struct sock_opts *);
 static const char *bind_host_shown(const struct sock_opts *);
 static int	choose_sources(struct transport *, struct sock_target *,
 		    size_t);
+static int	ai_family(int);
 static int	set_int(int, int, int, int, const char *, char **);
 static int	yes_no(const char *, const char *, int *, char **);
 static int	buf_size(const char *, const char *, int *, char **);
+
+/* Where finished lookups are told, written by their threads. */
+static int		 lookup_pipe[2] = { -1, -1 };
+static struct event	*lookup_ev;
+static size_t		 lookups_running;
+
+static struct connecting *
+connecting_new(struct transport *t, sock_connected_fn *then)
+{
+	struct connecting	*c;
+
+	c = xcalloc(1, sizeof *c);
+	c->fd = -1;
+	c->retry = evtimer_new(t->base, retry_cb, t);
+	c->then = then;
+	t->conn = c;
+	return c;
+}
 
 void
 sock_connect(struct transport *t, struct sock_target *targets, size_t n,
@@ -70,17 +123,174 @@ sock_connect(struct transport *t, struct sock_target *targets, size_t n,
 {
 	struct connecting	*c;
 
-	c = xcalloc(1, sizeof *c);
+	c = t->conn != NULL ? t->conn : connecting_new(t, then);
 	c->targets = targets;
 	c->n = n;
-	c->fd = -1;
-	c->retry = evtimer_new(t->base, retry_cb, t);
-	c->then = then;
-	t->conn = c;
 	/* Through a proxy, what may time out is the connect to the proxy. */
 	t->phase = t->addr->sock.proxy.kind != PROXY_NONE ? "proxy connect" :
 	    "connect";
 	try_next(t);
+}
+
+/*
+ * Resolve HOST:PORT, then connect to every address in turn.  A numeric
+ * host is taken at once; a name is looked up off the loop (on the loop
+ * only when no thread can be had).
+ */
+void
+sock_dial(struct transport *t, int type, sock_connected_fn *then)
+{
+	struct connecting	*c = connecting_new(t, then);
+	const struct proxy_url	*via = &t->addr->sock.proxy;
+	/* Through a proxy it is the proxy's name: the proxy resolves HOST. */
+	const char		*host = via->kind != PROXY_NONE ? via->host :
+				    t->addr->host;
+	const char		*port = via->kind != PROXY_NONE ? via->port :
+				    t->addr->port;
+	struct lookup		*lk;
+	struct addrinfo		*res;
+	int			 rv, err;
+
+	lk = xcalloc(1, sizeof *lk);
+	lk->hints.ai_family = ai_family(t->addr->family);
+	lk->hints.ai_socktype = type;
+	lk->hints.ai_flags = AI_NUMERICSERV | AI_NUMERICHOST;
+	if (getaddrinfo(host, port, &lk->hints, &res) == 0) {
+		free(lk);
+		if (resolved(t, res, type) == 0)
+			sock_connect(t, c->targets, c->n, then);
+		return;
+	}
+	lk->hints.ai_flags = AI_NUMERICSERV;
+	lk->host = xstrdup(host);
+	lk->port = xstrdup(port);
+	lk->t = t;
+	if (lookup_start(lk) == 0) {
+		c->lookup = lk;
+		t->phase = via->kind != PROXY_NONE ? "proxy resolve" :
+		    "resolve";
+		return;
+	}
+	rv = getaddrinfo(lk->host, lk->port, &lk->hints, &res);
+	err = errno;
+	free(lk->host);
+	free(lk->port);
+	free(lk);
+	if (rv != 0) {
+		sock_connect_free(t);
+		t->errnum = EHOSTUNREACH;
+		proxy_fail(t, "%s", rv == EAI_SYSTEM ? strerror(err) :
+		    gai_strerror(rv));
+	} else if (resolved(t, res, type) == 0)
+		sock_connect(t, c->targets, c->n, then);
+}
+
+/* The lookup's thread, signals blocked (the loop takes them); 0, -1. */
+static int
+lookup_start(struct lookup *lk)
+{
+	sigset_t	 all, old;
+	int		 rv;
+
+	if (lookup_pipe[0] == -1) {
+		if (pipe2(lookup_pipe, O_CLOEXEC) == -1)
+			return -1;
+		/* The loop's end must not block; a thread's may. */
+		fcntl(lookup_pipe[0], F_SETFL, O_NONBLOCK);
+		lookup_ev = event_new(lk->t->base, lookup_pipe[0],
+		    EV_READ | EV_PERSIST, lookups_cb, NULL);
+		event_add(lookup_ev, NULL);
+	}
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rv = pthread_create(&lk->thread, NULL, lookup_run, lk);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rv != 0)
+		return -1;
+	lookups_running++;
+	return 0;
+}
+
+/* On the lookup's thread: resolve, then hand the lookup to the loop. */
+static void *
+lookup_run(void *arg)
+{
+	struct lookup	*lk = arg;
+	ssize_t		 n;
+
+	lk->rv = getaddrinfo(lk->host, lk->port, &lk->hints, &lk->res);
+	lk->err = errno;
+	/* A pointer is far below PIPE_BUF: written whole or not at all. */
+	do
+		n = write(lookup_pipe[1], &lk, sizeof lk);
+	while (n == -1 && errno == EINTR);
+	return NULL;
+}
+
+/*
+ * At the end, before the loop goes: stop watching for lookups.  One
+ * still running is left to its thread, and the pipe to it (exit ends
+ * both).
+ */
+void
+sock_lookups_end(void)
+{
+	if (lookup_ev == NULL)
+		return;
+	event_free(lookup_ev);
+	lookup_ev = NULL;
+	if (lookups_running > 0)
+		return;
+	close(lookup_pipe[0]);
+	close(lookup_pipe[1]);
+	lookup_pipe[0] = lookup_pipe[1] = -1;
+}
+
+static void
+lookups_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct lookup	*lk;
+
+	(void)what;
+	(void)arg;
+	while (read(fd, &lk, sizeof lk) == (ssize_t)sizeof lk)
+		lookup_finish(lk);
+}
+
+/*
+ * A finished lookup, its thread joined (it has only to return): its
+ * transport connects, or it was abandoned.
+ */
+static void
+lookup_finish(struct lookup *lk)
+{
+	struct transport	*t = lk->t;
+	struct connecting	*c;
+	struct addrinfo		*res = lk->res;
+	int			 rv = lk->rv, err = lk->err;
+	int			 type = lk->hints.ai_socktype;
+
+	pthread_join(lk->thread, NULL);
+	lookups_running--;
+	free(lk->host);
+	free(lk->port);
+	free(lk);
+	if (t == NULL) {
+		if (rv == 0)
+			freeaddrinfo(res);
+		return;
+	}
+	c = t->conn;
+	c->lookup = NULL;
+	if (rv != 0) {
+		sock_connect_free(t);
+		t->errnum = EHOSTUNREACH;
+		proxy_fail(t, "%s", rv == EAI_SYSTEM ? strerror(err) :
+		    gai_strerror(rv));
+		return;
+	}
+	if (resolved(t, res, type) == 0)
+		sock_connect(t, c->targets, c->n, c->then);
 }
 
 /* Free the connect state (closing a socket still connecting); may repeat. */
@@ -91,6 +301,9 @@ sock_connect_free(struct transport *t)
 
 	if (c == NULL)
 		return;
+	/* Its thread still owns it: freed when it is done. */
+	if (c->lookup != NULL)
+		c->lookup->t = NULL;
 	if (c->ev != NULL)
 		event_free(c->ev);
 	event_free(c->retry);
@@ -204,6 +417,7 @@ try_next(struct transport *t)
 		close(c->fd);
 		c->fd = -1;
 		target_failed(c, connect_words(tg, err));
+		c->err = err;
 		if (err == EAGAIN && tg->ss.ss_family == AF_UNIX) {
 			util_timer_add(c->retry, UNIX_RETRY_S);
 			return;
@@ -213,6 +427,7 @@ try_next(struct transport *t)
 	why = c->why != NULL ? c->why : xasprintf("connect: %s",
 	    strerror(ENOENT));
 	c->why = NULL;
+	t->errnum = c->err;
 	sock_connect_free(t);
 	proxy_fail(t, "%s", why);
 	free(why);
@@ -257,6 +472,7 @@ target_failed(struct connecting *c, char *why)
 {
 	free(c->why);
 	c->why = why;
+	c->err = 0;
 }
 
 static char *
@@ -334,6 +550,7 @@ connect_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	target_failed(c, connect_words(&c->targets[c->next], err));
+	c->err = err;
 	close(c->fd);
 	c->fd = -1;
 	c->next++;
@@ -355,29 +572,17 @@ ai_family(int family)
 }
 
 /*
- * Every address HOST:PORT resolves to, in order (through a proxy, the
- * proxy's: it resolves HOST); -1 once it has failed.
+ * The addresses a lookup gave, in order, as the targets to connect to;
+ * -1 once it has failed.
  */
-int
-sock_resolve(struct transport *t, int type, struct sock_target **out,
-    size_t *np)
+static int
+resolved(struct transport *t, struct addrinfo *res, int type)
 {
-	const struct proxy_url	*via = &t->addr->sock.proxy;
-	struct addrinfo		 hints, *res, *ai;
+	struct connecting	*c = t->conn;
 	struct sock_target	*targets;
+	struct addrinfo		*ai;
 	size_t			 n = 0;
-	int			 rv, proxied = via->kind != PROXY_NONE;
 
-	memset(&hints, 0, sizeof hints);
-	hints.ai_family = ai_family(t->addr->family);
-	hints.ai_socktype = type;
-	hints.ai_flags = AI_NUMERICSERV;
-	if ((rv = getaddrinfo(proxied ? via->host : t->addr->host, proxied ?
-	    via->port : t->addr->port, &hints, &res)) != 0) {
-		proxy_fail(t, "%s", rv == EAI_SYSTEM ? strerror(errno) :
-		    gai_strerror(rv));
-		return -1;
-	}
 	for (ai = res; ai != NULL; ai = ai->ai_next)
 		n++;
 	targets = xcalloc(n, sizeof *targets);
@@ -391,12 +596,12 @@ sock_resolve(struct transport *t, int type, struct sock_target **out,
 		n++;
 	}
 	freeaddrinfo(res);
+	c->targets = targets;
+	c->n = n;
 	if (has_bind(&t->addr->sock) && choose_sources(t, targets, n) == -1) {
-		free(targets);
+		sock_connect_free(t);
 		return -1;
 	}
-	*out = targets;
-	*np = n;
 	return 0;
 }
 
@@ -719,4 +924,21 @@ sock_peer_name(const struct sockaddr *sa, socklen_t len)
 	default:
 		return xstrdup("local");
 	}
+}
+
+/*
+ * What the peer sent that is still unread, taken and dropped (some of
+ * it, without waiting): closing a socket with unread bytes resets the
+ * connection, and the peer might then never read the last words that
+ * say why (a WebSocket close frame, a SOCKS reply).
+ */
+void
+sock_drain(int fd)
+{
+	char	 buf[16384];
+	int	 i;
+
+	for (i = 0; i < DRAIN_MAX / (int)sizeof buf; i++)
+		if (recv(fd, buf, sizeof buf, MSG_DONTWAIT) <= 0)
+			break;
 }

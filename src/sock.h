@@ -31,15 +31,16 @@ extern const struct transport_ops sock_accepted_ops;
 
 void	 sock_connect(struct transport *, struct sock_target *, size_t,
 	     sock_connected_fn *);
+void	 sock_dial(struct transport *, int, sock_connected_fn *);
+void	 sock_lookups_end(void);
 void	 sock_connect_free(struct transport *);
 char	*sock_peer_name(const struct sockaddr *, socklen_t);
 void	 sock_unmap_v4(struct sockaddr_storage *, socklen_t *);
-int	 sock_resolve(struct transport *, int, struct sock_target **,
-	     size_t *);
 int	 sock_bind(const struct addr *, int, const char *, char **,
 	     char **);
 int	 sock_option(struct addr *, int, const char *, const char *,
 	     char **);
 int	 sock_opts_apply(int, const struct sock_opts *, char **);
+void	 sock_drain(int);
 
 #endif

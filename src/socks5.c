@@ -141,8 +141,9 @@ socks5_errno_code(int err)
 		return SOCKS5_NET_UNREACH;
 	case EHOSTUNREACH:
 	case EHOSTDOWN:
-	case ETIMEDOUT:
 		return SOCKS5_HOST_UNREACH;
+	case ETIMEDOUT:		/* the kernel's, or -w's deadline */
+		return SOCKS5_TTL_EXPIRED;
 	case EACCES:
 	case EPERM:		/* a firewall rule on this host */
 		return SOCKS5_NOT_ALLOWED;

@@ -51,6 +51,18 @@ struct transport_ops {
 	 * (a file's ftruncate): 0, or -1 when they stay.
 	 */
 	int	(*cut)(struct transport *, size_t);
+	/*
+	 * A connection that names the address it is to be paired with (a
+	 * SOCKS client's request): its host and port, once open; 0, -1.
+	 */
+	int	(*target)(const struct transport *, const char **,
+		    const char **);
+	/*
+	 * The partner opened for it is up (p->opened) or failed opening
+	 * (p->errnum): a connection that asked for it answers (a SOCKS
+	 * reply) before any of the partner's bytes.
+	 */
+	void	(*partner)(struct transport *, const struct transport *);
 	/* A one-way writer still reads until the peer closes. */
 	int	 linger;
 	/* KIND_MESSAGES: reads a message in parts, so reads may be small. */
@@ -130,6 +142,7 @@ struct transport {
 	void			*conn;		/* connecting (sock.c) */
 	void			*kind;		/* the kind's own state */
 	char			*err;		/* a kind's own I/O failure */
+	int			 errnum;	/* why opening failed: errno, or 0 */
 };
 
 void	transport_opened(struct transport *, int, int);

@@ -96,11 +96,7 @@ tcp_listen_option(struct addr *a, const char *name, const char *val,
 static void
 tcp_open(struct transport *t)
 {
-	struct sock_target	*targets;
-	size_t			 n;
-
-	if (sock_resolve(t, SOCK_STREAM, &targets, &n) == 0)
-		sock_connect(t, targets, n, NULL);
+	sock_dial(t, SOCK_STREAM, NULL);
 }
 
 static int

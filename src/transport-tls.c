@@ -96,8 +96,6 @@ static void
 tls_open(struct transport *t)
 {
 	struct tls_addr		*ta = t->addr->opts;
-	struct sock_target	*targets;
-	size_t			 n;
 	char			*err = NULL;
 
 	/* One context for every connection: the trust store loads once. */
@@ -107,8 +105,7 @@ tls_open(struct transport *t)
 		free(err);
 		return;
 	}
-	if (sock_resolve(t, SOCK_STREAM, &targets, &n) == 0)
-		sock_connect(t, targets, n, tls_connected);
+	sock_dial(t, SOCK_STREAM, tls_connected);
 }
 
 static void

@@ -307,11 +307,7 @@ udp_message_max(const struct addr *a)
 static void
 udp_open(struct transport *t)
 {
-	struct sock_target	*targets;
-	size_t			 n;
-
-	if (sock_resolve(t, SOCK_DGRAM, &targets, &n) == 0)
-		sock_connect(t, targets, n, udp_connected);
+	sock_dial(t, SOCK_DGRAM, udp_connected);
 }
 
 static void

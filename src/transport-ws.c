@@ -41,8 +41,6 @@
 #define HEAD_MAX	8192
 /* Bytes read from the socket and not yet decoded (held while any are). */
 #define RBUF_SIZE	(64 * 1024)
-/* Unread bytes dropped before a socket closed for an error is closed. */
-#define DRAIN_MAX	(4 * 1024 * 1024)
 /* A client masks its payload in pieces of this size. */
 #define MASK_CHUNK	(16 * 1024)
 
@@ -153,7 +151,6 @@ static int	hs_answer(struct transport *);
 static int	want_write(struct transport *);
 static void	ping_start(struct transport *);
 static void	ping_cb(evutil_socket_t, short, void *);
-static void	drain_unread(int);
 
 static const struct transport_ops ws_ops = {
 	.open = ws_open,
@@ -484,8 +481,6 @@ static void
 ws_open(struct transport *t)
 {
 	struct ws_addr		*wa = t->addr->opts;
-	struct sock_target	*targets;
-	size_t			 n;
 	char			*err = NULL;
 
 	if (wa->secure && wa->tls.ctx == NULL &&
@@ -494,8 +489,7 @@ ws_open(struct transport *t)
 		free(err);
 		return;
 	}
-	if (sock_resolve(t, SOCK_STREAM, &targets, &n) == 0)
-		sock_connect(t, targets, n, ws_connected);
+	sock_dial(t, SOCK_STREAM, ws_connected);
 }
 
 static struct ws_conn *
@@ -1374,23 +1368,6 @@ ping_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * What the peer sent that is still unread, taken and dropped (some of
- * it, without waiting): closing a socket with unread bytes resets the
- * connection, and the peer might then never read the close frame that
- * says why.
- */
-static void
-drain_unread(int fd)
-{
-	char	 buf[16384];
-	int	 i;
-
-	for (i = 0; i < DRAIN_MAX / (int)sizeof buf; i++)
-		if (recv(fd, buf, sizeof buf, MSG_DONTWAIT) <= 0)
-			break;
-}
-
-/*
  * Free the connection; an open one not closed yet says so first (1001,
  * going away), once, without waiting.
  */
@@ -1410,7 +1387,7 @@ ws_release(struct transport *t)
 		send_control(t);
 	}
 	if (wc->bad && t->rfd != -1)
-		drain_unread(t->rfd);
+		sock_drain(t->rfd);
 	if (wc->ev != NULL)
 		event_free(wc->ev);
 	if (wc->ping_ev != NULL)

@@ -715,6 +715,7 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 		/* The opening deadline: connect and handshake, all of it. */
 		if (t->ops->release != NULL)
 			t->ops->release(t);
+		t->errnum = ETIMEDOUT;
 		transport_fail(t, "%s: timed out after %g s",
 		    t->phase != NULL ? t->phase : "connect", open_timeout(t));
 		return;
@@ -1485,4 +1486,22 @@ transport_low_water(const struct transport *t)
 		return t->addr->low_water;
 	return (uint64_t)((double)t->addr->low_water * (double)hw /
 	    (double)t->addr->high_water);
+}
+
+/* The address a connection asks to be paired with; -1: it names none. */
+int
+transport_target(const struct transport *t, const char **host,
+    const char **port)
+{
+	if (t->ops->target == NULL)
+		return -1;
+	return t->ops->target(t, host, port);
+}
+
+/* p, opened for connection t, is up or has failed: t may answer. */
+void
+transport_partner(struct transport *t, const struct transport *p)
+{
+	if (!t->closing && t->ops->partner != NULL)
+		t->ops->partner(t, p);
 }

@@ -77,5 +77,9 @@ void		 transport_restore_stdio(void);
 void		 transport_exec_cleanup(void);
 void		 transport_exec_kill_all(void);
 int		 transport_finds_ends(const struct addr *);
+int		 transport_target(const struct transport *, const char **,
+		    const char **);
+void		 transport_partner(struct transport *,
+		    const struct transport *);
 
 #endif

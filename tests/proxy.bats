@@ -207,6 +207,17 @@ by_kind() {
 	assert_equal "$stderr" "weir: tcp:db:5432: proxy socks5://u:***@127.0.0.1:$port: connect: Connection refused"
 	run -1 --separate-stderr weir -u - "tcp:db:5432,proxy=http://[::1]:$port" </dev/null
 	assert_regex "$stderr" "^weir: tcp:db:5432: proxy http://\[::1\]:$port: [a-z]+: "
+	# the proxy's own name is looked up here (off the loop); .invalid never resolves
+	run -1 --separate-stderr weir -u - "tcp:db:5432,proxy=socks5://nosuch.invalid:$port" </dev/null
+	assert_regex "$stderr" "^weir: tcp:db:5432: proxy socks5://nosuch\.invalid:$port: [A-Z][a-z ]+"
+}
+
+@test "a proxy named by a name is looked up here, the target by the proxy" {
+	start_microsocks
+	start_sink tcp-listen:127.0.0.1:0
+	run -0 --separate-stderr weir -v -u - "tcp:localhost:$SPORT,proxy=socks5://localhost:${SOCKS#*:}" <<<hello
+	assert_regex "$stderr" "through proxy socks5://localhost:${SOCKS#*:}"
+	sink_got hello
 }
 
 @test "tls: through SOCKS5, the target's name verified" {

@@ -30,7 +30,7 @@ const char	*__ubsan_default_options(void);
 static void	 bug(const char *);
 static int	 is(const struct addr *, const char *);
 static int	 hostport(const struct addr *);
-static void	 check_addr(const struct addr *);
+static void	 check_addr(const struct addr *, int);
 static void	 check_config(const struct config *, int);
 static int	 timeout_ok(double);
 
@@ -80,11 +80,15 @@ hostport(const struct addr *a)
 	return is(a, "tcp") || is(a, "tcp-listen") || is(a, "tls") ||
 	    is(a, "tls-listen") || is(a, "udp") || is(a, "udp-listen") ||
 	    is(a, "ws") || is(a, "ws-listen") || is(a, "wss") ||
-	    is(a, "wss-listen");
+	    is(a, "wss-listen") || is(a, "socks5-listen");
 }
 
+/*
+ * An address as given, or (dialed) the RIGHT of a listener whose clients
+ * name their own: of its kind, with no host or port yet.
+ */
 static void
-check_addr(const struct addr *a)
+check_addr(const struct addr *a, int dialed)
 {
 	int	 family;
 
@@ -97,7 +101,10 @@ check_addr(const struct addr *a)
 		bug("a family neither 4 nor 6");
 	if ((is(a, "stdio") || is(a, "fd")) && a->fd < 0)
 		bug("a negative descriptor");
-	if (hostport(a)) {
+	if (dialed) {
+		if (a->host != NULL || a->port != NULL || a->path != NULL)
+			bug("a dialed RIGHT with a host, port or path of its own");
+	} else if (hostport(a)) {
 		if (a->port == NULL || *a->port == '\0')
 			bug("an IP address without a port");
 		if (!cli_is_listener(a) && a->host == NULL)
@@ -145,8 +152,12 @@ check_config(const struct config *cfg, int nlisten)
 {
 	const struct addr	*l = &cfg->left, *r = &cfg->right;
 
-	check_addr(l);
-	check_addr(r);
+	check_addr(l, 0);
+	if (kind_dials(r) != NULL)
+		bug("a listener whose clients name their RIGHT on the right");
+	if (kind_dials(l) != NULL && r->kind != kind_dials(l))
+		bug("a dialed RIGHT of another kind than its listener's");
+	check_addr(r, kind_dials(l) != NULL);
 	if (nlisten > 1)
 		bug("two listeners");
 	if (cfg->dir != DIR_LR && cfg->dir != DIR_RL && cfg->dir != DIR_BOTH)

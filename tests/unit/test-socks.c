@@ -638,7 +638,7 @@ test_errno(void)
 		int	 err, code;
 	} t[] = {
 		{ ECONNREFUSED, 5 }, { ENETUNREACH, 3 }, { ENETDOWN, 3 },
-		{ EHOSTUNREACH, 4 }, { EHOSTDOWN, 4 }, { ETIMEDOUT, 4 },
+		{ EHOSTUNREACH, 4 }, { EHOSTDOWN, 4 }, { ETIMEDOUT, 6 },
 		{ EACCES, 2 }, { EPERM, 2 }, { EAFNOSUPPORT, 8 },
 		{ ECONNRESET, 1 }, { EMFILE, 1 }, { 0, 1 }
 	};
