@@ -136,6 +136,7 @@ fetch() {
 	assert_output "late reply"
 	wait_file "$T/got"
 	assert_equal "$(cat "$T/got")" "question"
+	term_weir
 }
 
 @test "reply codes: refused 5, a name that does not resolve 4, BIND and UDP ASSOCIATE 7, an unknown address type 8; each closed, the server goes on" {
@@ -205,6 +206,7 @@ except OSError as e:
 	refute_output --regexp '^ *00 00$'
 	run -0 tail -n 1 "$T/got"
 	assert_output "hello from $HTTP_PORT"
+	term_weir
 }
 
 @test "-w bounds the connect to the destination: timed out is reply 6" {
@@ -296,6 +298,7 @@ except OSError as e:
 	assert_output "hello from $HTTP_PORT"
 	run -0 cat "$T/err"
 	assert_line --regexp '^weir: socks5-listen:127\.0\.0\.1:0: refused 127\.0\.0\.1:[0-9]+ \(1 connection open, -m 1\)$'
+	term_weir
 }
 
 @test "20 concurrent clients, each to its own destination" {
