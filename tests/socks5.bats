@@ -326,3 +326,18 @@ except OSError as e:
 	run -2 --separate-stderr weir socks5-listen:0,mode=600
 	[[ $stderr == "weir: "* ]] || fail "$stderr"
 }
+
+@test "weir's own proxy= goes through it: the ready line is a proxy= value, credentials too" {
+	start_peer "$T/rs" serve --reply 'pong\n' --out "$T/got"
+	local dport=${ADDR##*:}
+	SOCKS_OPTS=,user=alice,pass=s3cret start_socks -k -v
+	run -0 --separate-stderr weir -v "tcp:localhost:$dport,proxy=socks5://alice:s3cret@${PROXY#socks5://}" <<<ping
+	assert_output pong
+	assert_regex "$stderr" "through proxy socks5://alice:\*\*\*@127\.0\.0\.1:$PORT"
+	wait_file "$T/got"
+	assert_equal "$(cat "$T/got")" ping
+	term_weir
+	run -0 cat "$T/err"
+	assert_line --regexp "CONNECT localhost:$dport\$"
+	refute_output --partial s3cret
+}
