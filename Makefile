@@ -97,7 +97,7 @@ check: deps
 	tests/unit/test-ws
 	tests/unit/test-http
 	tests/unit/test-socks
-	tests/lanes tests/*.bats
+	tests/lanes -n 3 tests/*.bats
 
 tests/shim/splice-fail.so: tests/shim/splice-fail.c
 	$(CC) -O2 -Wall -Wextra -shared -fPIC -o $@ tests/shim/splice-fail.c -ldl
