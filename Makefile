@@ -27,7 +27,7 @@ LIBS	 = $(EV_LIBS) $(SSL_LIBS) -lm -pthread
 CODEC_SRCS = src/proto-codec.c src/proto-line.c src/proto-netstring.c \
 	   src/proto-relay.c src/utf8.c src/ws-codec.c src/ws-handshake.c \
 	   src/http-head.c src/http-connect.c src/socks5.c
-SRCS	 = src/acl.c src/cli.c src/flow.c src/hub.c src/kind.c src/listener.c src/log.c src/main.c \
+SRCS	 = src/acl.c src/arena.c src/cli.c src/flow.c src/hub.c src/kind.c src/listener.c src/log.c src/main.c \
 	   src/progress.c src/proto.c src/route-broker.c src/route-pair.c src/route-shared.c \
 	   src/proxy.c src/sock.c src/transport.c src/transport-splice.c src/transport-exec.c \
 	   src/tls.c src/transport-file.c src/transport-stdio.c \
@@ -122,7 +122,7 @@ tests/unit/test-ws tests/unit/test-http tests/unit/test-socks: tests/unit/test-%
 	    src/util.c $(LIBS)
 
 # The glue and the engine, with a message kind over a socket pair.
-TRANSPORT_SRCS = src/transport.c src/transport-splice.c src/flow.c src/util.c src/log.c src/proto.c \
+TRANSPORT_SRCS = src/arena.c src/transport.c src/transport-splice.c src/flow.c src/util.c src/log.c src/proto.c \
 	   $(CODEC_SRCS)
 tests/unit/test-transport: tests/unit/test-transport.c $(TRANSPORT_SRCS) $(HDRS)
 	$(CC) $(ALL_CFLAGS) -Isrc $(ALL_LDFLAGS) -o $@ tests/unit/test-transport.c \

@@ -24,6 +24,7 @@
 #include <event2/event.h>
 
 #include "acl.h"
+#include "arena.h"
 #include "cli.h"
 #include "flow.h"
 #include "hub.h"
@@ -1414,6 +1415,7 @@ done:
 	event_free(h.refusals.timer);
 	transport_exec_cleanup();
 	sock_lookups_end();
+	arena_end();
 	event_base_free(h.base);
 	transport_restore_stdio();
 	return status;

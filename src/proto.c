@@ -324,29 +324,38 @@ count_delims_avx2(const char *q, size_t len, char delim)
 /*
  * The lines of one extent: counted, noted if keep, checked against
  * max-frame.  Returns -1 at a line too long, 1 once room lines are
- * counted, else 0.  Where no line can be too long, none is noted and
- * room is not reached, counting the delimiters and finding the last
- * one is enough.
+ * counted, else 0.  Where nothing is noted, the extent goes in pieces
+ * that no line can outgrow (max-frame, less the line open before):
+ * counting a piece's delimiters and finding its last one is enough.
+ * The rest, if any (a line at max-frame, or room reached), is walked
+ * a line at a time.
  */
 static inline int
 scan_extent(struct proto *p, struct scan *s, const char *q, size_t len,
     int keep)
 {
 	const char	*end = q + len, *nl;
-	size_t		 n;
+	size_t		 n, c;
 
-	if (!keep && s->cur + len <= p->in.max_frame &&
-	    (n = count_delims(q, len, p->in.delim)) <= s->room - s->count) {
+	while (!keep && q < end && s->cur < p->in.max_frame) {
+		c = p->in.max_frame - s->cur;
+		if (c > (size_t)(end - q))
+			c = (size_t)(end - q);
+		if ((n = count_delims(q, c, p->in.delim)) > s->room - s->count)
+			break;
 		if (n > 0) {
-			nl = memrchr(q, p->in.delim, len);
+			nl = memrchr(q, p->in.delim, c);
 			s->count += n;
 			s->whole = s->total + (size_t)(nl - q) + 1;
-			s->cur = (size_t)(end - nl) - 1;
+			s->cur = (size_t)(q + c - nl) - 1;
 		} else
-			s->cur += len;
-		s->total += len;
-		return 0;
+			s->cur += c;
+		s->total += c;
+		q += c;
+		if (s->count == s->room)
+			return 1;
 	}
+	len = (size_t)(end - q);
 	while ((nl = memchr(q, p->in.delim, (size_t)(end - q))) != NULL) {
 		s->cur += (size_t)(nl - q);
 		if (s->cur > p->in.max_frame)

@@ -25,6 +25,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "arena.h"
 #include "cli.h"
 #include "log.h"
 #include "transport-engine.h"
@@ -32,11 +33,13 @@
 #include "util.h"
 
 /*
- * One read: up to 128 KiB, as cat reads (libevent's own evbuffer_read
- * stops at 4).  A stream that sends little gets small reads, so many
- * quiet connections do not each hold a large buffer: the size doubles
- * while reads fill it and halves while they use under a quarter.
- * Sizes leave room for the chain header libevent puts in front.
+ * One read into a stream's own chains: up to 128 KiB, as cat reads
+ * (libevent's own evbuffer_read stops at 4).  A stream that sends little
+ * gets small reads, so many quiet connections do not each hold a large
+ * buffer: the size doubles while reads fill it and halves while they
+ * use under a quarter.  Reads that fill READ_MAX go to the arena instead
+ * (arena.c), up to the high-water mark.  Sizes leave room for the chain
+ * header libevent puts in front.
  */
 #define READ_MAX	(128 * 1024 - 128)
 #define READ_MIN	(4 * 1024 - 128)
@@ -597,6 +600,51 @@ transport_end_input(struct transport *t)
 }
 
 /*
+ * Room for the next read: a bulk stream's (reads fill READ_MAX) in the
+ * arena, as much as its high-water mark; else in its input's own chains.
+ * *shared says which.
+ */
+static int
+read_space(struct transport *t, struct evbuffer_iovec *v, int *shared)
+{
+	size_t	 room, most = READ_MAX;
+	int	 nv;
+
+	if (t->read_size == 0)
+		t->read_size = READ_MAX;
+	*shared = !t->messages && t->read_size >= READ_MAX &&
+	    (v[0].iov_base = arena_room(&room)) != NULL;
+	if (*shared) {
+		if (t->addr->high_water > most)
+			most = (size_t)t->addr->high_water;
+		v[0].iov_len = room < most ? room : most;
+		return 1;
+	}
+	nv = evbuffer_reserve_space(t->in, (ev_ssize_t)t->read_size, v, 2);
+	if (nv <= 0)
+		xoom();
+	return nv;
+}
+
+/* n bytes were read into v: the input takes them. */
+static void
+read_commit(struct transport *t, struct evbuffer_iovec *v, int nv,
+    size_t n, int shared)
+{
+	size_t	 left = n;
+	int	 i;
+
+	for (i = 0; i < nv; i++) {
+		if (left < v[i].iov_len)
+			v[i].iov_len = left;
+		left -= v[i].iov_len;
+	}
+	if (shared ? arena_commit(t->in, v[0].iov_base, n) == -1 :
+	    evbuffer_commit_space(t->in, v, nv) == -1)
+		xoom();
+}
+
+/*
  * Read what is there into the input and hand it to the owner.  A kind
  * that carries messages reads one a call, whole, an empty one included:
  * its reads never return an end of file (transport_end_input says it).
@@ -606,16 +654,12 @@ read_some(struct transport *t, short what)
 {
 	struct evbuffer_iovec	 v[2];
 	struct iovec		 iov[2];
-	ssize_t			 n, left;
+	ssize_t			 n;
 	size_t			 want;
-	int			 nv, i, batch = 0;
+	int			 nv, i, shared, batch = 0;
 
 again:
-	if (t->read_size == 0)
-		t->read_size = READ_MAX;
-	nv = evbuffer_reserve_space(t->in, (ev_ssize_t)t->read_size, v, 2);
-	if (nv <= 0)
-		xoom();
+	nv = read_space(t, v, &shared);
 	for (i = 0, want = 0; i < nv; i++) {
 		iov[i].iov_base = v[i].iov_base;
 		iov[i].iov_len = v[i].iov_len;
@@ -626,19 +670,15 @@ again:
 	if (n == -1 && errno == EIO && t->eio_eof)
 		n = 0;
 	if (n < 0 || (n == 0 && !t->messages)) {
-		evbuffer_commit_space(t->in, v, 0);
+		if (!shared)
+			evbuffer_commit_space(t->in, v, 0);
 		if (n == 0)
 			transport_end_input(t);
 		else
 			read_failed(t);
 		return;
 	}
-	for (i = 0, left = n; i < nv; i++) {
-		if ((size_t)left < v[i].iov_len)
-			v[i].iov_len = (size_t)left;
-		left -= (ssize_t)v[i].iov_len;
-	}
-	evbuffer_commit_space(t->in, v, nv);
+	read_commit(t, v, nv, (size_t)n, shared);
 	t->stats.bytes_in += (uint64_t)n;
 	resize_reads(t, (size_t)n);
 	splice_maybe(t, (size_t)n);

@@ -175,15 +175,16 @@ EOF
 
 @test "relay: a file sink that fails is cut back to the end of a read" {
 	# A regular file on standard input is read in chunks (each one read,
-	# one frame) that do not end on the limit.
-	mkdata "$T/in" 2M
-	run -1 --separate-stderr timeout -k 2 "$WEIR_TIMEOUT" bash -c 'ulimit -f 1000 && exec "$@"' bash \
+	# one frame, as much as the high-water mark) that do not end on the
+	# limit: 1500 KiB, where the second read of 1 MiB is cut.
+	mkdata "$T/in" 4M
+	run -1 --separate-stderr timeout -k 2 "$WEIR_TIMEOUT" bash -c 'ulimit -f 1500 && exec "$@"' bash \
 		"$WEIR" --stats=json - "write:$T/out" <"$T/in" 3>&-
 	printf '%s\n' "$stderr" >"$T/err"
 	run -0 messages "$T/err"
 	assert_line -n 0 "weir: write:$T/out: write: File too large"
 	# Without the cut the file would end at the limit, in a read.
-	(($(stat -c %s "$T/out") < 1024000)) || fail "nothing was cut"
+	(($(stat -c %s "$T/out") < 1536000)) || fail "nothing was cut"
 	assert_prefix "$T/out" "$T/in"
 	assert_counted "$T/err" "$T/out"
 	assert_conserved "$T/err"

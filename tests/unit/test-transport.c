@@ -314,6 +314,87 @@ forward(enum proto_kind in, enum proto_kind to, const char *data, size_t len,
 	return ok;
 }
 
+/*
+ * Lines passed through as they are, over an input of many extents (as
+ * reads make them), against a line-at-a-time count: every line up to
+ * max-frame moves, a longer one stops it there, and room stops it at
+ * that many lines.  Returns how many cases disagreed.
+ */
+static int
+pass_lines(unsigned seed, size_t max, int long_at, uint64_t most)
+{
+	struct proto_opts	 o;
+	struct proto		*p;
+	struct evbuffer		*src, *dst;
+	char			 data[4096];
+	size_t			 len = 0, k, moved = 0, at = 0;
+	uint64_t		 frames = 0, lines = 0;
+	int			 i, rv, bad = 0;
+
+	srand(seed);
+	for (i = 0; len + max + 2 < sizeof data; i++) {
+		k = i == long_at ? max + 1 : (size_t)rand() % (max + 1);
+		memset(data + len, 'a' + i % 26, k);
+		data[len + k] = '\n';
+		len += k + 1;
+		if ((long_at < 0 || i < long_at) && lines < most) {
+			lines++;
+			moved = len;
+		}
+	}
+	memset(&o, 0, sizeof o);
+	o.kind = PROTO_LINE;
+	o.delim = '\n';
+	o.max_frame = max;
+	p = proto_new(&o, &o, 0, 0);
+	src = evbuffer_new();
+	dst = evbuffer_new();
+	for (at = 0; at < len; at += k) {
+		k = 1 + (size_t)rand() % (3 * max);
+		if (k > len - at)
+			k = len - at;
+		evbuffer_add_reference(src, data + at, k, NULL, NULL);
+	}
+	rv = proto_forward(p, src, dst, 0, most, &frames);
+	if (rv != (long_at >= 0 && (uint64_t)long_at < most ? -1 : 0) ||
+	    frames != lines || evbuffer_get_length(dst) != moved ||
+	    memcmp(evbuffer_pullup(dst, -1), data, moved) != 0)
+		bad = 1;
+	if (bad)
+		printf("# seed %u max %zu long at %d room %llu: rv %d, %llu lines "
+		    "and %zu B moved, expected %llu and %zu\n", seed, max,
+		    long_at, (unsigned long long)most, rv,
+		    (unsigned long long)frames, evbuffer_get_length(dst),
+		    (unsigned long long)lines, moved);
+	evbuffer_free(src);
+	evbuffer_free(dst);
+	proto_free(p);
+	return bad;
+}
+
+static void
+test_pass_lines(void)
+{
+	static const size_t	 maxes[] = { 1, 2, 7, 16, 33, 100 };
+	unsigned		 seed;
+	size_t			 m;
+	int			 bad = 0, bad_long = 0, bad_room = 0;
+
+	for (m = 0; m < sizeof maxes / sizeof maxes[0]; m++)
+		for (seed = 1; seed <= 40; seed++) {
+			bad += pass_lines(seed, maxes[m], -1, UINT64_MAX);
+			bad_long += pass_lines(seed, maxes[m],
+			    (int)(seed % 20), UINT64_MAX);
+			bad_room += pass_lines(seed, maxes[m], -1, seed % 9);
+		}
+	point(bad == 0, "lines passed through over many extents: each line "
+	    "up to max-frame moves, counted");
+	point(bad_long == 0, "lines passed through: one over max-frame stops "
+	    "them there, the lines before it moved");
+	point(bad_room == 0, "lines passed through: room stops them at that "
+	    "many lines");
+}
+
 static void
 test_glue(void)
 {
@@ -675,6 +756,7 @@ int
 main(void)
 {
 	test_glue();
+	test_pass_lines();
 	test_messages();
 	test_stream();
 	test_whole();
